@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs (when missing) and prepares everything the test suite needs on a
+# fresh Debian machine. Idempotent; run as root. Called by tests/run.sh.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+SWY_LOG_TAG=provision
+
+# Debian packages the tests use directly (each only installed when its binary is absent).
+swy_ensure_cmd promtool prometheus
+swy_ensure_cmd curl curl
+
+# Services with their own provisioning scripts (install only; tests start what they need).
+if [ -x "$SWY_REPO_ROOT/deploy/zookeeper/zk.sh" ]; then
+  bash "$SWY_REPO_ROOT/deploy/zookeeper/zk.sh" install
+fi
+if [ -x "$SWY_REPO_ROOT/deploy/dns_stack.sh" ]; then
+  bash "$SWY_REPO_ROOT/deploy/dns_stack.sh" up
+fi
+swy_log "provisioned"

@@ -1,0 +1,67 @@
+/**
+ * What every role entry module shares: flag parsing with `--help`, a logger
+ * from `--log-level`, and turning usage errors into a clear message and exit
+ * status 2 (config errors exit 1).
+ *
+ * @module
+ */
+import { createLogger, type Logger, parseLogLevel } from "../log.ts";
+import { exit, writeErr, writeOut } from "../runtime/process.ts";
+import { FlagError, type FlagSpec, type FlagValues, formatFlags, parseFlags } from "./flags.ts";
+
+/** A role: its name, what it does, its flags and its entry point. */
+export interface RoleDefinition {
+  readonly name: string;
+  readonly summary: string;
+  readonly flags: readonly FlagSpec[];
+  main(argv: readonly string[]): Promise<void>;
+}
+
+/** Flags every role takes. */
+export const COMMON_FLAGS: readonly FlagSpec[] = [
+  { name: "id", type: "string", value: "NAME", help: "instance name (default: role-host-pid)" },
+  {
+    name: "log-level",
+    type: "string",
+    value: "LEVEL",
+    help: "debug, info, warn or error",
+    default: "info",
+  },
+];
+
+/** Parses argv for a role; prints help and exits on `--help`, exits 2 on a usage error. */
+export function parseRoleFlags(
+  role: string,
+  summary: string,
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+): FlagValues {
+  let values: FlagValues;
+  try {
+    values = parseFlags(argv, specs);
+  } catch (e) {
+    if (e instanceof FlagError) usageError(role, specs, e.message);
+    throw e;
+  }
+  if (values.help) {
+    writeOut(`${role}: ${summary}\n\nFlags:\n${formatFlags(specs)}`);
+    exit(0);
+  }
+  return values;
+}
+
+/** Prints a usage error and exits with status 2. */
+export function usageError(role: string, specs: readonly FlagSpec[], message: string): never {
+  writeErr(`${role}: ${message}\n\nFlags:\n${formatFlags(specs)}`);
+  exit(2);
+}
+
+/** A JSON-lines logger on stderr at the flag's level. */
+export function roleLogger(role: string, id: string, level: string): Logger {
+  const parsed = parseLogLevel(level);
+  if (!parsed) {
+    writeErr(`${role}: --log-level must be debug, info, warn or error`);
+    exit(2);
+  }
+  return createLogger({ level: parsed, write: writeErr, now: Date.now, fields: { role, id } });
+}

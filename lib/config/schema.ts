@@ -1,0 +1,374 @@
+/**
+ * The group config: the seed's JSON blob, validated with zod.
+ *
+ * The same blob lives in a config file (embedded mode) and under
+ * `/lb-configs/<group>` in ZooKeeper. Only the seed's keys are needed; every
+ * other key is optional with a documented default (see README, "Config
+ * reference"). Unknown keys are rejected so a typo never silently does nothing.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { formatHostPort, type HostPort, parseHostPort } from "./address.ts";
+
+/** Every balancing algorithm a group may name in `algorithm`. */
+export const ALGORITHMS = [
+  "ROUND_ROBIN",
+  "WEIGHTED_ROUND_ROBIN",
+  "LEAST_CONNECTIONS",
+  "POWER_OF_TWO_CHOICES",
+  "CONSISTENT_HASH",
+  "IP_HASH",
+  "RANDOM",
+] as const;
+
+/** A balancing algorithm name, as written in a group config. */
+export type Algorithm = typeof ALGORITHMS[number];
+
+/** A backend after validation: canonical address plus its parts and weight. */
+export interface BackendSpec {
+  /** Canonical `host:port`; the backend's identity everywhere (health, stats, DNS). */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  /** Relative share of traffic, a positive integer (default 1). */
+  readonly weight: number;
+}
+
+/** Group names are znode names and metric label values: keep them plain. */
+export const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+const MAX_WEIGHT = 10_000;
+
+const BACKEND_SHAPE = 'must be "host:port" or {"address": "host:port", "weight": N}';
+
+type Issue = { path: (string | number)[]; message: string };
+
+/** Validates one `backend_servers` entry, returning every problem with it. */
+function checkBackend(value: unknown): BackendSpec | Issue[] {
+  let address: unknown = value;
+  let weight: unknown = 1;
+  const issues: Issue[] = [];
+  const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
+  if (isObject) {
+    const entry = value as Record<string, unknown>;
+    for (const key of Object.keys(entry)) {
+      if (key !== "address" && key !== "weight") {
+        issues.push({ path: [key], message: "unknown key" });
+      }
+    }
+    address = entry.address;
+    if (Object.hasOwn(entry, "weight")) weight = entry.weight;
+  } else if (typeof value !== "string") {
+    return [{ path: [], message: BACKEND_SHAPE }];
+  }
+  const addressPath = isObject ? ["address"] : [];
+  let parsed: HostPort | null = null;
+  if (address === undefined && isObject) {
+    issues.push({ path: addressPath, message: "is required" });
+  } else if (typeof address !== "string") {
+    issues.push({ path: addressPath, message: 'must be a "host:port" string' });
+  } else {
+    const p = parseHostPort(address);
+    if (typeof p === "string") issues.push({ path: addressPath, message: p });
+    else parsed = p;
+  }
+  if (
+    typeof weight !== "number" || !Number.isInteger(weight) || weight <= 0 || weight > MAX_WEIGHT
+  ) {
+    issues.push({
+      path: ["weight"],
+      message: `must be an integer from 1 to ${MAX_WEIGHT} (got ${JSON.stringify(weight)})`,
+    });
+  }
+  if (issues.length > 0 || !parsed) return issues;
+  const host = parsed.host.toLowerCase();
+  return {
+    address: formatHostPort(host, parsed.port),
+    host,
+    port: parsed.port,
+    weight: weight as number,
+  };
+}
+
+/**
+ * The backend list: every entry is checked and every problem reported (an
+ * invalid entry does not hide a duplicate elsewhere). Host names compare
+ * case-insensitively and IPv6 addresses in canonical form.
+ */
+const backendList = z.array(z.unknown(), { error: "must be a list of backends" }).transform(
+  (list, ctx): BackendSpec[] => {
+    const out: BackendSpec[] = [];
+    const seen = new Map<string, number>();
+    let failed = false;
+    list.forEach((value, i) => {
+      const r = checkBackend(value);
+      if (Array.isArray(r)) {
+        failed = true;
+        for (const issue of r) {
+          ctx.addIssue({ code: "custom", path: [i, ...issue.path], message: issue.message });
+        }
+        return;
+      }
+      const first = seen.get(r.address);
+      if (first !== undefined) {
+        failed = true;
+        ctx.addIssue({
+          code: "custom",
+          path: [i],
+          message: `duplicate backend ${r.address} (also at index ${first})`,
+        });
+        return;
+      }
+      seen.set(r.address, i);
+      out.push(r);
+    });
+    return failed ? z.NEVER : out;
+  },
+);
+
+const seconds = (min: number, max: number) =>
+  z.number({ error: "must be a number of seconds" }).min(min, `must be at least ${min}`).max(
+    max,
+    `must be at most ${max}`,
+  );
+const count = (min: number, max: number) =>
+  z.number({ error: "must be an integer" }).int("must be an integer").min(
+    min,
+    `must be at least ${min}`,
+  ).max(
+    max,
+    `must be at most ${max}`,
+  );
+
+const path = z.string({ error: "must be a string" }).regex(
+  /^\/[\x21-\x7e]*$/,
+  'must be an absolute path starting with "/" without spaces or control characters',
+);
+
+/** An HTTP token (RFC 9110): what header and cookie names are made of. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Where CONSISTENT_HASH takes its key from. */
+export const hashKeySchema = z.strictObject({
+  source: z.enum(["client_ip", "header", "cookie", "query"], {
+    error: "must be one of client_ip, header, cookie, query",
+  }),
+  /** Header, cookie or query parameter name; required unless source is client_ip. */
+  name: z.string({ error: "must be a string" }).min(1, "must not be empty").max(
+    256,
+    "must be at most 256 characters",
+  ).optional(),
+}, { error: "must be an object" }).superRefine((v, ctx) => {
+  if (v.source !== "client_ip" && v.name === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["name"],
+      message: `is required when source is ${v.source}`,
+    });
+  } else if ((v.source === "header" || v.source === "cookie") && !TOKEN.test(v.name ?? "")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["name"],
+      message: `must be a valid ${v.source} name (letters, digits and !#$%&'*+-.^_\`|~)`,
+    });
+  }
+});
+
+/** Retries of failed attempts (connect refused/reset before any response byte). */
+export const retrySchema = z.strictObject({
+  /** Extra attempts per request, each on another backend. */
+  max_retries: count(0, 10).default(2),
+  /** Retries may add at most this fraction of requests (a retry budget, as in Envoy/Linkerd). */
+  budget_ratio: z.number({ error: "must be a number" }).min(0, "must be at least 0").max(
+    10,
+    "must be at most 10",
+  ).default(0.2),
+  /** ...but always allow this many retries per second, so a quiet group can still retry. */
+  min_retries_per_second: count(0, 100_000).default(10),
+}, { error: "must be an object" });
+
+/** Connection reuse towards the backends. */
+export const upstreamKeepaliveSchema = z.strictObject({
+  /** Idle connections kept per backend. */
+  max_idle: count(0, 10_000).default(64),
+  /** An idle connection is closed after this long (keep it below the backends' own timeout). */
+  idle_timeout_seconds: seconds(0.1, 3600).default(30),
+}, { error: "must be an object" });
+
+/** The zod schema of one group's config blob (input: the seed's JSON; output: normalized). */
+export const groupConfigSchema = z.strictObject({
+  backend_servers: backendList,
+  health_endpoint: path.default("/health"),
+  health_endpoint_expected_code: count(100, 599).default(200),
+  health_check_frequency_seconds: seconds(0.05, 86_400).default(10),
+  algorithm: z.enum(ALGORITHMS, { error: `must be one of ${ALGORITHMS.join(", ")}` }).default(
+    "ROUND_ROBIN",
+  ),
+  health_check_type: z.enum(["http", "tcp"], { error: "must be http or tcp" }).default("http"),
+  health_check_timeout_seconds: seconds(0.01, 3600).default(2),
+  healthy_threshold: count(1, 100).default(2),
+  unhealthy_threshold: count(1, 100).default(3),
+  hash_key: hashKeySchema.default({ source: "client_ip" }),
+  connect_timeout_seconds: seconds(0.01, 600).default(3),
+  response_timeout_seconds: seconds(0.01, 86_400).default(60),
+  retry: retrySchema.default({ max_retries: 2, budget_ratio: 0.2, min_retries_per_second: 10 }),
+  upstream_keepalive: upstreamKeepaliveSchema.default({ max_idle: 64, idle_timeout_seconds: 30 }),
+});
+
+/** A group config as written (the seed's blob); what stores hold. */
+export type GroupConfigInput = z.input<typeof groupConfigSchema>;
+/** A validated group config with every default filled in; what the cores use. */
+export type GroupConfig = Omit<z.output<typeof groupConfigSchema>, "backend_servers"> & {
+  readonly backend_servers: readonly BackendSpec[];
+};
+
+/** One reason a config was rejected: which group, which field, why. */
+export interface ConfigIssue {
+  readonly group: string;
+  /** Dotted path such as `backend_servers[1].weight`; empty for the whole blob. */
+  readonly field: string;
+  readonly reason: string;
+}
+
+/** The result of validating a config: the normalized value, or every issue found. */
+export type Validated<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+/** Escapes control characters (newlines above all) so that one issue stays one line. */
+function oneLine(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
+/**
+ * Formats issues as one line each: `group "g": field: reason` (or
+ * `group "g": reason` for the whole blob). Control characters in a group
+ * name, field or reason are escaped, so every issue is exactly one line.
+ */
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+  return issues.map((i) =>
+    `group ${JSON.stringify(i.group)}: ${i.field ? `${oneLine(i.field)}: ` : ""}${
+      oneLine(i.reason)
+    }`
+  ).join("\n");
+}
+
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `a.b[1].c`; a key that is not a plain identifier is written `["the key"]`. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else if (typeof p === "string" && PLAIN_KEY.test(p)) out += out ? `.${p}` : p;
+    else out += `[${JSON.stringify(String(p))}]`;
+  }
+  return out;
+}
+
+/** Whether `path` names a present (not undefined) value inside `input`. */
+function isPresent(input: unknown, path: readonly PropertyKey[]): boolean {
+  let cur: unknown = input;
+  for (const p of path) {
+    if (typeof cur !== "object" || cur === null) return false;
+    const obj = cur as Record<PropertyKey, unknown>;
+    if (!Object.hasOwn(obj, p)) return false;
+    cur = obj[p];
+  }
+  return cur !== undefined;
+}
+
+function toIssues(group: string, error: z.ZodError, input: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        issues.push({ group, field: fieldPath([...issue.path, key]), reason: "unknown key" });
+      }
+    } else if (issue.code === "invalid_type" && !isPresent(input, issue.path)) {
+      issues.push({ group, field: fieldPath(issue.path), reason: "is required" });
+    } else {
+      issues.push({ group, field: fieldPath(issue.path), reason: issue.message });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Validates one group's blob and fills in defaults.
+ *
+ * @example
+ * ```ts
+ * import { validateGroupConfig } from "./schema.ts";
+ * const r = validateGroupConfig("lb-group-1", { backend_servers: ["127.0.0.1:9001"] });
+ * if (r.ok) console.log(r.value.algorithm); // "ROUND_ROBIN"
+ * ```
+ */
+export function validateGroupConfig(group: string, input: unknown): Validated<GroupConfig> {
+  if (!GROUP_NAME.test(group)) {
+    return {
+      ok: false,
+      issues: [{
+        group,
+        field: "",
+        reason: "group name must be 1-128 of A-Z a-z 0-9 . _ - and start with a letter or digit",
+      }],
+    };
+  }
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return { ok: false, issues: [{ group, field: "", reason: "config must be a JSON object" }] };
+  }
+  const parsed = groupConfigSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, issues: toIssues(group, parsed.error, input) };
+  return { ok: true, value: parsed.data as GroupConfig };
+}
+
+/** A config file: group name to blob. */
+export type ConfigFile = Readonly<Record<string, GroupConfig>>;
+
+/**
+ * Validates a whole config file (group name -> blob); every group must be valid.
+ *
+ * @example
+ * ```ts
+ * import { validateConfigFile } from "./schema.ts";
+ * const r = validateConfigFile({ "lb-group-1": { backend_servers: ["127.0.0.1:9001"] } });
+ * console.log(r.ok); // true
+ * ```
+ */
+export function validateConfigFile(input: unknown): Validated<ConfigFile> {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return {
+      ok: false,
+      issues: [{ group: "*", field: "", reason: "config file must be a JSON object of groups" }],
+    };
+  }
+  const out: Record<string, GroupConfig> = {};
+  const issues: ConfigIssue[] = [];
+  const entries = Object.entries(input as Record<string, unknown>);
+  if (entries.length === 0) {
+    return { ok: false, issues: [{ group: "*", field: "", reason: "config file has no groups" }] };
+  }
+  for (const [group, blob] of entries) {
+    const r = validateGroupConfig(group, blob);
+    if (r.ok) out[group] = r.value;
+    else issues.push(...r.issues);
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, value: out };
+}
+
+/**
+ * Parses JSON text, turning a syntax error into a config issue instead of a throw.
+ */
+export function parseJsonConfig(text: string, group = "*"): Validated<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    return {
+      ok: false,
+      issues: [{ group, field: "", reason: `invalid JSON: ${(e as Error).message}` }],
+    };
+  }
+}

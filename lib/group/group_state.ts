@@ -1,0 +1,162 @@
+/**
+ * Owns one group's current snapshot and swaps it whole on every change.
+ *
+ * Config updates are validated first: an invalid one is recorded as rejected
+ * (with its version and reason) and the last good snapshot keeps serving.
+ * Health observations fold through the pure state machine and trigger a
+ * rebuild only when a backend flips. No I/O; the clock is injected.
+ *
+ * @module
+ */
+import type { BackendCounters } from "../balancer/types.ts";
+import {
+  type ConfigIssue,
+  formatIssues,
+  type GroupConfig,
+  validateGroupConfig,
+} from "../config/schema.ts";
+import { type HealthState, initialHealth, observeHealth } from "../health/state_machine.ts";
+import { buildSnapshot, type GroupSnapshot } from "./snapshot.ts";
+
+/** A config version that failed validation. */
+export interface RejectedConfig {
+  readonly version: string;
+  readonly reason: string;
+  readonly issues: readonly ConfigIssue[];
+  readonly at: number;
+}
+
+/** The outcome of {@link GroupState.applyConfig}. */
+export type ApplyResult =
+  | { readonly ok: true; readonly changed: boolean }
+  | { readonly ok: false; readonly rejected: RejectedConfig };
+
+/** Clock and randomness for a {@link GroupState}. */
+export interface GroupStateOptions {
+  /** Milliseconds; `Date.now` in production, a counter in tests. */
+  readonly now: () => number;
+  readonly random: () => number;
+  /** Called after every swap with the new and previous snapshot. */
+  readonly onSwap?: (next: GroupSnapshot, prev: GroupSnapshot | null) => void;
+}
+
+/**
+ * A group's live state.
+ *
+ * @example
+ * ```ts
+ * import { GroupState } from "./group_state.ts";
+ * const g = new GroupState("api", { now: Date.now, random: Math.random });
+ * g.applyConfig("v1", { backend_servers: ["127.0.0.1:9001"] });
+ * console.log(g.snapshot?.backends.length); // 1
+ * ```
+ */
+export class GroupState {
+  #snapshot: GroupSnapshot | null = null;
+  readonly #counters = new Map<string, BackendCounters>();
+  readonly #health = new Map<string, HealthState>();
+  readonly #options: GroupStateOptions;
+  /** The last rejected config, or null. */
+  rejected: RejectedConfig | null = null;
+  /** Configs rejected since start. */
+  rejectedTotal = 0;
+  /** Configs applied since start. */
+  appliedTotal = 0;
+  /** Clock time of the last successful apply (ms), or 0. */
+  lastAppliedAt = 0;
+
+  constructor(readonly group: string, options: GroupStateOptions) {
+    this.#options = options;
+  }
+
+  /** The snapshot to serve from, or null before the first valid config. */
+  get snapshot(): GroupSnapshot | null {
+    return this.#snapshot;
+  }
+
+  /** Validates and applies a config blob; rejects without touching the current snapshot. */
+  applyConfig(version: string, blob: unknown): ApplyResult {
+    const result = validateGroupConfig(this.group, blob);
+    if (!result.ok) return this.reject(version, result.issues);
+    const prev = this.#snapshot;
+    if (prev && prev.version === version && sameConfig(prev.config, result.value)) {
+      return { ok: true, changed: false };
+    }
+    const keep = new Set(result.value.backend_servers.map((b) => b.address));
+    for (const a of this.#health.keys()) if (!keep.has(a)) this.#health.delete(a);
+    for (const a of this.#counters.keys()) if (!keep.has(a)) this.#counters.delete(a);
+    this.#swap(version, result.value);
+    this.appliedTotal++;
+    this.lastAppliedAt = this.#options.now();
+    return { ok: true, changed: true };
+  }
+
+  /** Records a config that could not even be read (bad JSON, missing node...). */
+  reject(version: string, issues: readonly ConfigIssue[]): ApplyResult {
+    const rejected: RejectedConfig = {
+      version,
+      reason: formatIssues(issues),
+      issues,
+      at: this.#options.now(),
+    };
+    this.rejected = rejected;
+    this.rejectedTotal++;
+    return { ok: false, rejected };
+  }
+
+  /** Folds an active probe result in; returns true when the backend flipped. */
+  observeProbe(address: string, ok: boolean, error: string | null = null): boolean {
+    const snap = this.#snapshot;
+    if (!snap) return false;
+    const cfg = snap.config;
+    const now = this.#options.now();
+    const prev = this.#health.get(address) ?? initialHealth(now);
+    const obs = observeHealth(prev, ok, now, {
+      healthy: cfg.healthy_threshold,
+      unhealthy: cfg.unhealthy_threshold,
+    }, error);
+    this.#health.set(address, obs.state);
+    if (obs.flipped) this.#swap(snap.version, cfg);
+    return obs.flipped;
+  }
+
+  /** Replaces health wholesale (health written by the orchestrator); rebuilds if anything changed. */
+  setHealth(states: ReadonlyMap<string, HealthState>): boolean {
+    let changed = false;
+    for (const [address, state] of states) {
+      const cur = this.#health.get(address);
+      if (!cur || cur.status !== state.status) changed = true;
+      this.#health.set(address, state);
+    }
+    const snap = this.#snapshot;
+    if (changed && snap) this.#swap(snap.version, snap.config);
+    return changed;
+  }
+
+  /** Current health of one backend. */
+  healthOf(address: string): HealthState | undefined {
+    return this.#health.get(address);
+  }
+
+  #swap(version: string, config: GroupConfig): void {
+    const prev = this.#snapshot;
+    const next = buildSnapshot({
+      group: this.group,
+      version,
+      config,
+      health: this.#health,
+      counters: this.#counters,
+      random: this.#options.random,
+      now: this.#options.now(),
+    });
+    for (const b of next.backends) {
+      if (!this.#health.has(b.address)) this.#health.set(b.address, b.health);
+    }
+    this.#snapshot = next;
+    this.#options.onSwap?.(next, prev);
+  }
+}
+
+function sameConfig(a: GroupConfig, b: GroupConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,108 @@
+/**
+ * The health state machine shared by the embedded proxy checker and the
+ * orchestrator: N consecutive failures mark a backend unhealthy, M consecutive
+ * successes mark it healthy again. Pure: the caller passes the probe outcome
+ * and the time.
+ *
+ * @module
+ */
+
+/** Whether a backend may receive traffic according to active checks. */
+export type HealthStatus = "healthy" | "unhealthy";
+
+/** The state of one backend's active health. */
+export interface HealthState {
+  readonly status: HealthStatus;
+  /** Consecutive successful probes (reset by a failure). */
+  readonly successes: number;
+  /** Consecutive failed probes (reset by a success). */
+  readonly failures: number;
+  /** When the status last changed (ms, caller's clock). */
+  readonly since: number;
+  /** The last probe's failure reason, or null after a success. */
+  readonly lastError: string | null;
+}
+
+/** Rise/fall thresholds. */
+export interface HealthThresholds {
+  /** Consecutive successes that bring an unhealthy backend back (default 2). */
+  readonly healthy: number;
+  /** Consecutive failures that take a healthy backend out (default 3). */
+  readonly unhealthy: number;
+}
+
+/** The outcome of one observation. */
+export interface HealthObservation {
+  readonly state: HealthState;
+  /** True when this observation changed the status. */
+  readonly flipped: boolean;
+}
+
+/**
+ * The state a backend starts in. New backends start healthy so a fresh config
+ * serves at once; active checks take a dead one out after `unhealthy` probes.
+ */
+export function initialHealth(now: number, status: HealthStatus = "healthy"): HealthState {
+  return { status, successes: 0, failures: 0, since: now, lastError: null };
+}
+
+/**
+ * Folds one probe result into the state.
+ *
+ * @example
+ * ```ts
+ * import { initialHealth, observeHealth } from "./state_machine.ts";
+ * let s = initialHealth(0);
+ * for (let i = 1; i <= 3; i++) s = observeHealth(s, false, i, { healthy: 2, unhealthy: 3 }).state;
+ * console.log(s.status); // "unhealthy"
+ * ```
+ */
+export function observeHealth(
+  state: HealthState,
+  ok: boolean,
+  now: number,
+  thresholds: HealthThresholds,
+  error: string | null = null,
+): HealthObservation {
+  if (ok) {
+    const successes = state.successes + 1;
+    if (state.status === "unhealthy" && successes >= thresholds.healthy) {
+      return {
+        state: { status: "healthy", successes, failures: 0, since: now, lastError: null },
+        flipped: true,
+      };
+    }
+    return {
+      state: { status: state.status, successes, failures: 0, since: state.since, lastError: null },
+      flipped: false,
+    };
+  }
+  const failures = state.failures + 1;
+  const lastError = error ?? "probe failed";
+  if (state.status === "healthy" && failures >= thresholds.unhealthy) {
+    return {
+      state: { status: "unhealthy", successes: 0, failures, since: now, lastError },
+      flipped: true,
+    };
+  }
+  return {
+    state: { status: state.status, successes: 0, failures, since: state.since, lastError },
+    flipped: false,
+  };
+}
+
+/**
+ * When the next probe of a target should run: one interval after the last,
+ * moved by up to ±`jitter` of the interval so probes of many targets spread
+ * out instead of firing together.
+ *
+ * @param random Uniform in [0, 1).
+ */
+export function nextProbeAt(
+  last: number,
+  intervalMs: number,
+  jitter: number,
+  random: () => number,
+): number {
+  return last + intervalMs * (1 + jitter * (2 * random() - 1));
+}

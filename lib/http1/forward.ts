@@ -1,0 +1,169 @@
+/**
+ * Builds the heads the proxy writes: the request it sends a backend and the
+ * response it sends the client. Hop-by-hop fields (and every field the
+ * Connection header names) are dropped, framing is re-declared from what the
+ * proxy actually sends, and X-Forwarded-For/-Proto/-Host and `Forwarded` are
+ * added. Pure string building.
+ *
+ * @module
+ */
+import type { Fields, RequestHead, ResponseHead } from "./head.ts";
+import { HOP_BY_HOP, REASONS } from "./syntax.ts";
+
+/** Body framing the proxy declares on a head it writes. */
+export interface BodyFraming {
+  /** A known length, or -1. */
+  readonly contentLength: number;
+  /** Chunked transfer coding (only when contentLength is -1). */
+  readonly chunked: boolean;
+}
+
+/** No body at all: `Content-Length` omitted, not chunked. */
+export const NO_BODY: BodyFraming = { contentLength: -1, chunked: false };
+
+/** Facts about the client connection the backend should learn. */
+export interface ForwardContext {
+  /** The client's address as seen by the proxy. */
+  readonly clientIp: string;
+  /** Scheme the client used to reach the proxy. */
+  readonly proto: "http" | "https";
+  /** Host to send instead of the client's (per-group rewrite), or null to pass it through. */
+  readonly hostRewrite: string | null;
+  /** Used as Host when the client sent none (HTTP/1.0). */
+  readonly backendAddress: string;
+}
+
+const FORWARD_SKIP = new Set([
+  ...HOP_BY_HOP,
+  "content-length",
+  "host",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "forwarded",
+  "expect",
+]);
+
+const RESPONSE_SKIP = new Set([...HOP_BY_HOP, "content-length"]);
+
+function skipListed(tokens: readonly string[], base: ReadonlySet<string>): ReadonlySet<string> {
+  if (tokens.length === 0) return base;
+  let extra: Set<string> | null = null;
+  for (const t of tokens) {
+    if (!base.has(t) && t !== "close" && t !== "keep-alive") (extra ??= new Set(base)).add(t);
+  }
+  return extra ?? base;
+}
+
+function forwardedFor(ip: string): string {
+  return ip.includes(":") ? `"[${ip}]"` : ip;
+}
+
+function framingLines(framing: BodyFraming): string {
+  if (framing.contentLength >= 0) return `content-length: ${framing.contentLength}\r\n`;
+  return framing.chunked ? "transfer-encoding: chunked\r\n" : "";
+}
+
+/**
+ * The request head sent to a backend.
+ *
+ * @param upgrade Forward an Upgrade (WebSocket) handshake as is.
+ * @param expectContinue Keep `Expect: 100-continue` so the backend decides before the upload.
+ */
+export function upstreamRequestHead(
+  req: RequestHead,
+  ctx: ForwardContext,
+  framing: BodyFraming,
+  upgrade: boolean,
+  expectContinue: boolean,
+): string {
+  const skip = skipListed(req.connectionTokens, FORWARD_SKIP);
+  const host = ctx.hostRewrite ?? req.host ?? ctx.backendAddress;
+  let head = `${req.method} ${req.target} HTTP/1.1\r\nhost: ${host}\r\n`;
+  let xff: string | null = null;
+  let fwd: string | null = null;
+  const { names, lower, values } = req;
+  for (let i = 0; i < lower.length; i++) {
+    const n = lower[i]!;
+    if (!skip.has(n)) {
+      head += `${names[i]}: ${values[i]}\r\n`;
+    } else if (n === "x-forwarded-for") {
+      xff = xff === null ? values[i]! : `${xff}, ${values[i]}`;
+    } else if (n === "forwarded") {
+      fwd = fwd === null ? values[i]! : `${fwd}, ${values[i]}`;
+    }
+  }
+  const clientHost = req.host ?? "";
+  head += `x-forwarded-for: ${xff === null ? ctx.clientIp : `${xff}, ${ctx.clientIp}`}\r\n`;
+  head += `x-forwarded-proto: ${ctx.proto}\r\n`;
+  if (clientHost) head += `x-forwarded-host: ${clientHost}\r\n`;
+  const element = `for=${forwardedFor(ctx.clientIp)};proto=${ctx.proto}${
+    clientHost ? `;host="${clientHost}"` : ""
+  }`;
+  head += `forwarded: ${fwd === null ? element : `${fwd}, ${element}`}\r\n`;
+  if (req.teTrailers) head += "te: trailers\r\n";
+  if (expectContinue) head += "expect: 100-continue\r\n";
+  if (upgrade && req.upgrade !== null) {
+    head += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n`;
+  }
+  head += framingLines(framing);
+  return head + "\r\n";
+}
+
+/**
+ * The response head sent to the client.
+ *
+ * @param keepAlive The proxy will keep the client connection open afterwards.
+ * @param clientMinor The client's HTTP minor version (1.0 clients need explicit keep-alive).
+ */
+export function clientResponseHead(
+  res: ResponseHead,
+  framing: BodyFraming,
+  keepAlive: boolean,
+  clientMinor: number,
+  upgrade = false,
+): string {
+  const skip = skipListed(res.connectionTokens, RESPONSE_SKIP);
+  let head = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
+  const { names, lower, values } = res;
+  for (let i = 0; i < lower.length; i++) {
+    if (!skip.has(lower[i]!)) head += `${names[i]}: ${values[i]}\r\n`;
+  }
+  if (upgrade && res.upgrade !== null) {
+    head += `connection: upgrade\r\nupgrade: ${res.upgrade}\r\n`;
+  } else if (!keepAlive) head += "connection: close\r\n";
+  else if (clientMinor === 0) head += "connection: keep-alive\r\n";
+  head += framingLines(framing);
+  return head + "\r\n";
+}
+
+/** Copies the response's fields that are not hop-by-hop, for a 1xx relayed as is. */
+export function informationalHead(status: number, reason: string, fields: Fields): string {
+  let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+  for (let i = 0; i < fields.lower.length; i++) {
+    if (!HOP_BY_HOP.has(fields.lower[i]!)) head += `${fields.names[i]}: ${fields.values[i]}\r\n`;
+  }
+  return head + "\r\n";
+}
+
+/**
+ * A complete response the proxy generates itself (errors, 503, 431...).
+ *
+ * @example
+ * ```ts
+ * import { simpleResponse } from "./forward.ts";
+ * simpleResponse(503, "no healthy backend\n", false, { "retry-after": "1" });
+ * ```
+ */
+export function simpleResponse(
+  status: number,
+  body: string,
+  keepAlive: boolean,
+  extra?: Readonly<Record<string, string>>,
+): string {
+  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\n`;
+  if (extra) { for (const k in extra) head += `${k}: ${extra[k]}\r\n`; }
+  head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n`;
+  if (!keepAlive) head += "connection: close\r\n";
+  return `${head}\r\n${body}`;
+}

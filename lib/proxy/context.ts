@@ -1,0 +1,57 @@
+/**
+ * What a proxy connection needs from the process around it: the group's
+ * live state, the upstream pools, metrics, limits, the retry budget and a
+ * clock. Built by the proxy server; read on every request.
+ *
+ * @module
+ */
+import type { BackendView } from "../group/snapshot.ts";
+import type { GroupState } from "../group/group_state.ts";
+import type { Logger } from "../log.ts";
+import type { ProxyMetrics } from "./metrics.ts";
+import type { RetryBudget } from "./retry_budget.ts";
+import type { UpstreamPool } from "./upstream_pool.ts";
+
+/** Protocol limits and timeouts of the client side. */
+export interface ProxyLimits {
+  /** Largest request head (request line + fields) in bytes; 431 beyond. */
+  readonly maxHeaderBytes: number;
+  /** Most header fields in a request; 431 beyond. */
+  readonly maxHeaderCount: number;
+  /** Longest request-target; 414 beyond. */
+  readonly maxUriLength: number;
+  /** Largest response head accepted from a backend; 502 beyond. */
+  readonly maxResponseHeaderBytes: number;
+  /** Time allowed to receive a complete request head (slowloris guard); 408 then close. */
+  readonly headerTimeoutMs: number;
+  /** An idle keep-alive client connection is closed after this long. */
+  readonly idleTimeoutMs: number;
+}
+
+/** Defaults in line with HAProxy/nginx practice. */
+export const DEFAULT_LIMITS: ProxyLimits = {
+  maxHeaderBytes: 32 * 1024,
+  maxHeaderCount: 100,
+  maxUriLength: 8 * 1024,
+  maxResponseHeaderBytes: 64 * 1024,
+  headerTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+};
+
+/** The per-process services a connection uses. */
+export interface ProxyContext {
+  readonly state: GroupState;
+  /** The pool for a backend (created on first use). */
+  pool(backend: BackendView): UpstreamPool;
+  readonly metrics: ProxyMetrics;
+  readonly limits: ProxyLimits;
+  /** The current retry budget (replaced when the group's retry settings change). */
+  budget(): RetryBudget;
+  readonly log: Logger;
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Wall-clock milliseconds (for the retry budget's seconds). */
+  wallNow(): number;
+  /** True while shutting down: responses carry `Connection: close`. */
+  readonly draining: boolean;
+}

@@ -1,0 +1,344 @@
+/**
+ * An HTTP/1.1 client over the upstream pools that forwards a web-standard
+ * `Request` and returns a streaming `Response`: what the embeddable
+ * (mount-in-your-Hono-app) load balancer uses. `fetch` is not used because
+ * it would decompress bodies, refuse to send Host, and hide framing faults.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { CHUNK_END, ChunkedDecoder, chunkHeader, LAST_CHUNK_BYTES } from "../http1/chunked.ts";
+import { HOP_BY_HOP, listTokens } from "../http1/syntax.ts";
+import { parseResponseHead, type ResponseHead } from "../http1/head.ts";
+import type { UpstreamConnection, UpstreamOwner, UpstreamPool } from "./upstream_pool.ts";
+
+/** Where and how to send one request. */
+export interface ForwardOptions {
+  readonly pool: UpstreamPool;
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  readonly clientIp: string;
+  /** Path and query to request on the backend. */
+  readonly target: string;
+  readonly maxResponseHeaderBytes: number;
+  /** Monotonic clock (ms). */
+  readonly now: () => number;
+}
+
+/** A failure before any response byte: safe to retry elsewhere for idempotent requests. */
+export class UpstreamError extends Error {
+  constructor(
+    readonly cause502: "connect_failed" | "upstream_reset" | "bad_response" | "timeout",
+    message: string,
+    /** True when nothing of the request reached the backend. */
+    readonly notSent: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+const SKIP = new Set([...HOP_BY_HOP, "host", "content-length", "expect"]);
+
+/** Builds the upstream request head from a web Request. */
+export function requestHeadFromWeb(
+  req: Request,
+  target: string,
+  clientIp: string,
+  chunked: boolean,
+  contentLength: number,
+): string {
+  const url = new URL(req.url);
+  const connectionListed = new Set(listTokens(req.headers.get("connection") ?? ""));
+  let head = `${req.method} ${target} HTTP/1.1\r\nhost: ${url.host}\r\n`;
+  let xff: string | null = null;
+  req.headers.forEach((value, name) => {
+    if (name === "x-forwarded-for") xff = value;
+    else if (name === "x-forwarded-proto" || name === "x-forwarded-host" || name === "forwarded") {
+      return;
+    } else if (!SKIP.has(name) && !connectionListed.has(name)) head += `${name}: ${value}\r\n`;
+  });
+  const proto = url.protocol === "https:" ? "https" : "http";
+  head += `x-forwarded-for: ${xff === null ? clientIp : `${xff}, ${clientIp}`}\r\n`;
+  head += `x-forwarded-proto: ${proto}\r\nx-forwarded-host: ${url.host}\r\n`;
+  const forFor = clientIp.includes(":") ? `"[${clientIp}]"` : clientIp;
+  head += `forwarded: for=${forFor};proto=${proto};host="${url.host}"\r\n`;
+  if (chunked) head += "transfer-encoding: chunked\r\n";
+  else if (contentLength >= 0) head += `content-length: ${contentLength}\r\n`;
+  return head + "\r\n";
+}
+
+/**
+ * Sends `req` to the pool's backend and resolves with the response once its
+ * head has arrived; the body streams afterwards. Rejects with
+ * {@link UpstreamError} when the attempt fails before a response head.
+ */
+export async function forwardWebRequest(req: Request, opts: ForwardOptions): Promise<Response> {
+  let conn = opts.pool.acquire();
+  let reused = conn !== null;
+  if (!conn) {
+    try {
+      conn = await opts.pool.connect(opts.connectTimeoutMs);
+    } catch (e) {
+      throw new UpstreamError("connect_failed", (e as Error).message, true);
+    }
+    reused = false;
+  }
+  const declared = req.headers.get("content-length");
+  const hasBody = req.body !== null && req.method !== "GET" && req.method !== "HEAD";
+  const contentLength = hasBody && declared !== null && /^\d+$/.test(declared)
+    ? Number(declared)
+    : -1;
+  const chunked = hasBody && contentLength < 0;
+  const head = requestHeadFromWeb(
+    req,
+    opts.target,
+    opts.clientIp,
+    chunked,
+    hasBody ? contentLength : -1,
+  );
+  return new Promise<Response>((resolve, reject) => {
+    const ex = new WebExchange(conn!, req, opts, resolve, reject, reused);
+    ex.start(head, hasBody ? req.body : null, chunked);
+  });
+}
+
+class WebExchange implements UpstreamOwner {
+  #buf: Buffer | null = null;
+  #head: ResponseHead | null = null;
+  #controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  #mode: "length" | "chunked" | "close" | "none" = "none";
+  #remaining = 0;
+  #decoder: ChunkedDecoder | null = null;
+  #settled = false;
+  #done = false;
+  #reusable = true;
+  #bodySent = false;
+  #requestDone = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #drainWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly conn: UpstreamConnection,
+    readonly req: Request,
+    readonly opts: ForwardOptions,
+    readonly resolve: (r: Response) => void,
+    readonly reject: (e: Error) => void,
+    readonly reused: boolean,
+  ) {
+    conn.owner = this;
+  }
+
+  start(head: string, body: ReadableStream<Uint8Array> | null, chunked: boolean): void {
+    this.conn.write(head);
+    this.#timer = setTimeout(() => this.#timeout(), this.opts.responseTimeoutMs);
+    if (!body) {
+      this.#requestDone = true;
+      return;
+    }
+    this.#pumpBody(body, chunked).then(
+      () => (this.#requestDone = true),
+      () => this.#fail(new UpstreamError("upstream_reset", "request body failed", false)),
+    );
+  }
+
+  async #pumpBody(body: ReadableStream<Uint8Array>, chunked: boolean): Promise<void> {
+    const reader = body.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      if (this.#done) {
+        await reader.cancel();
+        return;
+      }
+      if (value.length === 0) continue;
+      this.#bodySent = true;
+      let ok: boolean;
+      if (chunked) {
+        this.conn.write(chunkHeader(value.length));
+        this.conn.write(value);
+        ok = this.conn.write(CHUNK_END);
+      } else ok = this.conn.write(value);
+      if (!ok) await new Promise<void>((r) => this.#drainWaiters.push(r));
+    }
+    if (chunked) this.conn.write(LAST_CHUNK_BYTES);
+  }
+
+  onUpstreamDrain(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  onUpstreamData(chunk: Uint8Array): void {
+    if (this.#head === null) {
+      const buf: Buffer = this.#buf === null ? chunk as Buffer : Buffer.concat([this.#buf, chunk]);
+      const idx = buf.indexOf(CRLFCRLF);
+      if (idx < 0) {
+        if (buf.length > this.opts.maxResponseHeaderBytes) {
+          this.#fail(new UpstreamError("bad_response", "response head too large", false));
+        } else this.#buf = buf;
+        return;
+      }
+      this.#buf = null;
+      const head = parseResponseHead(buf.toString("latin1", 0, idx), 256);
+      if ("error" in head) {
+        this.#fail(new UpstreamError("bad_response", head.reason, false));
+        return;
+      }
+      const rest = buf.subarray(idx + 4);
+      if (head.status < 200) {
+        if (rest.length > 0) this.onUpstreamData(rest);
+        return;
+      }
+      this.#startResponse(head);
+      if (rest.length > 0) this.#body(rest);
+      else if (this.#mode === "length" && this.#remaining === 0) this.#end();
+      return;
+    }
+    this.#body(chunk);
+  }
+
+  #startResponse(head: ResponseHead): void {
+    this.#head = head;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const noBody = this.req.method === "HEAD" || head.status === 204 || head.status === 304;
+    if (!head.keepAlive) this.#reusable = false;
+    if (noBody) this.#mode = "none";
+    else if (head.chunked) {
+      this.#mode = "chunked";
+      this.#decoder = new ChunkedDecoder();
+    } else if (head.contentLength >= 0) {
+      this.#mode = "length";
+      this.#remaining = head.contentLength;
+    } else {
+      this.#mode = "close";
+      this.#reusable = false;
+    }
+    const headers = new Headers();
+    const skip = new Set([...HOP_BY_HOP, ...head.connectionTokens]);
+    for (let i = 0; i < head.lower.length; i++) {
+      if (!skip.has(head.lower[i]!)) headers.append(head.names[i]!, head.values[i]!);
+    }
+    let body: ReadableStream<Uint8Array> | null = null;
+    if (this.#mode !== "none") {
+      body = new ReadableStream<Uint8Array>({
+        start: (c) => {
+          this.#controller = c;
+        },
+        pull: () => {
+          this.conn.socket.resume();
+        },
+        cancel: () => {
+          this.#reusable = false;
+          this.#finishConn();
+        },
+      }, { highWaterMark: 4 });
+    }
+    this.#settled = true;
+    this.resolve(
+      new Response(body, { status: head.status, statusText: head.reason, headers }),
+    );
+    if (this.#mode === "none") this.#end();
+  }
+
+  #emit(data: Uint8Array): void {
+    const c = this.#controller;
+    if (!c) return;
+    c.enqueue(data);
+    if ((c.desiredSize ?? 1) <= 0) this.conn.socket.pause();
+  }
+
+  #body(chunk: Uint8Array): void {
+    switch (this.#mode) {
+      case "length": {
+        const take = Math.min(chunk.length, this.#remaining);
+        if (take > 0) this.#emit(chunk.subarray(0, take));
+        this.#remaining -= take;
+        if (take < chunk.length) this.#reusable = false;
+        if (this.#remaining === 0) this.#end();
+        return;
+      }
+      case "chunked": {
+        const d = this.#decoder!;
+        const used = d.push(chunk, 0, (b) => this.#emit(b));
+        if (used < 0) {
+          this.#controller?.error(new Error(`bad chunked response: ${d.error}`));
+          this.#reusable = false;
+          this.#finishConn();
+          return;
+        }
+        if (d.done) {
+          if (used < chunk.length) this.#reusable = false;
+          this.#end();
+        }
+        return;
+      }
+      case "close":
+        this.#emit(chunk);
+        return;
+      default:
+        this.#reusable = false;
+    }
+  }
+
+  #end(): void {
+    this.#controller?.close();
+    this.#controller = null;
+    this.#finishConn();
+  }
+
+  #finishConn(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.conn.socket.resume();
+    if (this.#reusable && this.#requestDone) this.opts.pool.release(this.conn, this.opts.now());
+    else this.conn.destroy();
+  }
+
+  onUpstreamEnd(): void {
+    if (this.#mode === "close" && this.#head !== null) {
+      this.#end();
+      return;
+    }
+    this.onUpstreamClose(null);
+  }
+
+  onUpstreamClose(error: Error | null): void {
+    if (this.#done) return;
+    if (!this.#settled) {
+      this.#fail(
+        new UpstreamError(
+          "upstream_reset",
+          error?.message ?? "backend closed the connection before responding",
+          !this.#bodySent && this.reused,
+        ),
+      );
+      return;
+    }
+    this.#controller?.error(new Error("backend closed mid-response"));
+    this.#controller = null;
+    this.#reusable = false;
+    this.#finishConn();
+  }
+
+  #timeout(): void {
+    this.#timer = null;
+    if (!this.#settled) this.#fail(new UpstreamError("timeout", "no response head in time", false));
+  }
+
+  #fail(e: UpstreamError): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#reusable = false;
+    this.#finishConn();
+    if (!this.#settled) {
+      this.#settled = true;
+      this.reject(e);
+    } else {
+      this.#controller?.error(e);
+      this.#controller = null;
+    }
+  }
+}

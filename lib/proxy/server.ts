@@ -1,0 +1,187 @@
+/**
+ * The proxy's listener: accepts client connections, owns the upstream pools
+ * and the timeout sweeper, and shuts down gracefully (stop accepting, let
+ * in-flight responses finish with `Connection: close`, then exit by a
+ * deadline).
+ *
+ * Sockets come from `node:net`, which both Deno and Bun implement natively,
+ * so one engine serves both runtimes.
+ *
+ * @module
+ */
+import net from "node:net";
+import type { GroupState } from "../group/group_state.ts";
+import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
+import type { Logger } from "../log.ts";
+import { ClientConnection } from "./client_connection.ts";
+import { DEFAULT_LIMITS, type ProxyContext, type ProxyLimits } from "./context.ts";
+import { ProxyMetrics } from "./metrics.ts";
+import { RetryBudget } from "./retry_budget.ts";
+import { UpstreamPool } from "./upstream_pool.ts";
+
+/** Options of a {@link ProxyServer}. */
+export interface ProxyServerOptions {
+  readonly state: GroupState;
+  readonly log: Logger;
+  readonly limits?: Partial<ProxyLimits>;
+  /** Metrics to update; one is created when omitted. */
+  readonly metrics?: ProxyMetrics;
+  /** Monotonic clock in ms (default `performance.now`). */
+  readonly now?: () => number;
+  /** Wall clock in ms (default `Date.now`). */
+  readonly wallNow?: () => number;
+  /** How often timeouts are checked (ms). */
+  readonly sweepIntervalMs?: number;
+}
+
+/**
+ * Serves one group on one listening socket.
+ *
+ * @example
+ * ```ts ignore
+ * const server = new ProxyServer({ state, log });
+ * const { port } = await server.listen("127.0.0.1", 8080);
+ * // ...
+ * await server.shutdown(10_000);
+ * ```
+ */
+export class ProxyServer implements ProxyContext {
+  readonly state: GroupState;
+  readonly log: Logger;
+  readonly limits: ProxyLimits;
+  readonly metrics: ProxyMetrics;
+  readonly now: () => number;
+  readonly wallNow: () => number;
+  draining = false;
+  readonly #pools = new Map<string, UpstreamPool>();
+  readonly #connections = new Set<ClientConnection>();
+  #budget: RetryBudget;
+  #budgetKey = "";
+  #server: net.Server | null = null;
+  #sweeper: ReturnType<typeof setInterval> | null = null;
+  readonly #sweepIntervalMs: number;
+
+  constructor(options: ProxyServerOptions) {
+    this.state = options.state;
+    this.log = options.log;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.metrics = options.metrics ?? new ProxyMetrics(options.state);
+    this.now = options.now ?? (() => performance.now());
+    this.wallNow = options.wallNow ?? Date.now;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 100;
+    this.#budget = new RetryBudget(0.2, 10);
+  }
+
+  /** Call after every snapshot swap: updates pool settings and forgets removed backends. */
+  onSnapshot(next: GroupSnapshot): void {
+    const keep = new Set<string>();
+    const ka = next.config.upstream_keepalive;
+    for (const b of next.backends) {
+      keep.add(b.address);
+      const pool = this.#pools.get(b.address);
+      if (pool) {
+        pool.options.maxIdle = ka.max_idle;
+        pool.options.idleTimeoutMs = ka.idle_timeout_seconds * 1000;
+      }
+    }
+    for (const [address, pool] of this.#pools) {
+      if (!keep.has(address)) {
+        pool.closeIdle();
+        this.#pools.delete(address);
+      }
+    }
+    this.metrics.pruneBackends(keep);
+  }
+
+  pool(backend: BackendView): UpstreamPool {
+    let pool = this.#pools.get(backend.address);
+    if (!pool) {
+      const ka = this.state.snapshot?.config.upstream_keepalive;
+      pool = new UpstreamPool({
+        host: backend.host,
+        port: backend.port,
+        maxIdle: ka?.max_idle ?? 64,
+        idleTimeoutMs: (ka?.idle_timeout_seconds ?? 4) * 1000,
+      });
+      this.#pools.set(backend.address, pool);
+    }
+    return pool;
+  }
+
+  budget(): RetryBudget {
+    const retry = this.state.snapshot?.config.retry;
+    if (retry) {
+      const key = `${retry.budget_ratio}/${retry.min_retries_per_second}`;
+      if (key !== this.#budgetKey) {
+        this.#budgetKey = key;
+        this.#budget = new RetryBudget(retry.budget_ratio, retry.min_retries_per_second);
+      }
+    }
+    return this.#budget;
+  }
+
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<{ port: number }> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+      this.#server = server;
+      server.once("error", reject);
+      server.listen({ host, port, backlog: 1024 }, () => {
+        server.off("error", reject);
+        server.on("error", (e) => this.log.error("listener error", { error: String(e) }));
+        const addr = server.address();
+        resolve({ port: typeof addr === "object" && addr ? addr.port : port });
+      });
+      this.#sweeper = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
+    });
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    this.metrics.connectionsTotal.inc();
+    this.metrics.activeConnections.value++;
+    const conn = new ClientConnection(socket, this, (c) => {
+      this.#connections.delete(c);
+      this.metrics.activeConnections.value--;
+    });
+    this.#connections.add(conn);
+  }
+
+  #sweep(): void {
+    const now = this.now();
+    for (const c of this.#connections) c.checkTimeouts(now);
+    for (const p of this.#pools.values()) p.reap(now);
+  }
+
+  /** Client connections currently open. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, end idle connections, let busy ones
+   * finish (their responses carry `Connection: close`), and after `drainMs`
+   * close whatever is left. Resolves when every connection is gone.
+   */
+  async shutdown(drainMs: number): Promise<void> {
+    this.draining = true;
+    const server = this.#server;
+    this.#server = null;
+    const closed = server
+      ? new Promise<void>((resolve) => server.close(() => resolve()))
+      : Promise.resolve();
+    for (const c of this.#connections) c.drain();
+    const deadline = this.now() + drainMs;
+    while (this.#connections.size > 0 && this.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const c of this.#connections) c.destroy();
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    this.#sweeper = null;
+    for (const p of this.#pools.values()) p.closeIdle();
+    await closed;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Keep-alive connections to one backend.
+ *
+ * An idle connection is reused LIFO (the warmest first), dropped when the
+ * backend closes it or sends anything while idle, and closed after the idle
+ * timeout. A connection is handed back only after a cleanly framed exchange;
+ * any fault destroys it, so a broken response is never followed by a reuse.
+ *
+ * @module
+ */
+import net from "node:net";
+
+/** What currently owns a busy upstream connection (an exchange or a tunnel). */
+export interface UpstreamOwner {
+  onUpstreamData(chunk: Uint8Array): void;
+  onUpstreamEnd(): void;
+  onUpstreamClose(error: Error | null): void;
+  onUpstreamDrain(): void;
+}
+
+/** One TCP connection to a backend. */
+export class UpstreamConnection {
+  owner: UpstreamOwner | null = null;
+  /** Exchanges completed on this connection (0 = fresh). */
+  uses = 0;
+  /** When it went idle (ms, monotonic), for the idle timeout. */
+  idleSince = 0;
+  #closed = false;
+
+  constructor(readonly socket: net.Socket, readonly pool: UpstreamPool) {
+    socket.on("data", (chunk: Uint8Array) => {
+      const o = this.owner;
+      if (o) o.onUpstreamData(chunk);
+      else this.destroy(); // bytes on an idle connection: the framing is off, never reuse it
+    });
+    socket.on("end", () => {
+      const o = this.owner;
+      if (o) o.onUpstreamEnd();
+      else this.destroy();
+    });
+    socket.on("drain", () => this.owner?.onUpstreamDrain());
+    socket.on("error", () => {}); // "close" follows with hadError
+    socket.on("close", (hadError: boolean) => {
+      this.#closed = true;
+      this.pool.forget(this);
+      this.pool.open--;
+      const o = this.owner;
+      this.owner = null;
+      o?.onUpstreamClose(hadError ? new Error("upstream connection reset") : null);
+    });
+  }
+
+  /** True once the socket is closed or closing. */
+  get closed(): boolean {
+    return this.#closed || this.socket.destroyed;
+  }
+
+  /** Writes bytes; false means the kernel buffer is full: wait for drain. */
+  write(data: Uint8Array | string): boolean {
+    return this.socket.write(data as Uint8Array);
+  }
+
+  /** Closes at once; the owner (if any) is detached first and not notified. */
+  destroy(): void {
+    this.owner = null;
+    this.pool.forget(this);
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.#closed = true;
+  }
+}
+
+/** Settings of one pool. */
+export interface PoolOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Idle connections kept. */
+  maxIdle: number;
+  /** Idle connections older than this are closed by {@link UpstreamPool.reap}. */
+  idleTimeoutMs: number;
+}
+
+/** Why a connect attempt failed. */
+export class ConnectError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The pool of connections to one backend.
+ *
+ * @example
+ * ```ts ignore
+ * const pool = new UpstreamPool({ host: "127.0.0.1", port: 9001, maxIdle: 64, idleTimeoutMs: 4000 });
+ * const conn = pool.acquire() ?? await pool.connect(3000);
+ * ```
+ */
+export class UpstreamPool {
+  readonly #idle: UpstreamConnection[] = [];
+  /** Connections currently open (idle or busy). */
+  open = 0;
+
+  constructor(readonly options: PoolOptions) {}
+
+  /** An idle connection, or null when none is left. */
+  acquire(): UpstreamConnection | null {
+    const idle = this.#idle;
+    while (idle.length > 0) {
+      const c = idle.pop()!;
+      if (!c.closed) return c;
+    }
+    return null;
+  }
+
+  /** Opens a new connection (rejects with {@link ConnectError} on refusal or timeout). */
+  connect(timeoutMs: number): Promise<UpstreamConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: this.options.host, port: this.options.port });
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        socket.destroy();
+        reject(new ConnectError("ETIMEDOUT", `connect to ${this.#name()} timed out`));
+      }, timeoutMs);
+      socket.once("connect", () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.setNoDelay(true);
+        this.open++;
+        resolve(new UpstreamConnection(socket, this));
+      });
+      socket.once("error", (e: NodeJS.ErrnoException) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(
+          new ConnectError(e.code ?? "ECONNREFUSED", `connect to ${this.#name()}: ${e.message}`),
+        );
+      });
+    });
+  }
+
+  /** Returns a connection after a clean exchange; closes it when the pool is full. */
+  release(conn: UpstreamConnection, now: number): void {
+    conn.owner = null;
+    conn.uses++;
+    if (conn.closed) return;
+    if (this.#idle.length >= this.options.maxIdle) {
+      conn.destroy();
+      return;
+    }
+    conn.idleSince = now;
+    this.#idle.push(conn);
+  }
+
+  /** Called by a connection as it closes: it is no longer idle. */
+  forget(conn: UpstreamConnection): void {
+    const i = this.#idle.indexOf(conn);
+    if (i >= 0) this.#idle.splice(i, 1);
+  }
+
+  /** Closes idle connections past the idle timeout. */
+  reap(now: number): void {
+    const cutoff = now - this.options.idleTimeoutMs;
+    while (this.#idle.length > 0 && this.#idle[0]!.idleSince < cutoff) this.#idle[0]!.destroy();
+  }
+
+  /** Number of idle connections. */
+  get idleCount(): number {
+    return this.#idle.length;
+  }
+
+  /** Closes every idle connection (busy ones finish their exchange first). */
+  closeIdle(): void {
+    while (this.#idle.length > 0) this.#idle[0]!.destroy();
+  }
+
+  #name(): string {
+    return `${this.options.host}:${this.options.port}`;
+  }
+}

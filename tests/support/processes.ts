@@ -1,0 +1,175 @@
+/**
+ * Test support: start roles as real processes under Deno or Bun, wait for
+ * them, stop them, and keep their logs for failure messages.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import process from "node:process";
+import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
+
+/** Both runtimes, for tests that run under each. */
+export const RUNTIMES: readonly Runtime[] = ["deno", "bun"];
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read, release). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns true, or throws after `timeoutMs`. */
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+  intervalMs = 25,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown = null;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      lastError = e;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ""}`,
+  );
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A role running as a child process. */
+export class RoleProcess {
+  readonly exited: Promise<number | null>;
+  #log = "";
+
+  constructor(readonly name: string, readonly child: ChildProcess) {
+    child.stdout?.on("data", (d: Uint8Array) => (this.#log += new TextDecoder().decode(d)));
+    child.stderr?.on("data", (d: Uint8Array) => (this.#log += new TextDecoder().decode(d)));
+    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  }
+
+  /** Everything the process printed so far. */
+  get log(): string {
+    return this.#log;
+  }
+
+  /** True while the process runs. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Sends a signal and waits for exit (SIGKILL after `graceMs`). Returns the exit code. */
+  async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 15_000): Promise<number | null> {
+    if (!this.running) return this.child.exitCode;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+/** Options of {@link startRole}. */
+export interface StartOptions {
+  /** Resolves once the role is ready (e.g. an HTTP endpoint answers). */
+  readonly ready?: () => Promise<boolean>;
+  readonly timeoutMs?: number;
+  /** Run this script instead of `roles/<role>.ts` (e.g. a bundle in dist/). */
+  readonly script?: string;
+  readonly env?: Record<string, string>;
+}
+
+/** Starts `roles/<role>.ts` under `runtime` and waits until `ready`. */
+export async function startRole(
+  runtime: Runtime,
+  role: string,
+  flags: readonly string[],
+  options: StartOptions = {},
+): Promise<RoleProcess> {
+  const { command, args } = roleCommand(runtime, role, flags, options.script);
+  const child = spawn(command, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
+  const proc = new RoleProcess(`${role}@${runtime}`, child);
+  if (options.ready) {
+    try {
+      await waitUntil(`${proc.name} to be ready`, async () => {
+        if (!proc.running) throw new Error(`exited early with ${child.exitCode}:\n${proc.log}`);
+        return await options.ready!();
+      }, options.timeoutMs ?? 30_000);
+    } catch (e) {
+      await proc.stop("SIGKILL");
+      throw new Error(`${(e as Error).message}\n--- ${proc.name} log ---\n${proc.log}`);
+    }
+  }
+  return proc;
+}
+
+/** True when an HTTP GET of `url` answers with a 2xx. */
+export async function httpOk(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(url);
+    await r.body?.cancel();
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** A started sample backend. */
+export interface Backend {
+  readonly name: string;
+  readonly port: number;
+  readonly address: string;
+  readonly process: RoleProcess;
+}
+
+/** Starts `n` sample backends (roles/backend.ts) named b1..bn. */
+export async function startBackends(n: number, runtime: Runtime = "bun"): Promise<Backend[]> {
+  const out: Backend[] = [];
+  for (let i = 1; i <= n; i++) {
+    const port = await freePort();
+    const name = `b${i}`;
+    const p = await startRole(
+      runtime,
+      "backend",
+      ["--listen", `127.0.0.1:${port}`, "--name", name],
+      {
+        ready: () => httpOk(`http://127.0.0.1:${port}/health`),
+      },
+    );
+    out.push({ name, port, address: `127.0.0.1:${port}`, process: p });
+  }
+  return out;
+}
+
+/** A fresh temporary directory for one test. */
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `switchyard-${prefix}-`));
+}
+
+/** Stops every process given, ignoring ones already gone. */
+export async function stopAll(
+  procs: readonly (RoleProcess | { process: RoleProcess })[],
+): Promise<void> {
+  await Promise.all(procs.map((p) => ("process" in p ? p.process : p).stop()));
+}
