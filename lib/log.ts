@@ -23,7 +23,9 @@ export interface Logger {
 }
 
 /**
- * A logger writing JSON lines through `write`.
+ * A logger writing JSON lines through `write`: `ts` (ISO 8601), `level`, `msg`,
+ * then the logger's fields and the call's fields (the call's win). Lines below
+ * `level` are dropped. Fields named `ts`, `level` or `msg` are ignored.
  *
  * @example
  * ```ts
@@ -42,13 +44,12 @@ export function createLogger(options: {
   const base = options.fields ?? {};
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
-    const line: Record<string, unknown> = {
-      ts: new Date(options.now()).toISOString(),
-      level,
-      msg,
-      ...base,
-      ...fields,
-    };
+    const ts = new Date(options.now()).toISOString();
+    const line: Record<string, unknown> = { ts, level, msg, ...base, ...fields };
+    // ts, level and msg stay first and cannot be overwritten by a field of the same name
+    line.ts = ts;
+    line.level = level;
+    line.msg = msg;
     let text: string;
     try {
       text = JSON.stringify(line);
@@ -79,5 +80,5 @@ export const silentLogger: Logger = {
 
 /** Parses a level name, or returns null. */
 export function parseLogLevel(value: string): LogLevel | null {
-  return value in ORDER ? value as LogLevel : null;
+  return Object.hasOwn(ORDER, value) ? value as LogLevel : null;
 }

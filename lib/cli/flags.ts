@@ -101,9 +101,12 @@ export function formatFlags(specs: readonly FlagSpec[]): string {
   return rows.map(([l, r]) => `  ${l.padEnd(width)}  ${r}`).join("\n");
 }
 
-/** Parses `HOST:PORT` for listen flags (port 0 = any free port). */
+/**
+ * Parses `HOST:PORT` for listen flags (port 0 = any free port). An IPv6 host
+ * is written in brackets (`[::1]:8080`) and returned without them.
+ */
 export function parseListen(flag: string, value: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
+  const m = /^(\[[0-9A-Za-z.%]*:[0-9A-Za-z.%:]*\]|[^:[\]\s]+):(\d{1,5})$/.exec(value);
   if (!m) throw new FlagError(`--${flag} must be HOST:PORT, not "${value}"`);
   const port = Number(m[2]);
   if (port > 65535) throw new FlagError(`--${flag}: port ${port} is outside 0-65535`);

@@ -160,13 +160,17 @@ export const hashKeySchema = z.strictObject({
     "must be at most 256 characters",
   ).optional(),
 }, { error: "must be an object" }).superRefine((v, ctx) => {
-  if (v.source !== "client_ip" && v.name === undefined) {
+  // zod may run this after other issues: look only at values that passed their own checks
+  if (v.source !== "header" && v.source !== "cookie" && v.source !== "query") return;
+  if (v.name === undefined) {
     ctx.addIssue({
       code: "custom",
       path: ["name"],
       message: `is required when source is ${v.source}`,
     });
-  } else if ((v.source === "header" || v.source === "cookie") && !TOKEN.test(v.name ?? "")) {
+  } else if (
+    v.source !== "query" && typeof v.name === "string" && v.name !== "" && !TOKEN.test(v.name)
+  ) {
     ctx.addIssue({
       code: "custom",
       path: ["name"],
@@ -287,7 +291,7 @@ function toIssues(group: string, error: z.ZodError, input: unknown): ConfigIssue
       for (const key of issue.keys) {
         issues.push({ group, field: fieldPath([...issue.path, key]), reason: "unknown key" });
       }
-    } else if (issue.code === "invalid_type" && !isPresent(input, issue.path)) {
+    } else if (issue.code !== "custom" && !isPresent(input, issue.path)) {
       issues.push({ group, field: fieldPath(issue.path), reason: "is required" });
     } else {
       issues.push({ group, field: fieldPath(issue.path), reason: issue.message });

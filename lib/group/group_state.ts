@@ -82,12 +82,14 @@ export class GroupState {
     if (prev && prev.version === version && sameConfig(prev.config, result.value)) {
       return { ok: true, changed: false };
     }
+    // Build first: should building throw, the serving snapshot and health are untouched.
+    const next = this.#build(version, result.value);
     const keep = new Set(result.value.backend_servers.map((b) => b.address));
     for (const a of this.#health.keys()) if (!keep.has(a)) this.#health.delete(a);
     for (const a of this.#counters.keys()) if (!keep.has(a)) this.#counters.delete(a);
-    this.#swap(version, result.value);
     this.appliedTotal++;
     this.lastAppliedAt = this.#options.now();
+    this.#publish(next);
     return { ok: true, changed: true };
   }
 
@@ -104,10 +106,14 @@ export class GroupState {
     return { ok: false, rejected };
   }
 
-  /** Folds an active probe result in; returns true when the backend flipped. */
+  /**
+   * Folds an active probe result in; returns true when the backend flipped.
+   * A result for an address that is not in the current snapshot (a probe that
+   * finished after its backend was removed) is ignored.
+   */
   observeProbe(address: string, ok: boolean, error: string | null = null): boolean {
     const snap = this.#snapshot;
-    if (!snap) return false;
+    if (!snap || !snap.backends.some((b) => b.address === address)) return false;
     const cfg = snap.config;
     const now = this.#options.now();
     const prev = this.#health.get(address) ?? initialHealth(now);
@@ -116,11 +122,17 @@ export class GroupState {
       unhealthy: cfg.unhealthy_threshold,
     }, error);
     this.#health.set(address, obs.state);
-    if (obs.flipped) this.#swap(snap.version, cfg);
+    if (obs.flipped) this.#publish(this.#build(snap.version, cfg));
     return obs.flipped;
   }
 
-  /** Replaces health wholesale (health written by the orchestrator); rebuilds if anything changed. */
+  /**
+   * Sets the health of the given backends (health written by the orchestrator);
+   * backends not in `states` keep theirs. Returns whether any status changed
+   * (a backend seen for the first time counts as changed) and then rebuilds
+   * the snapshot. States of addresses not configured yet are kept for when a
+   * config adds them.
+   */
   setHealth(states: ReadonlyMap<string, HealthState>): boolean {
     let changed = false;
     for (const [address, state] of states) {
@@ -129,7 +141,7 @@ export class GroupState {
       this.#health.set(address, state);
     }
     const snap = this.#snapshot;
-    if (changed && snap) this.#swap(snap.version, snap.config);
+    if (changed && snap) this.#publish(this.#build(snap.version, snap.config));
     return changed;
   }
 
@@ -138,9 +150,8 @@ export class GroupState {
     return this.#health.get(address);
   }
 
-  #swap(version: string, config: GroupConfig): void {
-    const prev = this.#snapshot;
-    const next = buildSnapshot({
+  #build(version: string, config: GroupConfig): GroupSnapshot {
+    return buildSnapshot({
       group: this.group,
       version,
       config,
@@ -149,6 +160,10 @@ export class GroupState {
       random: this.#options.random,
       now: this.#options.now(),
     });
+  }
+
+  #publish(next: GroupSnapshot): void {
+    const prev = this.#snapshot;
     for (const b of next.backends) {
       if (!this.#health.has(b.address)) this.#health.set(b.address, b.health);
     }

@@ -94,9 +94,17 @@ export function observeHealth(
 /**
  * When the next probe of a target should run: one interval after the last,
  * moved by up to ±`jitter` of the interval so probes of many targets spread
- * out instead of firing together.
+ * out instead of firing together. `jitter` is clamped to [0, 1], so the next
+ * probe is never scheduled before `last`.
  *
  * @param random Uniform in [0, 1).
+ * @returns A time in `[last + interval·(1 − jitter), last + interval·(1 + jitter))`.
+ *
+ * @example
+ * ```ts
+ * import { nextProbeAt } from "./state_machine.ts";
+ * nextProbeAt(1000, 10_000, 0.1, () => 0.5); // 11000
+ * ```
  */
 export function nextProbeAt(
   last: number,
@@ -104,5 +112,6 @@ export function nextProbeAt(
   jitter: number,
   random: () => number,
 ): number {
-  return last + intervalMs * (1 + jitter * (2 * random() - 1));
+  const j = jitter > 0 ? Math.min(jitter, 1) : 0;
+  return last + intervalMs * (1 + j * (2 * random() - 1));
 }

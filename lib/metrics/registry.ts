@@ -95,19 +95,35 @@ abstract class Family<C> implements Collector {
 /** One labelled counter series. */
 export class CounterChild {
   value = 0;
-  /** Adds `n` (default 1). */
+  /** Adds `n` (default 1); a counter never goes down, so a negative or NaN `n` throws. */
   inc(n = 1): void {
+    if (!(n >= 0)) throw new RangeError(`counter increment must be >= 0, got ${n}`);
     this.value += n;
   }
 }
 
-/** A monotonically increasing count. */
+/** A monotonically increasing count; optionally copied from live state at scrape time. */
 export class Counter extends Family<CounterChild> {
-  constructor(name: string, help: string, labelNames: readonly string[] = []) {
+  #collect: ((c: Counter) => void) | null;
+  /**
+   * @param collect Called before each render to refresh values from a count kept
+   * elsewhere (set `labels(...).value`; the source must never decrease).
+   */
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[] = [],
+    collect: ((c: Counter) => void) | null = null,
+  ) {
     super(name, help, labelNames, "counter");
+    this.#collect = collect;
   }
   protected create(): CounterChild {
     return new CounterChild();
+  }
+  override render(out: string[]): void {
+    this.#collect?.(this);
+    super.render(out);
   }
   protected renderChild(out: string[], values: LabelValues, c: CounterChild): void {
     out.push(`${this.name}${labelText(this.labelNames, values)} ${formatNumber(c.value)}`);
@@ -161,11 +177,15 @@ export class HistogramChild {
   constructor(readonly bounds: readonly number[]) {
     this.counts = new Float64Array(bounds.length);
   }
-  /** Records one observation (non-cumulative bucket counts; rendered cumulatively). */
+  /**
+   * Records one observation (non-cumulative bucket counts; rendered cumulatively).
+   * A value equal to a bound falls in that bound's bucket (`le` is inclusive);
+   * NaN falls only in the implicit `+Inf` bucket.
+   */
   observe(v: number): void {
     const b = this.bounds;
     let i = 0;
-    while (i < b.length && v > b[i]!) i++;
+    while (i < b.length && !(v <= b[i]!)) i++;
     if (i < b.length) this.counts[i]!++;
     this.sum += v;
     this.count++;
@@ -191,7 +211,11 @@ export const LATENCY_BUCKETS: readonly number[] = [
   30,
 ];
 
-/** A distribution in fixed buckets. */
+/**
+ * A distribution in fixed buckets. The `+Inf` bucket is implicit: a trailing
+ * `Infinity` bound is dropped; other bounds must be finite and increasing.
+ * The label name `le` is reserved for buckets.
+ */
 export class Histogram extends Family<HistogramChild> {
   readonly bounds: readonly number[];
   constructor(
@@ -201,10 +225,15 @@ export class Histogram extends Family<HistogramChild> {
     bounds: readonly number[] = LATENCY_BUCKETS,
   ) {
     super(name, help, labelNames, "histogram");
-    for (let i = 1; i < bounds.length; i++) {
-      if (!(bounds[i]! > bounds[i - 1]!)) throw new Error("histogram buckets must increase");
+    if (labelNames.includes("le")) throw new Error(`invalid label name le in histogram ${name}`);
+    const finite = bounds.at(-1) === Infinity ? bounds.slice(0, -1) : bounds;
+    for (let i = 0; i < finite.length; i++) {
+      if (!Number.isFinite(finite[i]!)) throw new Error("histogram buckets must be finite");
+      if (i > 0 && !(finite[i]! > finite[i - 1]!)) {
+        throw new Error("histogram buckets must increase");
+      }
     }
-    this.bounds = bounds;
+    this.bounds = finite;
   }
   protected create(): HistogramChild {
     return new HistogramChild(this.bounds);

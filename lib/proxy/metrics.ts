@@ -49,6 +49,8 @@ export class ProxyMetrics {
   readonly activeConnections: { value: number };
   readonly #backends = new Map<string, BackendMetrics>();
   readonly #errorChildren = new Map<ProxyErrorCause, CounterChild>();
+  /** Requests counters of proxy-generated responses (backend "none"; no duration series). */
+  readonly #noneByCode = new Map<number, CounterChild>();
   readonly #group: string;
 
   constructor(readonly state: GroupState) {
@@ -142,11 +144,13 @@ export class ProxyMetrics {
       ),
     );
     r.add(
-      new Gauge(
+      new Counter(
         "switchyard_config_rejected_total",
         "Config versions rejected as invalid since start.",
         ["group"],
-        (g) => g.labels(group).set(state.rejectedTotal),
+        (c) => {
+          c.labels(group).value = state.rejectedTotal;
+        },
       ),
     );
   }
@@ -180,11 +184,10 @@ export class ProxyMetrics {
       this.#errorChildren.set(cause, c);
     }
     c.inc();
-    const m = this.forBackend("none");
-    let byCode = m.byCode.get(status);
+    let byCode = this.#noneByCode.get(status);
     if (!byCode) {
       byCode = this.requests.labels(this.#group, "none", String(status));
-      m.byCode.set(status, byCode);
+      this.#noneByCode.set(status, byCode);
     }
     byCode.inc();
   }
