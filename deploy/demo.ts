@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
@@ -114,12 +114,16 @@ for (let i = 0; i < total; i++) {
   const name = (await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim();
   counts.set(name, (counts.get(name) ?? 0) + 1);
 }
-console.log(`Switchyard demo (${runtime}): proxy on 127.0.0.1:${port}, admin on 127.0.0.1:${adminPort}`);
+console.log(
+  `Switchyard demo (${runtime}): proxy on 127.0.0.1:${port}, admin on 127.0.0.1:${adminPort}`,
+);
 console.log(`config: ${configFile} (WEIGHTED_ROUND_ROBIN, weights 1:2:3)\n`);
 console.log(`${total} requests through the proxy:`);
 for (const b of backends) {
   const n = counts.get(b.name) ?? 0;
-  console.log(`  ${b.name.padEnd(8)} weight ${b.weight}  ${String(n).padStart(4)}  ${"#".repeat(n)}`);
+  console.log(
+    `  ${b.name.padEnd(8)} weight ${b.weight}  ${String(n).padStart(4)}  ${"#".repeat(n)}`,
+  );
 }
 console.log(`
 Try:

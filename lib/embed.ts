@@ -105,7 +105,7 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
       const live = new Set(next.backends.map((b) => b.address));
       for (const [a, p] of pools) {
         if (!live.has(a)) {
-          p.closeIdle();
+          p.retire();
           pools.delete(a);
         }
       }

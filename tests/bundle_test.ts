@@ -29,9 +29,14 @@ Deno.test({
     const backends = await startBackends(2);
     try {
       for (const runtime of RUNTIMES) {
-        const proxy = await startProxy(runtime, {
-          g: { backend_servers: backends.map((b) => b.address), algorithm: "ROUND_ROBIN" },
-        }, [], { script: bundle });
+        const proxy = await startProxy(
+          runtime,
+          {
+            g: { backend_servers: backends.map((b) => b.address), algorithm: "ROUND_ROBIN" },
+          },
+          [],
+          { script: bundle },
+        );
         try {
           const counts = await countAnswers(proxy.url, 10);
           assert.deepEqual(Object.fromEntries(counts), { b1: 5, b2: 5 }, `under ${runtime}`);

@@ -6,12 +6,24 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { roleCommand } from "../lib/runtime/role_command.ts";
-import { type Backend, freePort, RUNTIMES, sleep, startBackends, stopAll, waitUntil } from "./support/processes.ts";
+import {
+  type Backend,
+  freePort,
+  RUNTIMES,
+  sleep,
+  startBackends,
+  stopAll,
+  waitUntil,
+} from "./support/processes.ts";
 import { countAnswers, startProxy } from "./support/proxy.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 
-function group(backends: readonly Backend[], extra: Record<string, unknown> = {}, weights?: number[]) {
+function group(
+  backends: readonly Backend[],
+  extra: Record<string, unknown> = {},
+  weights?: number[],
+) {
   return {
     "lb-group-1": {
       backend_servers: backends.map((b, i) =>
@@ -39,8 +51,10 @@ for (const runtime of RUNTIMES) {
         const weighted = await countAnswers(proxy.url, 60);
         assert.deepEqual(Object.fromEntries(weighted), { b1: 10, b2: 20, b3: 30 });
         proxy.writeConfig(group(backends, { algorithm: "ROUND_ROBIN" }, [1, 2, 3]));
-        await waitUntil("ROUND_ROBIN applied", async () =>
-          (await proxy.status()).config?.algorithm === "ROUND_ROBIN");
+        await waitUntil(
+          "ROUND_ROBIN applied",
+          async () => (await proxy.status()).config?.algorithm === "ROUND_ROBIN",
+        );
         const even = await countAnswers(proxy.url, 60);
         assert.deepEqual(Object.fromEntries(even), { b1: 20, b2: 20, b3: 20 });
       } finally {
@@ -50,7 +64,8 @@ for (const runtime of RUNTIMES) {
   });
 
   Deno.test({
-    name: `proxy (${runtime}) applies a config edit without dropping in-flight requests and rejects an invalid one`,
+    name:
+      `proxy (${runtime}) applies a config edit without dropping in-flight requests and rejects an invalid one`,
     ...E2E,
     fn: async () => {
       const backends = await startBackends(3);
@@ -62,8 +77,12 @@ for (const runtime of RUNTIMES) {
         await sleep(200);
         const t0 = performance.now();
         proxy.writeConfig(group(backends.slice(0, 2), { algorithm: "ROUND_ROBIN" }));
-        await waitUntil("the edit to apply", async () =>
-          (await proxy.status()).config?.version !== before, 5_000, 5);
+        await waitUntil(
+          "the edit to apply",
+          async () => (await proxy.status()).config?.version !== before,
+          5_000,
+          5,
+        );
         const applyMs = performance.now() - t0;
         console.log(`  config edit applied after ${applyMs.toFixed(1)} ms (${runtime})`);
         const slowResponse = await slow;
@@ -82,7 +101,10 @@ for (const runtime of RUNTIMES) {
         assert.equal(s.config!.version, good);
         assert.match(s.last_rejected!.reason, /lb-group-1.*backend_servers\[0\]\.weight/);
         proxy.writeConfig({ "lb-group-1": { backend_servers: [backends[0]!.address] }, "x": 1 });
-        await waitUntil("the second rejection", async () => (await proxy.status()).rejected_total >= 2);
+        await waitUntil(
+          "the second rejection",
+          async () => (await proxy.status()).rejected_total >= 2,
+        );
         proxy.writeConfig("{ not json" as unknown);
         await sleep(300);
         s = await proxy.status();
@@ -107,17 +129,22 @@ for (const runtime of RUNTIMES) {
         const b1 = backends[0]!;
         await fetch(`http://${b1.address}/_control/health?status=503`, { method: "POST" })
           .then((r) => r.text());
-        await waitUntil("b1 to be marked unhealthy", async () =>
-          (await proxy.status()).backends.find((b) => b.address === b1.address)?.health ===
-            "unhealthy");
+        await waitUntil(
+          "b1 to be marked unhealthy",
+          async () =>
+            (await proxy.status()).backends.find((b) => b.address === b1.address)?.health ===
+              "unhealthy",
+        );
         const out = await countAnswers(proxy.url, 30);
         assert.equal(out.get("b1"), undefined);
         assert.equal(out.get("b2"), 15);
         assert.equal(out.get("b3"), 15);
         await fetch(`http://${b1.address}/_control/health?status=200`, { method: "POST" })
           .then((r) => r.text());
-        await waitUntil("b1 to come back", async () =>
-          (await proxy.status()).backends.every((b) => b.health === "healthy"));
+        await waitUntil(
+          "b1 to come back",
+          async () => (await proxy.status()).backends.every((b) => b.health === "healthy"),
+        );
         const back = await countAnswers(proxy.url, 30);
         assert.equal(back.get("b1"), 10);
       } finally {
@@ -150,8 +177,10 @@ for (const runtime of RUNTIMES) {
           },
         });
         try {
-          await waitUntil("the backend to fail its check", async () =>
-            (await checked.status()).backends[0]?.health === "unhealthy");
+          await waitUntil(
+            "the backend to fail its check",
+            async () => (await checked.status()).backends[0]?.health === "unhealthy",
+          );
           const r2 = await fetch(checked.url);
           assert.equal(r2.status, 503);
           assert.equal(r2.headers.get("retry-after"), "1");
@@ -166,18 +195,27 @@ for (const runtime of RUNTIMES) {
   });
 
   Deno.test({
-    name: `proxy (${runtime}) refuses to start on an invalid config, naming group, field and reason`,
+    name:
+      `proxy (${runtime}) refuses to start on an invalid config, naming group, field and reason`,
     ...E2E,
-    fn: async () => {
+    fn: () => {
       const dir = Deno.makeTempDirSync();
       const file = `${dir}/lb.json`;
       Deno.writeTextFileSync(
         file,
         JSON.stringify({
-          "lb-group-1": { backend_servers: ["127.0.0.1:9001", "127.0.0.1:9001"], algorithm: "FASTEST" },
+          "lb-group-1": {
+            backend_servers: ["127.0.0.1:9001", "127.0.0.1:9001"],
+            algorithm: "FASTEST",
+          },
         }),
       );
-      const { command, args } = roleCommand(runtime, "proxy", ["--config", file, "--listen", "127.0.0.1:0"]);
+      const { command, args } = roleCommand(runtime, "proxy", [
+        "--config",
+        file,
+        "--listen",
+        "127.0.0.1:0",
+      ]);
       const r = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
       assert.notEqual(r.status, 0);
       assert.match(r.stderr, /group "lb-group-1": algorithm: must be one of/);

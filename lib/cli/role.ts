@@ -29,6 +29,35 @@ export const COMMON_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+/** Flags of every role that talks to ZooKeeper. */
+export const ZK_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "zk",
+    type: "string",
+    value: "HOST:PORT[,HOST:PORT...][/CHROOT]",
+    help: "ZooKeeper ensemble (\"memory\" = in-process store, for tests and demos)",
+  },
+  {
+    name: "zk-auth",
+    type: "string",
+    value: "USER:PASSWORD",
+    help: "ZooKeeper digest credentials (or env SWITCHYARD_ZK_AUTH, or --zk-auth-file)",
+  },
+  {
+    name: "zk-auth-file",
+    type: "string",
+    value: "FILE",
+    help: "file holding USER:PASSWORD for ZooKeeper",
+  },
+  {
+    name: "zk-session-timeout",
+    type: "number",
+    value: "SECONDS",
+    help: "ZooKeeper session timeout",
+    default: 10,
+  },
+];
+
 /** Parses argv for a role; prints help and exits on `--help`, exits 2 on a usage error. */
 export function parseRoleFlags(
   role: string,

@@ -197,8 +197,45 @@ export const upstreamKeepaliveSchema = z.strictObject({
   /** Idle connections kept per backend. */
   max_idle: count(0, 10_000).default(64),
   /** An idle connection is closed after this long (keep it below the backends' own timeout). */
-  idle_timeout_seconds: seconds(0.1, 3600).default(30),
+  idle_timeout_seconds: seconds(0.1, 3600).default(4),
 }, { error: "must be an object" });
+
+/** Passive health: eject a backend after consecutive failed requests (Envoy's outlier detection). */
+export const outlierDetectionSchema = z.strictObject({
+  enabled: z.boolean({ error: "must be true or false" }).default(true),
+  /** Consecutive failures (connect refused/reset/timeout, and 5xx when counted) that eject. */
+  consecutive_failures: count(1, 1000).default(5),
+  /** Whether 5xx answers count as failures. */
+  count_5xx: z.boolean({ error: "must be true or false" }).default(true),
+  /** First ejection; the n-th ejection in a row lasts n times this (capped). */
+  base_ejection_seconds: seconds(0.05, 3600).default(10),
+  max_ejection_seconds: seconds(0.05, 86_400).default(300),
+  /** Never eject more than this share of the backends (a floor of available ones). */
+  max_ejection_percent: count(0, 100).default(50),
+}, { error: "must be an object" });
+
+/** Client-side protocol limits and timeouts. */
+export const limitsSchema = z.strictObject({
+  /** Largest request head (request line + fields); 431 beyond. */
+  max_header_bytes: count(1024, 1 << 20).default(32 * 1024),
+  /** Most header fields in a request; 431 beyond. */
+  max_header_count: count(1, 10_000).default(100),
+  /** Longest request-target; 414 beyond. */
+  max_uri_length: count(16, 1 << 20).default(8 * 1024),
+  /** Largest request body; 413 beyond (0 = no limit). */
+  max_body_bytes: count(0, Number.MAX_SAFE_INTEGER).default(0),
+  /** Time to receive a complete request head (slowloris guard); 408 then close. */
+  header_timeout_seconds: seconds(0.05, 3600).default(10),
+  /** An idle keep-alive client connection is closed after this long. */
+  idle_timeout_seconds: seconds(0.05, 86_400).default(60),
+  /** Client connections open at once; beyond, new ones get 503 and are closed. */
+  max_connections: count(1, 1_000_000).default(10_000),
+  /** Client connections per client IP; beyond, 429 and close (0 = no limit). */
+  max_connections_per_ip: count(0, 1_000_000).default(0),
+}, { error: "must be an object" });
+
+/** What the Host header sent to backends may look like (`host` or `host:port`). */
+const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
 
 /** The zod schema of one group's config blob (input: the seed's JSON; output: normalized). */
 export const groupConfigSchema = z.strictObject({
@@ -216,8 +253,19 @@ export const groupConfigSchema = z.strictObject({
   hash_key: hashKeySchema.default({ source: "client_ip" }),
   connect_timeout_seconds: seconds(0.01, 600).default(3),
   response_timeout_seconds: seconds(0.01, 86_400).default(60),
-  retry: retrySchema.default({ max_retries: 2, budget_ratio: 0.2, min_retries_per_second: 10 }),
-  upstream_keepalive: upstreamKeepaliveSchema.default({ max_idle: 64, idle_timeout_seconds: 30 }),
+  retry: retrySchema.prefault({}),
+  upstream_keepalive: upstreamKeepaliveSchema.prefault({}),
+  outlier_detection: outlierDetectionSchema.prefault({}),
+  limits: limitsSchema.prefault({}),
+  /** Host header sent to backends instead of the client's (null: pass it through). */
+  host_rewrite: z.string({ error: "must be a string or null" }).regex(
+    HOST_HEADER,
+    "must be a host or host:port",
+  ).nullable().default(null),
+  /** A backend added or back from unhealthy/ejected ramps its weight up over this long (0 = off). */
+  slow_start_seconds: seconds(0, 3600).default(0),
+  /** Below this share of usable backends, spread over all of them (Envoy's panic mode; 0 = off). */
+  panic_threshold_percent: count(0, 100).default(0),
 });
 
 /** A group config as written (the seed's blob); what stores hold. */

@@ -103,7 +103,28 @@ Deno.test("validateGroupConfig() fills every default when only backend_servers i
     connect_timeout_seconds: 3,
     response_timeout_seconds: 60,
     retry: { max_retries: 2, budget_ratio: 0.2, min_retries_per_second: 10 },
-    upstream_keepalive: { max_idle: 64, idle_timeout_seconds: 30 },
+    upstream_keepalive: { max_idle: 64, idle_timeout_seconds: 4 },
+    outlier_detection: {
+      enabled: true,
+      consecutive_failures: 5,
+      count_5xx: true,
+      base_ejection_seconds: 10,
+      max_ejection_seconds: 300,
+      max_ejection_percent: 50,
+    },
+    limits: {
+      max_header_bytes: 32768,
+      max_header_count: 100,
+      max_uri_length: 8192,
+      max_body_bytes: 0,
+      header_timeout_seconds: 10,
+      idle_timeout_seconds: 60,
+      max_connections: 10_000,
+      max_connections_per_ip: 0,
+    },
+    host_rewrite: null,
+    slow_start_seconds: 0,
+    panic_threshold_percent: 0,
   });
 });
 
@@ -115,6 +136,7 @@ Deno.test("validateGroupConfig() fills defaults inside partly given nested objec
   });
   assert.deepEqual(cfg.retry, { max_retries: 0, budget_ratio: 0.2, min_retries_per_second: 10 });
   assert.deepEqual(cfg.upstream_keepalive, { max_idle: 64, idle_timeout_seconds: 5 });
+  assert.equal(valid({ ...MINIMAL, limits: { max_body_bytes: 10 } }).limits.max_header_count, 100);
   assert.deepEqual(valid({ ...MINIMAL, retry: {} }).retry, {
     max_retries: 2,
     budget_ratio: 0.2,
@@ -128,6 +150,8 @@ Deno.test("validateGroupConfig() never shares default objects between results", 
   assert.notEqual(a.retry, b.retry);
   assert.notEqual(a.hash_key, b.hash_key);
   assert.notEqual(a.upstream_keepalive, b.upstream_keepalive);
+  assert.notEqual(a.limits, b.limits);
+  assert.notEqual(a.outlier_detection, b.outlier_detection);
 });
 
 Deno.test("validateGroupConfig() accepts every field set explicitly", () => {
@@ -146,6 +170,27 @@ Deno.test("validateGroupConfig() accepts every field set explicitly", () => {
     response_timeout_seconds: 86_400,
     retry: { max_retries: 10, budget_ratio: 0, min_retries_per_second: 0 },
     upstream_keepalive: { max_idle: 0, idle_timeout_seconds: 3600 },
+    outlier_detection: {
+      enabled: false,
+      consecutive_failures: 1,
+      count_5xx: false,
+      base_ejection_seconds: 0.5,
+      max_ejection_seconds: 60,
+      max_ejection_percent: 100,
+    },
+    limits: {
+      max_header_bytes: 4096,
+      max_header_count: 10,
+      max_uri_length: 100,
+      max_body_bytes: 1_000_000,
+      header_timeout_seconds: 1,
+      idle_timeout_seconds: 5,
+      max_connections: 100,
+      max_connections_per_ip: 10,
+    },
+    host_rewrite: "internal.example:8080",
+    slow_start_seconds: 30,
+    panic_threshold_percent: 50,
   };
   const cfg = valid(blob);
   assert.deepEqual(cfg.backend_servers[1], {
@@ -735,4 +780,25 @@ Deno.test("formatIssues() keeps each issue on one line whatever the input contai
   const r = validateConfigFile({ "bad\nname": MINIMAL, "g": { backend_servers: ["x\n:80"] } });
   assert.ok(!r.ok);
   assert.equal(formatIssues(r.issues).split("\n").length, 2);
+});
+
+Deno.test("validateGroupConfig() rejects bad production settings with field and reason", () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ host_rewrite: "bad host" }, "host_rewrite: must be a host or host:port"],
+    [{ limits: { max_header_bytes: 10 } }, "limits.max_header_bytes: must be at least 1024"],
+    [{ limits: { max_body_bytes: -1 } }, "limits.max_body_bytes: must be at least 0"],
+    [{ limits: { bogus: 1 } }, "limits.bogus: unknown key"],
+    [
+      { outlier_detection: { max_ejection_percent: 101 } },
+      "outlier_detection.max_ejection_percent: must be at most 100",
+    ],
+    [{ outlier_detection: { enabled: "yes" } }, "outlier_detection.enabled: must be true or false"],
+    [{ slow_start_seconds: -1 }, "slow_start_seconds: must be at least 0"],
+    [{ panic_threshold_percent: 1.5 }, "panic_threshold_percent: must be an integer"],
+  ];
+  for (const [extra, expected] of cases) {
+    const r = validateGroupConfig("g", { ...MINIMAL, ...extra });
+    assert.equal(r.ok, false, JSON.stringify(extra));
+    if (!r.ok) assert.ok(formatIssues(r.issues).includes(expected), formatIssues(r.issues));
+  }
 });

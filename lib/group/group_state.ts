@@ -15,6 +15,13 @@ import {
   type GroupConfig,
   validateGroupConfig,
 } from "../config/schema.ts";
+import {
+  ejectionCapacity,
+  FRESH_OUTLIER,
+  isEjected,
+  type OutlierState,
+  recordOutcome,
+} from "../health/outlier.ts";
 import { type HealthState, initialHealth, observeHealth } from "../health/state_machine.ts";
 import { buildSnapshot, type GroupSnapshot } from "./snapshot.ts";
 
@@ -55,7 +62,11 @@ export class GroupState {
   #snapshot: GroupSnapshot | null = null;
   readonly #counters = new Map<string, BackendCounters>();
   readonly #health = new Map<string, HealthState>();
+  readonly #outlier = new Map<string, OutlierState>();
+  readonly #rampStart = new Map<string, number>();
   readonly #options: GroupStateOptions;
+  /** Backends ejected by outlier detection since start. */
+  ejectionsTotal = 0;
   /** The last rejected config, or null. */
   rejected: RejectedConfig | null = null;
   /** Configs rejected since start. */
@@ -82,11 +93,18 @@ export class GroupState {
     if (prev && prev.version === version && sameConfig(prev.config, result.value)) {
       return { ok: true, changed: false };
     }
+    const keep = new Set(result.value.backend_servers.map((b) => b.address));
+    if (prev) {
+      // Backends new to the group slow-start (the first config serves at full weight at once).
+      const now = this.#options.now();
+      const had = new Set(prev.backends.map((b) => b.address));
+      for (const a of keep) if (!had.has(a)) this.#rampStart.set(a, now);
+    }
     // Build first: should building throw, the serving snapshot and health are untouched.
     const next = this.#build(version, result.value);
-    const keep = new Set(result.value.backend_servers.map((b) => b.address));
-    for (const a of this.#health.keys()) if (!keep.has(a)) this.#health.delete(a);
-    for (const a of this.#counters.keys()) if (!keep.has(a)) this.#counters.delete(a);
+    for (const map of [this.#health, this.#counters, this.#outlier, this.#rampStart]) {
+      for (const a of map.keys()) if (!keep.has(a)) map.delete(a);
+    }
     this.appliedTotal++;
     this.lastAppliedAt = this.#options.now();
     this.#publish(next);
@@ -122,8 +140,52 @@ export class GroupState {
       unhealthy: cfg.unhealthy_threshold,
     }, error);
     this.#health.set(address, obs.state);
-    if (obs.flipped) this.#publish(this.#build(snap.version, cfg));
+    if (obs.flipped) {
+      if (obs.state.status === "healthy") this.#rampStart.set(address, now);
+      this.#publish(this.#build(snap.version, cfg));
+    }
     return obs.flipped;
+  }
+
+  /**
+   * Passive health: folds one request's outcome in (request path; cheap when
+   * nothing changes). Returns true when this outcome ejected the backend,
+   * which rebuilds the snapshot without it.
+   */
+  recordOutcome(address: string, failure: boolean): boolean {
+    const snap = this.#snapshot;
+    if (!snap) return false;
+    const settings = snap.outlierSettings;
+    if (!settings.enabled) return false;
+    const prev = this.#outlier.get(address);
+    if (!failure && (prev === undefined || prev.consecutiveFailures === 0)) return false;
+    const now = this.#options.now();
+    let mayEject = false;
+    if (failure) {
+      let ejectedNow = 0;
+      for (const [a, o] of this.#outlier) if (a !== address && isEjected(o, now)) ejectedNow++;
+      mayEject = ejectedNow < ejectionCapacity(snap.backends.length, settings.maxEjectionPercent);
+    }
+    const r = recordOutcome(prev ?? FRESH_OUTLIER, failure, now, settings, mayEject);
+    this.#outlier.set(address, r.state);
+    if (r.ejected) {
+      this.ejectionsTotal++;
+      this.#rampStart.set(address, r.state.ejectedUntil);
+      this.#publish(this.#build(snap.version, snap.config));
+    }
+    return r.ejected;
+  }
+
+  /**
+   * Rebuilds the snapshot when time alone changes it (an ejection ends, a
+   * slow start steps up). Call it every ~100 ms; it is a comparison when
+   * nothing is due.
+   */
+  tick(): boolean {
+    const snap = this.#snapshot;
+    if (!snap || this.#options.now() < snap.nextChangeAt) return false;
+    this.#publish(this.#build(snap.version, snap.config));
+    return true;
   }
 
   /**
@@ -135,9 +197,15 @@ export class GroupState {
    */
   setHealth(states: ReadonlyMap<string, HealthState>): boolean {
     let changed = false;
+    const now = this.#options.now();
     for (const [address, state] of states) {
       const cur = this.#health.get(address);
-      if (!cur || cur.status !== state.status) changed = true;
+      if (!cur || cur.status !== state.status) {
+        changed = true;
+        if (cur?.status === "unhealthy" && state.status === "healthy") {
+          this.#rampStart.set(address, now);
+        }
+      }
       this.#health.set(address, state);
     }
     const snap = this.#snapshot;
@@ -157,6 +225,8 @@ export class GroupState {
       config,
       health: this.#health,
       counters: this.#counters,
+      outlier: this.#outlier,
+      rampStart: this.#rampStart,
       random: this.#options.random,
       now: this.#options.now(),
     });

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Fields, RequestHead, ResponseHead } from "./head.ts";
-import { HOP_BY_HOP, REASONS } from "./syntax.ts";
+import { HOP_BY_HOP, listTokens, REASONS } from "./syntax.ts";
 
 /** Body framing the proxy declares on a head it writes. */
 export interface BodyFraming {
@@ -45,6 +45,20 @@ const FORWARD_SKIP = new Set([
 ]);
 
 const RESPONSE_SKIP = new Set([...HOP_BY_HOP, "content-length"]);
+
+/** The Connection options of a head given only its fields. */
+function connectionOptions(fields: Fields): string[] {
+  let out: string[] = [];
+  for (let i = 0; i < fields.lower.length; i++) {
+    if (fields.lower[i] === "connection") out = out.concat(listTokens(fields.values[i]!));
+  }
+  return out;
+}
+
+/** Keeps printable ASCII and newlines; anything else (obs-text echoed from a head) becomes "?". */
+function asciiBody(s: string): string {
+  return /[^\x20-\x7e\n]/.test(s) ? s.replace(/[^\x20-\x7e\n]/g, "?") : s;
+}
 
 function skipListed(tokens: readonly string[], base: ReadonlySet<string>): ReadonlySet<string> {
   if (tokens.length === 0) return base;
@@ -103,9 +117,11 @@ export function upstreamRequestHead(
   head += `forwarded: ${fwd === null ? element : `${fwd}, ${element}`}\r\n`;
   if (req.teTrailers) head += "te: trailers\r\n";
   if (expectContinue) head += "expect: 100-continue\r\n";
+  // RFC 9110 §10.1.4: whoever sends TE also lists "te" in Connection.
+  const te = req.teTrailers ? ", te" : "";
   if (upgrade && req.upgrade !== null) {
-    head += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n`;
-  }
+    head += `connection: upgrade${te}\r\nupgrade: ${req.upgrade}\r\n`;
+  } else if (req.teTrailers) head += "connection: te\r\n";
   head += framingLines(framing);
   return head + "\r\n";
 }
@@ -137,17 +153,25 @@ export function clientResponseHead(
   return head + "\r\n";
 }
 
-/** Copies the response's fields that are not hop-by-hop, for a 1xx relayed as is. */
+/**
+ * Copies the response's fields for a 1xx relayed as is, without hop-by-hop
+ * fields, fields its Connection header names, and Content-Length (a 1xx has no
+ * body; RFC 9110 §8.6 forbids the field there).
+ */
 export function informationalHead(status: number, reason: string, fields: Fields): string {
+  const skip = skipListed(connectionOptions(fields), RESPONSE_SKIP);
   let head = `HTTP/1.1 ${status} ${reason}\r\n`;
   for (let i = 0; i < fields.lower.length; i++) {
-    if (!HOP_BY_HOP.has(fields.lower[i]!)) head += `${fields.names[i]}: ${fields.values[i]}\r\n`;
+    if (!skip.has(fields.lower[i]!)) head += `${fields.names[i]}: ${fields.values[i]}\r\n`;
   }
   return head + "\r\n";
 }
 
 /**
  * A complete response the proxy generates itself (errors, 503, 431...).
+ * The body is made plain ASCII (a reason may echo obs-text from a client's
+ * head), so one character is one byte whatever encoding writes it and
+ * Content-Length is exact.
  *
  * @example
  * ```ts
@@ -163,7 +187,8 @@ export function simpleResponse(
 ): string {
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\n`;
   if (extra) { for (const k in extra) head += `${k}: ${extra[k]}\r\n`; }
-  head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n`;
+  const text = asciiBody(body);
+  head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${text.length}\r\n`;
   if (!keepAlive) head += "connection: close\r\n";
-  return `${head}\r\n${body}`;
+  return `${head}\r\n${text}`;
 }

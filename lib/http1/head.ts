@@ -64,7 +64,7 @@ export interface RequestHead extends CommonHead {
   readonly host: string | null;
   /** The request carries `Expect: 100-continue` (HTTP/1.1 only). */
   readonly expectContinue: boolean;
-  /** Value of the TE header when it lists `trailers`. */
+  /** A TE header field lists `trailers` (any of them, when there are several). */
   readonly teTrailers: boolean;
 }
 
@@ -157,6 +157,15 @@ function keepAliveFor(minor: number, tokens: readonly string[]): boolean {
 /**
  * Parses a request head (request line + fields, no final CRLFCRLF).
  *
+ * Errors, checked in this order: 400 malformed request line or method, 414
+ * target longer than `maxUriLength`, 400 invalid target characters, 505 an
+ * HTTP version other than 1.0/1.1 (400 when not `HTTP/d.d` at all), 400 a
+ * malformed field line or 431 more than `maxHeaderCount` fields (whichever
+ * line comes first), 400 ambiguous framing (CL with TE, bad or differing CL,
+ * TE other than a single `chunked`, TE in HTTP/1.0), 417 an expectation other
+ * than `100-continue` (HTTP/1.1), 400 duplicate, missing (HTTP/1.1) or invalid
+ * Host, 501 CONNECT (any target form), 400 a bad target form.
+ *
  * @example
  * ```ts
  * import { parseRequestHead } from "./head.ts";
@@ -206,13 +215,15 @@ export function parseRequestHead(text: string, limits: HeadLimits): RequestHead 
       if (v !== "100-continue") return headError(417, `unsupported expectation "${values[i]}"`);
       expectContinue = true;
     } else if (n === "te") {
-      teTrailers = listTokens(values[i]!).includes("trailers");
+      if (listTokens(values[i]!).includes("trailers")) teTrailers = true;
     }
   }
   if (hostCount > 1) return headError(400, "duplicate Host header");
   if (hostCount === 0 && minor === 1) return headError(400, "missing Host header");
   if (host !== null && !HOST_VALUE.test(host)) return headError(400, "invalid Host header");
 
+  // Whatever its target form (authority, origin, absolute or asterisk): no tunnels.
+  if (method === "CONNECT") return headError(501, "CONNECT is not supported");
   if (target.charCodeAt(0) !== 47 /* / */) {
     const lowerTarget = target.slice(0, 8).toLowerCase();
     if (target === "*") {
@@ -234,8 +245,6 @@ export function parseRequestHead(text: string, limits: HeadLimits): RequestHead 
         : target[pathStart] === "?"
         ? `/${target.slice(pathStart)}`
         : target.slice(pathStart);
-    } else if (method === "CONNECT") {
-      return headError(501, "CONNECT is not supported");
     } else {
       return headError(400, "invalid request-target form");
     }
@@ -250,7 +259,8 @@ export function parseRequestHead(text: string, limits: HeadLimits): RequestHead 
     chunked: framing.chunked,
     connectionTokens: framing.connectionTokens,
     keepAlive: keepAliveFor(minor, framing.connectionTokens),
-    upgrade: framing.upgrade,
+    // RFC 9110 §7.8: a server MUST ignore Upgrade in an HTTP/1.0 request.
+    upgrade: minor === 1 ? framing.upgrade : null,
     expectContinue,
     teTrailers,
   };
@@ -281,8 +291,17 @@ export function parseResponseHead(text: string, maxHeaderCount: number): Respons
   if ("error" in fields) return { ...fields, status: 502 };
   const framing = readFraming(fields);
   if (typeof framing === "string") return headError(502, framing);
+  // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+  if (framing.hasTe && minor === 0) {
+    return headError(502, "Transfer-Encoding in an HTTP/1.0 response");
+  }
+  const status = Number(codeText);
+  // RFC 9110 §7.8: a 101 names the new protocol in Upgrade, listed by Connection.
+  if (status === 101 && framing.upgrade === null) {
+    return headError(502, "101 response without Connection: upgrade and Upgrade");
+  }
   return {
-    status: Number(codeText),
+    status,
     reason,
     minor,
     ...fields,

@@ -31,11 +31,16 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "proxy-authorization",
 ]);
 
-/** Splits a comma-separated header list into trimmed, lower-cased, non-empty items. */
+/**
+ * Splits a comma-separated header list into OWS-trimmed, lower-cased, non-empty
+ * items. Only SP and HTAB are trimmed (RFC 9110 §5.6.3): `String.prototype.trim`
+ * would also strip U+00A0, which is the obs-text byte 0xA0 in a latin1 head,
+ * and turn `chunked\xa0` into `chunked`.
+ */
 export function listTokens(value: string): string[] {
   const out: string[] = [];
   for (const part of value.split(",")) {
-    const t = part.trim().toLowerCase();
+    const t = trimOws(part).toLowerCase();
     if (t) out.push(t);
   }
   return out;
@@ -88,20 +93,21 @@ export const REASONS: Readonly<Record<number, string>> = {
 };
 
 /**
- * Content-Length as a number, or -2 when the header values are malformed or
- * disagree. Identical repeats ("5, 5" or two headers of 5) are accepted as RFC
- * 9112 §6.3 allows; anything else is ambiguous and must be refused.
+ * Content-Length as a number, -1 when there is no value at all, or -2 when the
+ * header values are malformed or disagree. Identical repeats ("5, 5" or two
+ * headers of 5) are accepted as RFC 9112 §6.3 allows; anything else, including
+ * numerically equal but differently written values ("5, 05") and empty list
+ * elements, is ambiguous and refused.
  */
 export function parseContentLength(values: readonly string[]): number {
-  let result = -1;
+  let first: string | null = null;
   for (const raw of values) {
     for (const part of raw.split(",")) {
       const v = trimOws(part);
       if (!DIGITS.test(v) || v.length > 15) return -2;
-      const n = Number(v);
-      if (result !== -1 && n !== result) return -2;
-      result = n;
+      if (first === null) first = v;
+      else if (v !== first) return -2;
     }
   }
-  return result;
+  return first === null ? -1 : Number(first);
 }

@@ -175,9 +175,10 @@ export class ClientConnection implements ClientSide {
 
   // ------------------------------------------------------------ ClientSide
 
+  /** Writes to the client; strings (heads, generated responses) as latin1. */
   write(data: Uint8Array | string): boolean {
     if (this.#ended) return true;
-    return this.socket.write(data as Uint8Array);
+    return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
   }
 
   pauseReading(): void {

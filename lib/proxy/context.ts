@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { GroupConfig } from "../config/schema.ts";
 import type { BackendView } from "../group/snapshot.ts";
 import type { GroupState } from "../group/group_state.ts";
 import type { Logger } from "../log.ts";
@@ -26,9 +27,15 @@ export interface ProxyLimits {
   readonly headerTimeoutMs: number;
   /** An idle keep-alive client connection is closed after this long. */
   readonly idleTimeoutMs: number;
+  /** Largest request body (0 = no limit); 413 beyond. */
+  readonly maxBodyBytes: number;
+  /** Client connections at once; beyond, 503 and close. */
+  readonly maxConnections: number;
+  /** Client connections per client IP (0 = no limit); beyond, 429 and close. */
+  readonly maxConnectionsPerIp: number;
 }
 
-/** Defaults in line with HAProxy/nginx practice. */
+/** Defaults in line with HAProxy/nginx practice (the same as the config schema's). */
 export const DEFAULT_LIMITS: ProxyLimits = {
   maxHeaderBytes: 32 * 1024,
   maxHeaderCount: 100,
@@ -36,7 +43,26 @@ export const DEFAULT_LIMITS: ProxyLimits = {
   maxResponseHeaderBytes: 64 * 1024,
   headerTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
+  maxBodyBytes: 0,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 0,
 };
+
+/** The limits a group's config asks for. */
+export function limitsOf(config: GroupConfig): ProxyLimits {
+  const l = config.limits;
+  return {
+    maxHeaderBytes: l.max_header_bytes,
+    maxHeaderCount: l.max_header_count,
+    maxUriLength: l.max_uri_length,
+    maxResponseHeaderBytes: DEFAULT_LIMITS.maxResponseHeaderBytes,
+    headerTimeoutMs: l.header_timeout_seconds * 1000,
+    idleTimeoutMs: l.idle_timeout_seconds * 1000,
+    maxBodyBytes: l.max_body_bytes,
+    maxConnections: l.max_connections,
+    maxConnectionsPerIp: l.max_connections_per_ip,
+  };
+}
 
 /** The per-process services a connection uses. */
 export interface ProxyContext {

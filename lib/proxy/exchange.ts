@@ -117,6 +117,7 @@ export class Exchange implements UpstreamOwner {
   responseDeadline = 0;
 
   readonly #onResChunk = (data: Uint8Array): void => {
+    if (data.length === 0) return; // a zero-size chunk would end the body early
     if (this.#clientChunked) {
       this.#writeClient(chunkHeader(data.length));
       this.#writeClient(data);
@@ -125,6 +126,7 @@ export class Exchange implements UpstreamOwner {
   };
 
   readonly #onReqChunk = (data: Uint8Array): void => {
+    if (data.length === 0) return;
     this.#sendBody(chunkHeader(data.length));
     this.#sendBody(data);
     this.#sendBody(CHUNK_END);
@@ -155,6 +157,12 @@ export class Exchange implements UpstreamOwner {
 
   /** Starts the first attempt. */
   begin(): void {
+    const max = this.#ctx.limits.maxBodyBytes;
+    if (max > 0 && this.#req.contentLength > max) {
+      // refuse before connecting anywhere; the body is not read, so the connection closes
+      this.#fail(413, "limit", "request body too large\n");
+      return;
+    }
     this.#ctx.budget().recordRequest(this.#ctx.wallNow());
     this.#attempt();
   }
@@ -188,7 +196,7 @@ export class Exchange implements UpstreamOwner {
     pool.connect(snap.config.connect_timeout_seconds * 1000).then(
       (conn) => {
         if (this.#finished || this.#backend !== backend) {
-          pool.release(conn, this.#ctx.now());
+          conn.pool.release(conn, this.#ctx.now());
           return;
         }
         this.#attach(conn);
@@ -231,7 +239,7 @@ export class Exchange implements UpstreamOwner {
     const fctx: ForwardContext = {
       clientIp: this.#client.clientIp,
       proto: "http",
-      hostRewrite: null,
+      hostRewrite: this.#snap.config.host_rewrite,
       backendAddress: backend.address,
     };
     const head = upstreamRequestHead(req, fctx, framing, this.#upgrade, req.expectContinue);
@@ -268,7 +276,10 @@ export class Exchange implements UpstreamOwner {
   /** An attempt failed before any response byte: retry elsewhere when safe, else answer. */
   #attemptFailed(cause: ProxyErrorCause, reason: string): void {
     const backend = this.#backend;
-    if (backend) backend.counters.inflight--;
+    if (backend) {
+      backend.counters.inflight--;
+      this.#ctx.state.recordOutcome(backend.address, true);
+    }
     const up = this.#up;
     this.#up = null;
     this.#backend = null;
@@ -324,6 +335,11 @@ export class Exchange implements UpstreamOwner {
       this.#requestBodyError(`bad chunked request body: ${decoder.error}`);
       return -1;
     }
+    const max = this.#ctx.limits.maxBodyBytes;
+    if (max > 0 && decoder.bodyBytes > max) {
+      this.#bodyTooLarge();
+      return -1;
+    }
     if (decoder.done) {
       this.#sendBody(LAST_CHUNK_BYTES);
       this.#bodyComplete();
@@ -350,6 +366,16 @@ export class Exchange implements UpstreamOwner {
     this.#pending.push(data);
     this.#pendingBytes += data.length;
     if (this.#pendingBytes > MAX_PENDING_BODY) this.#client.pauseReading();
+  }
+
+  /** A chunked body grew past the limit mid-stream: 413 (or a cut if the response started). */
+  #bodyTooLarge(): void {
+    if (this.#headSent) {
+      this.#abort();
+      return;
+    }
+    this.#dropUpstream();
+    this.#fail(413, "limit", "request body too large\n");
   }
 
   #requestBodyError(reason: string): void {
@@ -447,6 +473,13 @@ export class Exchange implements UpstreamOwner {
     this.#head = head;
     this.#status = head.status;
     this.responseDeadline = 0;
+    const backend = this.#backend;
+    if (backend) {
+      this.#ctx.state.recordOutcome(
+        backend.address,
+        head.status >= 500 && this.#snap.outlierSettings.count5xx,
+      );
+    }
     const req = this.#req;
     const noBody = req.method === "HEAD" || head.status === 204 || head.status === 304;
     let framing: BodyFraming;
@@ -747,7 +780,7 @@ export class Exchange implements UpstreamOwner {
     this.#up = null;
     if (up) {
       if (this.#waitClientDrain) up.socket.resume();
-      if (this.#reusable && this.bodyDone) this.#ctx.pool(backend!).release(up, this.#ctx.now());
+      if (this.#reusable && this.bodyDone) up.pool.release(up, this.#ctx.now());
       else up.destroy();
     }
     this.#client.exchangeFinished(keepAlive);

@@ -293,7 +293,7 @@ class WebExchange implements UpstreamOwner {
     if (this.#done) return;
     this.#done = true;
     this.conn.socket.resume();
-    if (this.#reusable && this.#requestDone) this.opts.pool.release(this.conn, this.opts.now());
+    if (this.#reusable && this.#requestDone) this.conn.pool.release(this.conn, this.opts.now());
     else this.conn.destroy();
   }
 

@@ -14,7 +14,9 @@ import type { GroupState } from "../group/group_state.ts";
 import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
 import type { Logger } from "../log.ts";
 import { ClientConnection } from "./client_connection.ts";
-import { DEFAULT_LIMITS, type ProxyContext, type ProxyLimits } from "./context.ts";
+import { simpleResponse } from "../http1/forward.ts";
+import { normalizeIp } from "./client_connection.ts";
+import { DEFAULT_LIMITS, limitsOf, type ProxyContext, type ProxyLimits } from "./context.ts";
 import { ProxyMetrics } from "./metrics.ts";
 import { RetryBudget } from "./retry_budget.ts";
 import { UpstreamPool } from "./upstream_pool.ts";
@@ -23,6 +25,7 @@ import { UpstreamPool } from "./upstream_pool.ts";
 export interface ProxyServerOptions {
   readonly state: GroupState;
   readonly log: Logger;
+  /** Overrides of the group config's limits (tests). */
   readonly limits?: Partial<ProxyLimits>;
   /** Metrics to update; one is created when omitted. */
   readonly metrics?: ProxyMetrics;
@@ -48,13 +51,15 @@ export interface ProxyServerOptions {
 export class ProxyServer implements ProxyContext {
   readonly state: GroupState;
   readonly log: Logger;
-  readonly limits: ProxyLimits;
+  limits: ProxyLimits;
+  readonly #limitOverrides: Partial<ProxyLimits>;
   readonly metrics: ProxyMetrics;
   readonly now: () => number;
   readonly wallNow: () => number;
   draining = false;
   readonly #pools = new Map<string, UpstreamPool>();
   readonly #connections = new Set<ClientConnection>();
+  readonly #perIp = new Map<string, number>();
   #budget: RetryBudget;
   #budgetKey = "";
   #server: net.Server | null = null;
@@ -64,7 +69,9 @@ export class ProxyServer implements ProxyContext {
   constructor(options: ProxyServerOptions) {
     this.state = options.state;
     this.log = options.log;
-    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#limitOverrides = options.limits ?? {};
+    const snap = options.state.snapshot;
+    this.limits = { ...(snap ? limitsOf(snap.config) : DEFAULT_LIMITS), ...this.#limitOverrides };
     this.metrics = options.metrics ?? new ProxyMetrics(options.state);
     this.now = options.now ?? (() => performance.now());
     this.wallNow = options.wallNow ?? Date.now;
@@ -74,6 +81,7 @@ export class ProxyServer implements ProxyContext {
 
   /** Call after every snapshot swap: updates pool settings and forgets removed backends. */
   onSnapshot(next: GroupSnapshot): void {
+    this.limits = { ...limitsOf(next.config), ...this.#limitOverrides };
     const keep = new Set<string>();
     const ka = next.config.upstream_keepalive;
     for (const b of next.backends) {
@@ -86,7 +94,7 @@ export class ProxyServer implements ProxyContext {
     }
     for (const [address, pool] of this.#pools) {
       if (!keep.has(address)) {
-        pool.closeIdle();
+        pool.retire();
         this.#pools.delete(address);
       }
     }
@@ -141,16 +149,45 @@ export class ProxyServer implements ProxyContext {
       socket.destroy();
       return;
     }
+    const limits = this.limits;
+    if (this.#connections.size >= limits.maxConnections) {
+      this.#refuse(socket, 503, "too many connections\n");
+      return;
+    }
+    const ip = normalizeIp(socket.remoteAddress);
+    const perIp = limits.maxConnectionsPerIp;
+    if (perIp > 0) {
+      const n = this.#perIp.get(ip) ?? 0;
+      if (n >= perIp) {
+        this.#refuse(socket, 429, "too many connections from your address\n");
+        return;
+      }
+      this.#perIp.set(ip, n + 1);
+    }
     this.metrics.connectionsTotal.inc();
     this.metrics.activeConnections.value++;
     const conn = new ClientConnection(socket, this, (c) => {
       this.#connections.delete(c);
       this.metrics.activeConnections.value--;
+      if (perIp > 0) {
+        const left = (this.#perIp.get(ip) ?? 1) - 1;
+        if (left <= 0) this.#perIp.delete(ip);
+        else this.#perIp.set(ip, left);
+      }
     });
     this.#connections.add(conn);
   }
 
+  /** Answers a connection over a cap and closes it (the request is not read). */
+  #refuse(socket: net.Socket, status: number, body: string): void {
+    this.metrics.countError("limit", status);
+    socket.on("error", () => {});
+    socket.end(simpleResponse(status, body, false, { "retry-after": "1" }));
+    setTimeout(() => socket.destroy(), 1000).unref?.();
+  }
+
   #sweep(): void {
+    this.state.tick();
     const now = this.now();
     for (const c of this.#connections) c.checkTimeouts(now);
     for (const p of this.#pools.values()) p.reap(now);

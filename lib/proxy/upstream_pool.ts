@@ -55,9 +55,12 @@ export class UpstreamConnection {
     return this.#closed || this.socket.destroyed;
   }
 
-  /** Writes bytes; false means the kernel buffer is full: wait for drain. */
+  /**
+   * Writes bytes (strings are heads, written as latin1: one byte per char);
+   * false means the kernel buffer is full: wait for drain.
+   */
   write(data: Uint8Array | string): boolean {
-    return this.socket.write(data as Uint8Array);
+    return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
   }
 
   /** Closes at once; the owner (if any) is detached first and not notified. */
@@ -97,6 +100,7 @@ export class ConnectError extends Error {
  */
 export class UpstreamPool {
   readonly #idle: UpstreamConnection[] = [];
+  #retired = false;
   /** Connections currently open (idle or busy). */
   open = 0;
 
@@ -143,12 +147,16 @@ export class UpstreamPool {
     });
   }
 
-  /** Returns a connection after a clean exchange; closes it when the pool is full. */
+  /**
+   * Returns a connection after a clean exchange; closes it when the pool is
+   * full or retired (its backend left the config). Always call it on the
+   * connection's own pool: `conn.pool.release(conn, now)`.
+   */
   release(conn: UpstreamConnection, now: number): void {
     conn.owner = null;
     conn.uses++;
     if (conn.closed) return;
-    if (this.#idle.length >= this.options.maxIdle) {
+    if (conn.pool !== this || this.#retired || this.#idle.length >= this.options.maxIdle) {
       conn.destroy();
       return;
     }
@@ -162,10 +170,10 @@ export class UpstreamPool {
     if (i >= 0) this.#idle.splice(i, 1);
   }
 
-  /** Closes idle connections past the idle timeout. */
+  /** Closes idle connections past the idle timeout (the oldest are first in the list). */
   reap(now: number): void {
     const cutoff = now - this.options.idleTimeoutMs;
-    while (this.#idle.length > 0 && this.#idle[0]!.idleSince < cutoff) this.#idle[0]!.destroy();
+    while (this.#idle.length > 0 && this.#idle[0]!.idleSince < cutoff) this.#idle.shift()!.destroy();
   }
 
   /** Number of idle connections. */
@@ -175,7 +183,16 @@ export class UpstreamPool {
 
   /** Closes every idle connection (busy ones finish their exchange first). */
   closeIdle(): void {
-    while (this.#idle.length > 0) this.#idle[0]!.destroy();
+    for (const c of this.#idle.splice(0)) c.destroy();
+  }
+
+  /**
+   * The backend left the config: close idle connections now, and busy ones
+   * when their exchange ends (they are not pooled again).
+   */
+  retire(): void {
+    this.#retired = true;
+    this.closeIdle();
   }
 
   #name(): string {

@@ -127,7 +127,7 @@ export async function startRole(
 /** True when an HTTP GET of `url` answers with a 2xx. */
 export async function httpOk(url: string): Promise<boolean> {
   try {
-    const r = await fetch(url);
+    const r = await fetch(url, { signal: AbortSignal.timeout(5_000) });
     await r.body?.cancel();
     return r.ok;
   } catch {

@@ -70,7 +70,9 @@ export async function startProxy(
     url: `http://127.0.0.1:${port}`,
     writeConfig,
     status: async () => {
-      const r = await fetch(`http://127.0.0.1:${adminPort}/status`);
+      const r = await fetch(`http://127.0.0.1:${adminPort}/status`, {
+        signal: AbortSignal.timeout(10_000),
+      });
       return await r.json() as StatusDoc;
     },
   };
@@ -80,7 +82,7 @@ export async function startProxy(
 export async function countAnswers(url: string, n: number): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const r = await fetch(url);
+    const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
     const body = (await r.text()).trim();
     const key = r.status === 200 ? body : `status ${r.status}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);

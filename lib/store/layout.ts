@@ -1,0 +1,92 @@
+/**
+ * The znode layout of a Switchyard cluster: every path any role reads or
+ * writes, in one place (the README's "ZooKeeper layout" mirrors this).
+ *
+ * - `/lb-configs/<group>`: the group's config blob, exactly the seed's JSON
+ *   (written by the admin role, or by an operator with zkCli.sh).
+ * - `/switchyard/history/<group>/v-<seq>`: previous versions of the blob
+ *   (admin), for history, diff and rollback.
+ * - `/switchyard/health/<group>/<address>`: exists while the orchestrator
+ *   holds that backend unhealthy (data: why and since). Absent means
+ *   healthy, so a steady state writes nothing and a proxy needs one children
+ *   watch per group.
+ * - `/switchyard/orchestrator/election/<protected-seq>`: leader election
+ *   (ephemeral sequential), `/switchyard/orchestrator/workers/<id>`: live
+ *   workers (ephemeral), `/switchyard/orchestrator/assignments/<id>`: the
+ *   targets the master assigned to each worker, `/switchyard/orchestrator/master`:
+ *   the acting master's id (ephemeral, informational).
+ * - `/switchyard/proxies/<group>/<id>`: live proxy instances (ephemeral; address,
+ *   region, load, applied config version).
+ * - `/switchyard/dns/election/...`: election among dns role processes.
+ *
+ * @module
+ */
+
+/** Root of the config blobs (the seed's path). */
+export const CONFIG_ROOT = "/lb-configs";
+/** Root of everything else Switchyard keeps. */
+export const SWITCHYARD_ROOT = "/switchyard";
+/** Root of config history. */
+export const HISTORY_ROOT = `${SWITCHYARD_ROOT}/history`;
+/** Root of orchestrator-written health. */
+export const HEALTH_ROOT = `${SWITCHYARD_ROOT}/health`;
+/** Root of the orchestrator cluster's coordination nodes. */
+export const ORCHESTRATOR_ROOT = `${SWITCHYARD_ROOT}/orchestrator`;
+/** Leader election candidates (ephemeral sequential). */
+export const ELECTION_PATH = `${ORCHESTRATOR_ROOT}/election`;
+/** Live orchestrator workers (ephemeral, one per process). */
+export const WORKERS_PATH = `${ORCHESTRATOR_ROOT}/workers`;
+/** Per-worker target assignments (written by the master). */
+export const ASSIGNMENTS_PATH = `${ORCHESTRATOR_ROOT}/assignments`;
+/** The acting master's id (ephemeral). */
+export const MASTER_PATH = `${ORCHESTRATOR_ROOT}/master`;
+/** Root of proxy instance registrations. */
+export const PROXIES_ROOT = `${SWITCHYARD_ROOT}/proxies`;
+/** Root of the dns role's coordination. */
+export const DNS_ROOT = `${SWITCHYARD_ROOT}/dns`;
+
+/** `/lb-configs/<group>` */
+export function configPath(group: string): string {
+  return `${CONFIG_ROOT}/${group}`;
+}
+
+/** `/switchyard/history/<group>` (children `v-<seq>`). */
+export function historyPath(group: string): string {
+  return `${HISTORY_ROOT}/${group}`;
+}
+
+/** `/switchyard/health/<group>` (children: unhealthy backend addresses). */
+export function healthGroupPath(group: string): string {
+  return `${HEALTH_ROOT}/${group}`;
+}
+
+/** `/switchyard/health/<group>/<address>` */
+export function healthBackendPath(group: string, address: string): string {
+  return `${HEALTH_ROOT}/${group}/${address}`;
+}
+
+/** `/switchyard/orchestrator/assignments/<worker>` */
+export function assignmentPath(worker: string): string {
+  return `${ASSIGNMENTS_PATH}/${worker}`;
+}
+
+/** `/switchyard/orchestrator/workers/<worker>` */
+export function workerPath(worker: string): string {
+  return `${WORKERS_PATH}/${worker}`;
+}
+
+/** `/switchyard/proxies/<group>` */
+export function proxiesGroupPath(group: string): string {
+  return `${PROXIES_ROOT}/${group}`;
+}
+
+/** `/switchyard/proxies/<group>/<id>` */
+export function proxyInstancePath(group: string, id: string): string {
+  return `${PROXIES_ROOT}/${group}/${id}`;
+}
+
+/** Instance ids and addresses become znode names: no `/`, no control characters. */
+export function isValidNodeName(name: string): boolean {
+  // deno-lint-ignore no-control-regex -- control characters are exactly what is refused
+  return name.length > 0 && name.length <= 255 && name !== "." && name !== ".." && !/[/\x00-\x1f\x7f]/.test(name);
+}
