@@ -1,37 +1,36 @@
 /**
- * The proxy role: serves one group's traffic on `--listen`, reading its
- * config from a watched file (the embedded default), probing backends itself
- * unless told otherwise, with `/healthz`, `/status` and `/metrics` on
- * `--admin-listen`.
+ * The proxy role: serves one group's traffic on `--listen`, with its config
+ * from a watched file (`--config`, the embedded default) or from ZooKeeper
+ * (`--zk`, `/lb-configs/<group>`, pushed by a watch), and `/healthz`,
+ * `/status`, `/metrics` on `--admin-listen`.
  *
  * @module
  */
 import os from "node:os";
+import path from "node:path";
 import process from "node:process";
+import { type FlagSpec, type FlagValues, parseListen } from "../lib/cli/flags.ts";
 import {
   COMMON_FLAGS,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
   usageError,
+  ZK_FLAGS,
 } from "../lib/cli/role.ts";
-import { type FlagSpec, parseListen } from "../lib/cli/flags.ts";
+import { zkConnectOptions } from "../lib/cli/zk.ts";
 import { formatIssues, parseJsonConfig, validateConfigFile } from "../lib/config/schema.ts";
-import { GroupState } from "../lib/group/group_state.ts";
-import { HealthChecker } from "../lib/health/checker.ts";
-import { probe } from "../lib/health/probe.ts";
-import { adminApp } from "../lib/proxy/admin_app.ts";
-import { ProxyMetrics } from "../lib/proxy/metrics.ts";
-import { ProxyServer } from "../lib/proxy/server.ts";
-import {
-  addProcessMetrics,
-  args,
-  exit,
-  onShutdownSignal,
-  writeErr,
-} from "../lib/runtime/process.ts";
-import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
+import type { Logger } from "../lib/log.ts";
+import { ProxyInstance } from "../lib/proxy/instance.ts";
+import { args, env, exit, onShutdownSignal, writeErr } from "../lib/runtime/process.ts";
+import { REPO_ROOT } from "../lib/runtime/role_command.ts";
+import { runtimeVersion } from "../lib/runtime/serve.ts";
 import { contentVersion, FileConfigSource } from "../lib/source/file.ts";
+import { readSnapshot } from "../lib/source/snapshot_file.ts";
+import { ZkProxySource } from "../lib/source/zookeeper.ts";
+import { writerOnlyAcl } from "../lib/store/acl.ts";
+import { connectStore } from "../lib/store/mod.ts";
+import type { CoordinationStore } from "../lib/store/types.ts";
 
 const SUMMARY = "L7 HTTP proxy for one group, balancing over its backends";
 
@@ -41,13 +40,14 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     name: "config",
     type: "string",
     value: "FILE",
-    help: "JSON config file (group name -> config blob), watched for edits",
+    help: "JSON config file (group name -> config blob), watched for edits (embedded mode)",
   },
+  ...ZK_FLAGS,
   {
     name: "group",
     type: "string",
     value: "NAME",
-    help: "group to serve (may be omitted when the config has one group)",
+    help: "group to serve (with --config, may be omitted when the file has one group)",
   },
   {
     name: "listen",
@@ -66,8 +66,8 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   {
     name: "health-checks",
     type: "boolean",
-    help: "probe backends from this proxy (--no-health-checks when an orchestrator writes health)",
-    default: true,
+    help: "probe backends from this proxy; default: yes with --config, and with --zk only " +
+      "while no orchestrator is running (--no-health-checks: always use the orchestrator's)",
   },
   {
     name: "drain-seconds",
@@ -75,6 +75,32 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     value: "SECONDS",
     help: "on SIGTERM, how long in-flight requests may take",
     default: 10,
+  },
+  {
+    name: "snapshot-file",
+    type: "string",
+    value: "FILE",
+    help: "with --zk: local copy of the last good config, served when ZooKeeper is unreachable " +
+      "(default: $SWITCHYARD_STATE_DIR or .state, /snapshots/<group>.json)",
+  },
+  {
+    name: "resync-seconds",
+    type: "number",
+    value: "SECONDS",
+    help: "with --zk: safety-net re-read of the config node",
+    default: 30,
+  },
+  {
+    name: "region",
+    type: "string",
+    value: "NAME",
+    help: "with --zk: region published in this proxy's registration (DNS routing)",
+  },
+  {
+    name: "advertise",
+    type: "string",
+    value: "HOST:PORT",
+    help: "with --zk: address clients use to reach this proxy (default: --listen)",
   },
   ...COMMON_FLAGS,
 ];
@@ -84,10 +110,63 @@ export async function main(argv: readonly string[]): Promise<void> {
   const flags = parseRoleFlags("proxy", SUMMARY, argv, PROXY_FLAGS);
   const id = String(flags.id ?? `proxy-${os.hostname()}-${process.pid}`);
   const log = roleLogger("proxy", id, String(flags["log-level"]));
-  const listen = parseListenFlag("listen", String(flags.listen));
-  const adminListen = parseListenFlag("admin-listen", String(flags["admin-listen"]));
-  if (flags.config === undefined) usageError("proxy", PROXY_FLAGS, "--config FILE is required");
+  const listen = listenFlag("listen", String(flags.listen));
+  const adminListen = listenFlag("admin-listen", String(flags["admin-listen"]));
+  const drainMs = Number(flags["drain-seconds"]) * 1000;
+  const healthFlag = flags["health-checks"] as boolean | undefined;
+  if ((flags.config === undefined) === (flags.zk === undefined)) {
+    usageError("proxy", PROXY_FLAGS, "give exactly one of --config FILE or --zk HOST:PORT");
+  }
+  const started = flags.zk !== undefined
+    ? await startZk(flags, id, log, listen, adminListen, healthFlag)
+    : await startFile(flags, id, log, listen, adminListen, healthFlag);
+  onShutdownSignal(async (signal) => {
+    log.info("shutting down", { signal, drain_seconds: drainMs / 1000 });
+    await started.stop(drainMs);
+    log.info("stopped");
+  });
+}
 
+interface Started {
+  stop(drainMs: number): Promise<void>;
+}
+
+type Listen = { host: string; port: number };
+
+async function listenOn(
+  instance: ProxyInstance,
+  listen: Listen,
+  adminListen: Listen,
+  log: Logger,
+  extra: Record<string, unknown>,
+): Promise<void> {
+  let bound: { port: number; adminPort: number };
+  try {
+    bound = await instance.start(listen, adminListen);
+  } catch (e) {
+    fatal(`cannot listen: ${(e as Error).message}`);
+  }
+  const snap = instance.state.snapshot;
+  log.info("proxy listening", {
+    group: instance.options.group,
+    listen: `${listen.host}:${bound.port}`,
+    admin: `${adminListen.host}:${bound.adminPort}`,
+    runtime: runtimeVersion(),
+    backends: snap?.backends.length ?? 0,
+    algorithm: snap?.config.algorithm,
+    ...extra,
+  });
+}
+
+/** Embedded mode: a watched config file. */
+async function startFile(
+  flags: FlagValues,
+  id: string,
+  log: Logger,
+  listen: Listen,
+  adminListen: Listen,
+  healthFlag: boolean | undefined,
+): Promise<Started> {
   const source = new FileConfigSource(String(flags.config), log);
   const first = source.read();
   if (first.text === null) fatal(`cannot read ${source.path}: ${first.error}`);
@@ -99,11 +178,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   let group = flags.group === undefined ? undefined : String(flags.group);
   if (group === undefined) {
     if (groups.length !== 1) {
-      fatal(
-        `${source.path} has ${groups.length} groups (${
-          groups.join(", ")
-        }): choose one with --group`,
-      );
+      fatal(`${source.path} has ${groups.length} groups (${groups.join(", ")}): use --group`);
     }
     group = groups[0]!;
   } else if (!groups.includes(group)) {
@@ -111,106 +186,144 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const groupName = group;
   const blobOf = (all: unknown) => (all as Record<string, unknown>)[groupName];
-
-  const startedAt = Date.now();
-  const healthChecks = flags["health-checks"] === true;
-  let server: ProxyServer | null = null;
-  let checker: HealthChecker | null = null;
-  const state = new GroupState(groupName, {
-    now: Date.now,
-    random: Math.random,
-    onSwap: (next) => {
-      server?.onSnapshot(next);
-      checker?.sync(next);
-    },
-  });
-  const metrics = new ProxyMetrics(state);
-  addProcessMetrics(metrics.registry, startedAt);
-  server = new ProxyServer({ state, log, metrics });
-  if (healthChecks) {
-    checker = new HealthChecker({
-      state,
-      probe,
-      log,
-      random: Math.random,
-      now: () => performance.now(),
-    });
-  }
+  const instance = new ProxyInstance({ id, group: groupName, log, source: `file:${source.path}` });
   const blob = blobOf(parsed.value);
-  state.applyConfig(contentVersion(JSON.stringify(blob)), blob);
+  instance.applyBlob(contentVersion(JSON.stringify(blob)), blob);
+  instance.setProbing(healthFlag !== false);
 
   const stopWatch = source.watch((read) => {
-    const json = parseJsonConfig(read.text!, groupName);
     const version = contentVersion(read.text!);
-    if (!json.ok) {
-      const r = state.reject(version, json.issues);
-      if (!r.ok) {
-        log.warn("config rejected; keeping the last good one", { reason: r.rejected.reason });
-      }
-      return;
-    }
+    const json = parseJsonConfig(read.text!, groupName);
+    if (!json.ok) return instance.reject(version, json.issues);
     const all = validateConfigFile(json.value);
-    if (!all.ok) {
-      state.reject(version, all.issues);
-      log.warn("config rejected; keeping the last good one", { reason: formatIssues(all.issues) });
-      return;
-    }
+    if (!all.ok) return instance.reject(version, all.issues);
     const next = blobOf(json.value);
     if (next === undefined) {
-      state.reject(version, [{
+      return instance.reject(version, [{
         group: groupName,
         field: "",
         reason: "group removed from the file",
       }]);
-      log.warn("config rejected: the group is no longer in the file; keeping the last good one");
-      return;
     }
-    const r = state.applyConfig(contentVersion(JSON.stringify(next)), next);
-    if (r.ok && r.changed) {
-      log.info("config applied", { version: state.snapshot?.version });
-    }
+    instance.applyBlob(contentVersion(JSON.stringify(next)), next);
   });
-
-  const bound = await server.listen(listen.host, listen.port).catch((e) =>
-    fatal(`cannot listen on ${flags.listen}: ${e.message}`)
-  );
-  const admin = await serve(
-    adminApp(state, metrics.registry, {
-      id,
-      runtime: runtimeVersion(),
-      startedAt,
-      source: `file:${source.path}`,
-      listen: `${listen.host}:${bound.port}`,
-      healthChecks,
-      connections: () => server!.connectionCount,
-      draining: () => server!.draining,
-    }).fetch,
-    { hostname: adminListen.host, port: adminListen.port },
-  ).catch((e) => fatal(`cannot listen on ${flags["admin-listen"]}: ${e.message}`));
-  if (state.snapshot) {
-    server.onSnapshot(state.snapshot);
-    checker?.sync(state.snapshot);
-  }
-  log.info("proxy listening", {
-    group: groupName,
-    listen: `${listen.host}:${bound.port}`,
-    admin: `${adminListen.host}:${admin.port}`,
-    runtime: runtimeVersion(),
-    backends: state.snapshot?.backends.length ?? 0,
-    algorithm: state.snapshot?.config.algorithm,
-  });
-
-  onShutdownSignal(async (signal) => {
-    log.info("shutting down", { signal, drain_seconds: flags["drain-seconds"] });
-    stopWatch();
-    checker?.stop();
-    await server!.shutdown(Number(flags["drain-seconds"]) * 1000);
-    await admin.shutdown();
-    log.info("stopped");
-  });
+  await listenOn(instance, listen, adminListen, log, { source: "file" });
+  return {
+    async stop(drainMs) {
+      stopWatch();
+      await instance.shutdown(drainMs);
+    },
+  };
 }
 
-function parseListenFlag(name: string, value: string): { host: string; port: number } {
+/** Fleet mode: configs and health from ZooKeeper, a local snapshot for outages. */
+async function startZk(
+  flags: FlagValues,
+  id: string,
+  log: Logger,
+  listen: Listen,
+  adminListen: Listen,
+  healthFlag: boolean | undefined,
+): Promise<Started> {
+  if (flags.group === undefined) usageError("proxy", PROXY_FLAGS, "--zk needs --group NAME");
+  const group = String(flags.group);
+  let connect;
+  try {
+    connect = zkConnectOptions(flags, env);
+  } catch (e) {
+    usageError("proxy", PROXY_FLAGS, (e as Error).message);
+  }
+  const stateDir = env("SWITCHYARD_STATE_DIR") ?? path.join(REPO_ROOT, ".state");
+  const snapshotFile = String(
+    flags["snapshot-file"] ?? path.join(stateDir, "snapshots", `${group}.json`),
+  );
+  let source: ZkProxySource | null = null;
+  const instance = new ProxyInstance({
+    id,
+    group,
+    log,
+    source: `zookeeper:${connect.connectionString}`,
+    statusExtra: () => source?.status() ?? { zookeeper: { state: "connecting" } },
+  });
+
+  // Static stability: serve the last good config at once, whatever ZooKeeper does.
+  const local = readSnapshot(snapshotFile, group);
+  if (local.snapshot) {
+    instance.applyBlob(local.snapshot.version, local.snapshot.blob);
+    instance.setExternalHealth(new Set(local.snapshot.unhealthy));
+    log.info("serving the local snapshot until ZooKeeper answers", {
+      file: snapshotFile,
+      version: local.snapshot.version,
+    });
+  }
+  // Until we know whether an orchestrator runs, probe ourselves (unless told not to).
+  instance.setProbing(healthFlag !== false);
+
+  const advertise = String(flags.advertise ?? "");
+  const region = flags.region === undefined ? null : String(flags.region);
+  await listenOn(instance, listen, adminListen, log, { source: "zookeeper" });
+  const address = advertise || instance.listenAddress;
+
+  let store: CoordinationStore | null = null;
+  let stopped = false;
+  const connectLoop = async () => {
+    for (let attempt = 0; !stopped; attempt++) {
+      try {
+        store = await connectStore({ ...connect, connectTimeoutMs: 5000 });
+        break;
+      } catch (e) {
+        log.warn("cannot reach ZooKeeper; serving the last good config", {
+          error: String(e),
+          snapshot: local.snapshot !== null,
+        });
+        await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
+      }
+    }
+    if (stopped || !store) return;
+    source = new ZkProxySource({
+      store,
+      group,
+      sink: instance,
+      log,
+      resyncMs: Number(flags["resync-seconds"]) * 1000,
+      snapshotFile,
+      onOrchestrator: (present) => {
+        if (healthFlag !== undefined) return;
+        instance.setProbing(!present);
+        if (present) instance.setExternalHealth(source?.unhealthy ?? new Set());
+      },
+      acl: connect.digest ? writerOnlyAcl(connect.digest) : null,
+      registration: {
+        id,
+        data: () => ({
+          id,
+          group,
+          address,
+          admin: `${adminListen.host}:${adminListen.port}`,
+          region,
+          runtime: runtimeVersion(),
+          pid: process.pid,
+          config_version: instance.state.snapshot?.version ?? null,
+          started_at: new Date(instance.startedAt).toISOString(),
+        }),
+      },
+    });
+    if (healthFlag === false) instance.setProbing(false);
+    source.start();
+  };
+  const connecting = connectLoop();
+  return {
+    async stop(drainMs) {
+      stopped = true;
+      await source?.stop();
+      await instance.shutdown(drainMs);
+      await (store as CoordinationStore | null)?.close();
+      await connecting;
+    },
+  };
+}
+
+function listenFlag(name: string, value: string): Listen {
   try {
     return parseListen(name, value);
   } catch (e) {

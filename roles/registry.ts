@@ -11,6 +11,9 @@ import type { RoleDefinition } from "../lib/cli/role.ts";
 export const ROLES: Readonly<Record<string, () => Promise<{ role: RoleDefinition }>>> = {
   proxy: () => import("./proxy.ts"),
   backend: () => import("./backend.ts"),
+  orchestrator: () => import("./orchestrator.ts"),
+  admin: () => import("./admin.ts"),
+  ctl: () => import("./ctl.ts"),
 };
 
 /** The role names, in listing order. */

@@ -35,7 +35,7 @@ export const ZK_FLAGS: readonly FlagSpec[] = [
     name: "zk",
     type: "string",
     value: "HOST:PORT[,HOST:PORT...][/CHROOT]",
-    help: "ZooKeeper ensemble (\"memory\" = in-process store, for tests and demos)",
+    help: 'ZooKeeper ensemble ("memory" = in-process store, for tests and demos)',
   },
   {
     name: "zk-auth",

@@ -5,9 +5,11 @@
  *
  * @module
  */
+import process from "node:process";
 import { Hono } from "hono";
 import type { GroupState } from "../group/group_state.ts";
 import { PROMETHEUS_CONTENT_TYPE, type Registry } from "../metrics/registry.ts";
+import { workerIndex } from "./workers.ts";
 
 /** Facts the status page shows besides the group state. */
 export interface StatusInfo {
@@ -21,6 +23,8 @@ export interface StatusInfo {
   readonly healthChecks: boolean;
   connections(): number;
   draining(): boolean;
+  /** Source-specific facts merged into `/status` (ZooKeeper state, local snapshot...). */
+  extra?(): Record<string, unknown>;
 }
 
 /** The `/status` document. */
@@ -29,6 +33,8 @@ export function statusDocument(state: GroupState, info: StatusInfo): Record<stri
   return {
     role: "proxy",
     id: info.id,
+    pid: process.pid,
+    worker: workerIndex(),
     group: state.group,
     runtime: info.runtime,
     listen: info.listen,
@@ -37,6 +43,7 @@ export function statusDocument(state: GroupState, info: StatusInfo): Record<stri
     draining: info.draining(),
     connections: info.connections(),
     health_checks: info.healthChecks ? "proxy" : "external",
+    ...info.extra?.(),
     config: snap
       ? {
         version: snap.version,

@@ -87,6 +87,10 @@ export function proxyInstancePath(group: string, id: string): string {
 
 /** Instance ids and addresses become znode names: no `/`, no control characters. */
 export function isValidNodeName(name: string): boolean {
-  // deno-lint-ignore no-control-regex -- control characters are exactly what is refused
-  return name.length > 0 && name.length <= 255 && name !== "." && name !== ".." && !/[/\x00-\x1f\x7f]/.test(name);
+  if (name.length === 0 || name.length > 255 || name === "." || name === "..") return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x2f) return false;
+  }
+  return true;
 }

@@ -76,6 +76,15 @@ export class RoleProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /**
+   * Sends a signal without waiting (SIGSTOP/SIGCONT to freeze and thaw the
+   * process). Uses `process.kill`: Deno's `ChildProcess.kill` refuses SIGCONT
+   * on a stopped child.
+   */
+  signal(signal: NodeJS.Signals): void {
+    if (this.child.pid !== undefined) process.kill(this.child.pid, signal);
+  }
+
   /** Sends a signal and waits for exit (SIGKILL after `graceMs`). Returns the exit code. */
   async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 15_000): Promise<number | null> {
     if (!this.running) return this.child.exitCode;

@@ -1,0 +1,422 @@
+/**
+ * The admin REST API (Hono): list, read, create, update, delete group
+ * configs; add, remove and re-weight one backend; change the algorithm or
+ * health settings; history, diff and rollback. Every write is validated with
+ * the same zod schema the proxies use (422 with field and reason), is
+ * conditioned on the znode version (409 with the current version when
+ * stale), needs a bearer token, and is logged with who and what.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { z } from "zod";
+import { formatIssues, GROUP_NAME, validateGroupConfig } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import { Counter, type Registry } from "../metrics/registry.ts";
+import {
+  ConnectionLossError,
+  NoAuthError,
+  NodeExistsError,
+  NoNodeError,
+  StoreError,
+  VersionConflictError,
+} from "../store/types.ts";
+import type { ConfigRepo, GroupRecord } from "./config_repo.ts";
+import { diffJson } from "./diff.ts";
+import { type AdminToken, bearer, identify } from "./tokens.ts";
+
+/** Dependencies of the API. */
+export interface AdminApiOptions {
+  readonly repo: ConfigRepo;
+  readonly tokens: readonly AdminToken[];
+  readonly log: Logger;
+  /** Metrics (writes, conflicts) are added to this registry. */
+  readonly registry: Registry;
+}
+
+type Env = { Variables: { who: string } };
+
+/** A client error with its status and JSON body. */
+class ApiError extends Error {
+  constructor(readonly status: number, readonly body: Record<string, unknown>) {
+    super(String(body.error));
+  }
+}
+
+const backendBody = z.strictObject({
+  address: z.string({ error: 'must be a "host:port" string' }),
+  weight: z.number({ error: "must be a number" }).optional(),
+});
+const weightBody = z.strictObject({ weight: z.number({ error: "must be a number" }) });
+const rollbackBody = z.strictObject({
+  version: z.number({ error: "must be a number" }).int(),
+  expected_version: z.number().int().optional(),
+});
+const createBody = z.strictObject({ group: z.string(), config: z.unknown() });
+
+async function jsonBody(c: Context): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch {
+    throw new ApiError(400, { error: "the request body must be JSON" });
+  }
+}
+
+function parseBody<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    throw new ApiError(422, {
+      error: "invalid request",
+      issues: r.error.issues.map((i) => ({ field: i.path.join("."), reason: i.message })),
+    });
+  }
+  return r.data;
+}
+
+/** The version a write is conditioned on: `If-Match: "<n>"` or `?version=<n>`; undefined if none. */
+function expectedVersion(c: Context): number | undefined {
+  const header = c.req.header("if-match");
+  const query = c.req.query("version");
+  const raw = header !== undefined ? header.replace(/^W\//, "").replace(/"/g, "").trim() : query;
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d+$/.test(raw)) throw new ApiError(400, { error: `invalid version "${raw}"` });
+  return Number(raw);
+}
+
+function requireVersion(c: Context): number {
+  const v = expectedVersion(c);
+  if (v === undefined) {
+    throw new ApiError(428, {
+      error: 'this write needs the version you read: send If-Match: "<version>" or ?version=',
+    });
+  }
+  return v;
+}
+
+function groupParam(c: Context): string {
+  const group = c.req.param("group") ?? "";
+  if (!GROUP_NAME.test(group)) throw new ApiError(400, { error: `invalid group name "${group}"` });
+  return group;
+}
+
+function validated(group: string, config: unknown): unknown {
+  const r = validateGroupConfig(group, config);
+  if (!r.ok) {
+    throw new ApiError(422, {
+      error: "invalid config",
+      reason: formatIssues(r.issues),
+      issues: r.issues,
+    });
+  }
+  return config;
+}
+
+function present(r: GroupRecord): Record<string, unknown> {
+  return { group: r.group, version: r.version, modified_at: r.modifiedAt, config: r.config };
+}
+
+/**
+ * Builds the API app (mount under `/`; routes are under `/api`).
+ *
+ * @example
+ * ```ts ignore
+ * const app = adminApi({ repo, tokens: [{ name: "alice", token: "s3cret-token" }], log, registry });
+ * await serve(app.fetch, { hostname: "127.0.0.1", port: 9300 });
+ * ```
+ */
+export function adminApi(options: AdminApiOptions): Hono<Env> {
+  const { repo, log } = options;
+  const writes = options.registry.add(
+    new Counter("switchyard_admin_writes_total", "Config writes through the admin API.", [
+      "action",
+      "result",
+    ]),
+  );
+  const app = new Hono<Env>();
+
+  app.onError((e, c) => {
+    if (e instanceof ApiError) return c.json(e.body, e.status as 400);
+    if (e instanceof VersionConflictError) {
+      return c.json({
+        error: "version conflict: someone else wrote first",
+        current_version: e.currentVersion,
+      }, 409);
+    }
+    if (e instanceof NodeExistsError) return c.json({ error: "the group already exists" }, 409);
+    if (e instanceof NoNodeError) return c.json({ error: "no such group" }, 404);
+    if (e instanceof NoAuthError) {
+      return c.json(
+        { error: "ZooKeeper refused: the admin role's credentials lack permission" },
+        403,
+      );
+    }
+    if (e instanceof ConnectionLossError || e instanceof StoreError) {
+      return c.json({ error: `ZooKeeper unavailable: ${e.message}` }, 503);
+    }
+    log.error("admin API error", { error: String(e), stack: (e as Error).stack });
+    return c.json({ error: "internal error" }, 500);
+  });
+
+  app.use("/api/*", async (c, next) => {
+    const token = bearer(c.req.header("authorization"));
+    const who = token === null ? null : identify(options.tokens, token);
+    if (who === null) {
+      return c.json({ error: "a valid bearer token is required" }, 401, {
+        "www-authenticate": 'Bearer realm="switchyard"',
+      });
+    }
+    c.set("who", who);
+    await next();
+  });
+
+  /** Runs a write, counts it and logs who did what. */
+  const audited = async <T>(
+    c: Context<Env>,
+    action: string,
+    group: string,
+    run: () => Promise<T>,
+  ): Promise<T> => {
+    const who = c.get("who");
+    try {
+      const result = await run();
+      writes.labels(action, "ok").inc();
+      log.info("admin write", { by: who, action, group });
+      return result;
+    } catch (e) {
+      const result = e instanceof VersionConflictError
+        ? "conflict"
+        : e instanceof ApiError && e.status === 422
+        ? "invalid"
+        : "error";
+      writes.labels(action, result).inc();
+      log.warn("admin write refused", { by: who, action, group, result, error: String(e) });
+      throw e;
+    }
+  };
+
+  app.get("/api/groups", async (c) => c.json({ groups: await repo.list() }));
+
+  app.get("/api/groups/:group", async (c) => {
+    const r = await repo.get(groupParam(c));
+    if (!r) throw new NoNodeError();
+    return c.json(present(r), 200, { etag: `"${r.version}"` });
+  });
+
+  app.post("/api/groups", async (c) => {
+    const body = parseBody(createBody, await jsonBody(c));
+    if (!GROUP_NAME.test(body.group)) throw new ApiError(422, { error: "invalid group name" });
+    const r = await audited(
+      c,
+      "create",
+      body.group,
+      () => repo.create(body.group, validated(body.group, body.config), c.get("who")),
+    );
+    return c.json(present(r), 201, { etag: `"${r.version}"` });
+  });
+
+  app.put("/api/groups/:group", async (c) => {
+    const group = groupParam(c);
+    const config = await jsonBody(c);
+    const version = expectedVersion(c);
+    if (version === undefined) {
+      if (await repo.get(group)) requireVersion(c);
+      const r = await audited(
+        c,
+        "create",
+        group,
+        () => repo.create(group, validated(group, config), c.get("who")),
+      );
+      return c.json(present(r), 201, { etag: `"${r.version}"` });
+    }
+    const r = await audited(
+      c,
+      "update",
+      group,
+      () => repo.update(group, validated(group, config), version, c.get("who")),
+    );
+    return c.json(present(r), 200, { etag: `"${r.version}"` });
+  });
+
+  app.patch("/api/groups/:group", async (c) => {
+    const group = groupParam(c);
+    const patch = await jsonBody(c);
+    if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
+      throw new ApiError(400, { error: "a PATCH body is an object of top-level settings" });
+    }
+    const { after } = await audited(c, "patch", group, () =>
+      repo.modify(
+        group,
+        (cfg) => {
+          const next = { ...cfg };
+          for (const [k, v] of Object.entries(patch)) {
+            if (v === null) delete next[k];
+            else next[k] = v;
+          }
+          validated(group, next);
+          return next;
+        },
+        c.get("who"),
+        "patch",
+        expectedVersion(c),
+      ));
+    return c.json(present(after), 200, { etag: `"${after.version}"` });
+  });
+
+  app.delete("/api/groups/:group", async (c) => {
+    const group = groupParam(c);
+    const version = requireVersion(c);
+    await audited(c, "delete", group, () => repo.remove(group, version, c.get("who")));
+    return c.body(null, 204);
+  });
+
+  app.post("/api/groups/:group/backends", async (c) => {
+    const group = groupParam(c);
+    const body = parseBody(backendBody, await jsonBody(c));
+    const { after } = await audited(c, "add-backend", group, () =>
+      repo.modify(
+        group,
+        (cfg) => {
+          const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
+          list.push(
+            body.weight === undefined
+              ? body.address
+              : { address: body.address, weight: body.weight },
+          );
+          const next = { ...cfg, backend_servers: list };
+          validated(group, next);
+          return next;
+        },
+        c.get("who"),
+        "add-backend",
+        expectedVersion(c),
+      ));
+    return c.json(present(after), 201, { etag: `"${after.version}"` });
+  });
+
+  const backendIndex = (list: unknown[], address: string): number =>
+    list.findIndex((b) =>
+      (typeof b === "string" ? b : (b as { address?: unknown })?.address)?.toString()
+        .toLowerCase() ===
+        address.toLowerCase()
+    );
+
+  app.delete("/api/groups/:group/backends/:address", async (c) => {
+    const group = groupParam(c);
+    const address = decodeURIComponent(c.req.param("address"));
+    const { after } = await audited(c, "remove-backend", group, () =>
+      repo.modify(
+        group,
+        (cfg) => {
+          const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
+          const i = backendIndex(list, address);
+          if (i < 0) throw new ApiError(404, { error: `no backend ${address} in ${group}` });
+          list.splice(i, 1);
+          const next = { ...cfg, backend_servers: list };
+          validated(group, next);
+          return next;
+        },
+        c.get("who"),
+        "remove-backend",
+        expectedVersion(c),
+      ));
+    return c.json(present(after), 200, { etag: `"${after.version}"` });
+  });
+
+  app.patch("/api/groups/:group/backends/:address", async (c) => {
+    const group = groupParam(c);
+    const address = decodeURIComponent(c.req.param("address"));
+    const body = parseBody(weightBody, await jsonBody(c));
+    const { after } = await audited(
+      c,
+      "reweight-backend",
+      group,
+      () =>
+        repo.modify(
+          group,
+          (cfg) => {
+            const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
+            const i = backendIndex(list, address);
+            if (i < 0) throw new ApiError(404, { error: `no backend ${address} in ${group}` });
+            const cur = list[i];
+            const addr = typeof cur === "string" ? cur : (cur as { address: string }).address;
+            list[i] = {
+              ...(typeof cur === "object" && cur !== null ? cur : {}),
+              address: addr,
+              weight: body.weight,
+            };
+            const next = { ...cfg, backend_servers: list };
+            validated(group, next);
+            return next;
+          },
+          c.get("who"),
+          "reweight-backend",
+          expectedVersion(c),
+        ),
+    );
+    return c.json(present(after), 200, { etag: `"${after.version}"` });
+  });
+
+  app.get("/api/groups/:group/history", async (c) => {
+    const group = groupParam(c);
+    return c.json({ group, history: await repo.history(group) });
+  });
+
+  app.get("/api/groups/:group/history/:version", async (c) => {
+    const group = groupParam(c);
+    const v = Number(c.req.param("version"));
+    const entry = Number.isInteger(v) ? await repo.historyVersion(group, v) : null;
+    if (!entry) {
+      throw new ApiError(404, { error: `no version ${c.req.param("version")} in history` });
+    }
+    return c.json(entry);
+  });
+
+  app.get("/api/groups/:group/diff", async (c) => {
+    const group = groupParam(c);
+    const load = async (v: string | undefined) => {
+      if (v === undefined || v === "current") {
+        const r = await repo.get(group);
+        if (!r) throw new NoNodeError();
+        return { version: r.version, config: r.config };
+      }
+      const n = Number(v);
+      const e = Number.isInteger(n) ? await repo.historyVersion(group, n) : null;
+      if (!e) throw new ApiError(404, { error: `no version ${v} in history` });
+      return { version: e.version, config: e.config };
+    };
+    const from = await load(c.req.query("from"));
+    const to = await load(c.req.query("to"));
+    return c.json({
+      group,
+      from: from.version,
+      to: to.version,
+      changes: diffJson(from.config, to.config),
+    });
+  });
+
+  app.post("/api/groups/:group/rollback", async (c) => {
+    const group = groupParam(c);
+    const body = parseBody(rollbackBody, await jsonBody(c));
+    const entry = await repo.historyVersion(group, body.version);
+    if (!entry) throw new ApiError(404, { error: `no version ${body.version} in history` });
+    const target = validated(group, entry.config);
+    const current = await repo.get(group);
+    const r = await audited(c, "rollback", group, async () => {
+      if (!current) return await repo.create(group, target, c.get("who"));
+      const expected = body.expected_version ?? expectedVersion(c) ?? current.version;
+      return await repo.update(
+        group,
+        target,
+        expected,
+        c.get("who"),
+        `rollback to ${body.version}`,
+      );
+    });
+    return c.json(present(r), 200, { etag: `"${r.version}"` });
+  });
+
+  app.get("/api/whoami", (c) => c.json({ name: c.get("who") }));
+
+  return app;
+}

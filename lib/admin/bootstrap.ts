@@ -1,0 +1,82 @@
+/**
+ * Creates the znode tree with per-role digest ACLs (`ctl zk-init`): only the
+ * admin role writes configs and history, only the orchestrator writes health
+ * and its coordination nodes, proxies only register themselves, everybody
+ * reads. The operator identity that runs the bootstrap keeps full rights on
+ * the top-level nodes so that it can be re-run.
+ *
+ * @module
+ */
+import { ALL_PERMS, digestAcl, worldAcl } from "../store/acl.ts";
+import {
+  ASSIGNMENTS_PATH,
+  CONFIG_ROOT,
+  DNS_ROOT,
+  ELECTION_PATH,
+  HEALTH_ROOT,
+  HISTORY_ROOT,
+  ORCHESTRATOR_ROOT,
+  PROXIES_ROOT,
+  SWITCHYARD_ROOT,
+  WORKERS_PATH,
+} from "../store/layout.ts";
+import type { AclEntry, CoordinationStore } from "../store/types.ts";
+
+/** Digest credentials (`user:password`) of each role. */
+export interface RoleCredentials {
+  /** The identity running the bootstrap (full rights on the tree's fixed nodes). */
+  readonly operator: string;
+  readonly admin: string;
+  readonly orchestrator: string;
+  readonly proxy: string;
+  /** The dns role; defaults to read-only access when absent. */
+  readonly dns?: string;
+}
+
+/** The node -> ACL plan, parents first. */
+export function aclPlan(c: RoleCredentials): [string, AclEntry[]][] {
+  const read = worldAcl(["read"]);
+  const op = digestAcl(c.operator, ALL_PERMS);
+  const owned = (role: string): AclEntry[] =>
+    role === c.operator ? [op, read] : [op, digestAcl(role, ALL_PERMS), read];
+  return [
+    [CONFIG_ROOT, owned(c.admin)],
+    [SWITCHYARD_ROOT, [op, read]],
+    [HISTORY_ROOT, owned(c.admin)],
+    [HEALTH_ROOT, owned(c.orchestrator)],
+    [ORCHESTRATOR_ROOT, owned(c.orchestrator)],
+    [ELECTION_PATH, owned(c.orchestrator)],
+    [WORKERS_PATH, owned(c.orchestrator)],
+    [ASSIGNMENTS_PATH, owned(c.orchestrator)],
+    [PROXIES_ROOT, owned(c.proxy)],
+    [DNS_ROOT, c.dns ? owned(c.dns) : [op, read]],
+  ];
+}
+
+/**
+ * Creates (or re-ACLs) every fixed node. The store must be authenticated as
+ * the operator. Returns one line per action for the operator to read.
+ *
+ * @example
+ * ```ts ignore
+ * const lines = await bootstrapTree(store, { operator: "ops:pw", admin: "admin:pw",
+ *   orchestrator: "orch:pw", proxy: "proxy:pw" });
+ * ```
+ */
+export async function bootstrapTree(
+  store: CoordinationStore,
+  creds: RoleCredentials,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const [path, acl] of aclPlan(creds)) {
+    const stat = await store.exists(path);
+    if (!stat) {
+      await store.create(path, new Uint8Array(), { acl });
+      out.push(`created ${path}`);
+    } else {
+      await store.setAcl(path, acl);
+      out.push(`set ACL on ${path}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,186 @@
+/**
+ * One proxy process's parts, wired together: the group state, metrics, the
+ * proxy server, the optional embedded health checker and the admin app.
+ * The proxy role builds one and feeds it configs and health from a file or
+ * from ZooKeeper; tests can build one in-process.
+ *
+ * @module
+ */
+import type { ConfigIssue } from "../config/schema.ts";
+import { GroupState } from "../group/group_state.ts";
+import { HealthChecker } from "../health/checker.ts";
+import { probe } from "../health/probe.ts";
+import { type HealthState, initialHealth } from "../health/state_machine.ts";
+import type { Logger } from "../log.ts";
+import { addProcessMetrics } from "../runtime/process.ts";
+import { runtimeVersion, serve, type ServeHandle } from "../runtime/serve.ts";
+import { adminApp } from "./admin_app.ts";
+import { ProxyMetrics } from "./metrics.ts";
+import { ProxyServer } from "./server.ts";
+
+/** How a proxy instance is set up. */
+export interface ProxyInstanceOptions {
+  readonly id: string;
+  readonly group: string;
+  readonly log: Logger;
+  /** Where the config comes from, shown in `/status` (e.g. `file:/etc/lb.json`). */
+  readonly source: string;
+  /** Extra `/status` fields (source state). */
+  readonly statusExtra?: () => Record<string, unknown>;
+}
+
+/**
+ * A proxy's moving parts.
+ *
+ * @example
+ * ```ts ignore
+ * const p = new ProxyInstance({ id: "p1", group: "g", log, source: "test" });
+ * p.applyBlob("1", { backend_servers: ["127.0.0.1:9001"] });
+ * await p.start({ host: "127.0.0.1", port: 8080 }, { host: "127.0.0.1", port: 9090 });
+ * ```
+ */
+export class ProxyInstance {
+  readonly state: GroupState;
+  readonly metrics: ProxyMetrics;
+  readonly server: ProxyServer;
+  readonly startedAt = Date.now();
+  #checker: HealthChecker | null = null;
+  #admin: ServeHandle | null = null;
+  #listen = "";
+  readonly #log: Logger;
+
+  constructor(readonly options: ProxyInstanceOptions) {
+    this.#log = options.log;
+    let server: ProxyServer | null = null;
+    this.state = new GroupState(options.group, {
+      now: Date.now,
+      random: Math.random,
+      onSwap: (next) => {
+        server?.onSnapshot(next);
+        this.#checker?.sync(next);
+      },
+    });
+    this.metrics = new ProxyMetrics(this.state);
+    addProcessMetrics(this.metrics.registry, this.startedAt);
+    server = new ProxyServer({ state: this.state, log: options.log, metrics: this.metrics });
+    this.server = server;
+  }
+
+  /** Whether this proxy runs active health checks itself. */
+  get probing(): boolean {
+    return this.#checker !== null;
+  }
+
+  /**
+   * Turns the embedded health checker on (no orchestrator) or off (health
+   * comes from the orchestrator through {@link setExternalHealth}).
+   */
+  setProbing(on: boolean): void {
+    if (on === this.probing) return;
+    if (on) {
+      this.#checker = new HealthChecker({
+        state: this.state,
+        probe,
+        log: this.#log,
+        random: Math.random,
+        now: () => performance.now(),
+      });
+      const snap = this.state.snapshot;
+      if (snap) this.#checker.sync(snap);
+    } else {
+      this.#checker?.stop();
+      this.#checker = null;
+    }
+    this.#log.info(on ? "active health checks on" : "active health checks off");
+  }
+
+  /** Validates and applies a config blob; logs the outcome. Returns whether it was applied. */
+  applyBlob(version: string, blob: unknown): boolean {
+    const r = this.state.applyConfig(version, blob);
+    if (!r.ok) {
+      this.#log.warn("config rejected; keeping the last good one", {
+        version,
+        reason: r.rejected.reason,
+      });
+      return false;
+    }
+    if (r.changed) {
+      this.#log.info("config applied", {
+        version,
+        backends: this.state.snapshot?.backends.length,
+        algorithm: this.state.snapshot?.config.algorithm,
+      });
+    }
+    return true;
+  }
+
+  /** Records a config that could not be used at all (unreadable, not JSON, deleted...). */
+  reject(version: string, issues: readonly ConfigIssue[]): void {
+    const r = this.state.reject(version, issues);
+    if (!r.ok) {
+      this.#log.warn("config rejected; keeping the last good one", {
+        version,
+        reason: r.rejected.reason,
+      });
+    }
+  }
+
+  /**
+   * Health written by the orchestrator: the backends listed are unhealthy,
+   * every other configured backend is healthy.
+   */
+  setExternalHealth(unhealthy: ReadonlySet<string>): void {
+    const snap = this.state.snapshot;
+    if (!snap) return;
+    const now = Date.now();
+    const states = new Map<string, HealthState>();
+    for (const b of snap.backends) {
+      const want = unhealthy.has(b.address) ? "unhealthy" : "healthy";
+      const cur = this.state.healthOf(b.address);
+      if (cur?.status !== want) states.set(b.address, initialHealth(now, want));
+    }
+    if (states.size > 0 && this.state.setHealth(states)) {
+      this.#log.info("health from orchestrator", { unhealthy: [...unhealthy] });
+    }
+  }
+
+  /** Starts the proxy and admin listeners; resolves with the bound ports. */
+  async start(
+    listen: { host: string; port: number },
+    adminListen: { host: string; port: number },
+  ): Promise<{ port: number; adminPort: number }> {
+    const bound = await this.server.listen(listen.host, listen.port);
+    this.#listen = `${listen.host}:${bound.port}`;
+    this.#admin = await serve(
+      adminApp(this.state, this.metrics.registry, {
+        id: this.options.id,
+        runtime: runtimeVersion(),
+        startedAt: this.startedAt,
+        source: this.options.source,
+        listen: this.#listen,
+        healthChecks: this.probing,
+        connections: () => this.server.connectionCount,
+        draining: () => this.server.draining,
+        extra: () => ({
+          health_checks: this.probing ? "proxy" : "orchestrator",
+          ...this.options.statusExtra?.(),
+        }),
+      }).fetch,
+      { hostname: adminListen.host, port: adminListen.port },
+    );
+    return { port: bound.port, adminPort: this.#admin.port };
+  }
+
+  /** The address clients reach this proxy on (after {@link start}). */
+  get listenAddress(): string {
+    return this.#listen;
+  }
+
+  /** Drains and stops everything. */
+  async shutdown(drainMs: number): Promise<void> {
+    this.#checker?.stop();
+    this.#checker = null;
+    await this.server.shutdown(drainMs);
+    await this.#admin?.shutdown();
+  }
+}

@@ -1,0 +1,433 @@
+/**
+ * `deno task ctl <command> ...` (or `bun run roles ctl ...`): the command
+ * line over the admin API, plus `zk-init`, which talks to ZooKeeper directly
+ * to create the tree with per-role ACLs.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { diffJson, formatDiff } from "../lib/admin/diff.ts";
+import { bootstrapTree } from "../lib/admin/bootstrap.ts";
+import {
+  FlagError,
+  type FlagSpec,
+  type FlagValues,
+  formatFlags,
+  parseFlags,
+} from "../lib/cli/flags.ts";
+import type { RoleDefinition } from "../lib/cli/role.ts";
+import { zkConnectOptions } from "../lib/cli/zk.ts";
+import { args, env, exit, writeErr, writeOut } from "../lib/runtime/process.ts";
+import { REPO_ROOT } from "../lib/runtime/role_command.ts";
+import { connectStore } from "../lib/store/mod.ts";
+
+const SUMMARY = "command-line client of the admin API (and `zk-init` for ZooKeeper ACLs)";
+
+/** Flags every command takes (plus per-command ones, listed in the usage). */
+export const CTL_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "api",
+    type: "string",
+    value: "URL",
+    help: "admin API (or env SWITCHYARD_ADMIN_URL)",
+    default: "http://127.0.0.1:9300",
+  },
+  {
+    name: "token",
+    type: "string",
+    value: "TOKEN",
+    help: "bearer token (or env SWITCHYARD_ADMIN_TOKEN)",
+  },
+  { name: "token-file", type: "string", value: "FILE", help: "file with the bearer token" },
+  {
+    name: "version",
+    type: "number",
+    value: "N",
+    help: "write only if the config is at this version",
+  },
+  { name: "weight", type: "number", value: "N", help: "add-backend: the backend's weight" },
+  { name: "endpoint", type: "string", value: "PATH", help: "set-health: health_endpoint" },
+  { name: "code", type: "number", value: "N", help: "set-health: health_endpoint_expected_code" },
+  {
+    name: "interval",
+    type: "number",
+    value: "SECONDS",
+    help: "set-health: health_check_frequency_seconds",
+  },
+  {
+    name: "timeout",
+    type: "number",
+    value: "SECONDS",
+    help: "set-health: health_check_timeout_seconds",
+  },
+  { name: "healthy", type: "number", value: "N", help: "set-health: healthy_threshold" },
+  { name: "unhealthy", type: "number", value: "N", help: "set-health: unhealthy_threshold" },
+  { name: "type", type: "string", value: "http|tcp", help: "set-health: health_check_type" },
+  { name: "json", type: "boolean", help: "print raw JSON answers", default: false },
+  { name: "zk", type: "string", value: "HOSTS", help: "zk-init: ZooKeeper ensemble" },
+  {
+    name: "zk-auth",
+    type: "string",
+    value: "USER:PASSWORD",
+    help: "zk-init: the operator identity",
+  },
+  { name: "zk-auth-file", type: "string", value: "FILE", help: "zk-init: file with USER:PASSWORD" },
+  { name: "zk-session-timeout", type: "number", value: "SECONDS", help: "zk-init", default: 10 },
+  { name: "admin-user", type: "string", value: "USER:PASSWORD", help: "zk-init: the admin role" },
+  {
+    name: "orchestrator-user",
+    type: "string",
+    value: "USER:PASSWORD",
+    help: "zk-init: the orchestrator",
+  },
+  { name: "proxy-user", type: "string", value: "USER:PASSWORD", help: "zk-init: the proxies" },
+  { name: "dns-user", type: "string", value: "USER:PASSWORD", help: "zk-init: the dns role" },
+];
+
+const COMMANDS = `commands:
+  groups                               list groups and versions
+  get GROUP                            print a group's config and version
+  create GROUP FILE|-                  create a group from a JSON file (or stdin)
+  set GROUP FILE|- [--version N]       replace a config (without --version: the version read now)
+  delete GROUP [--version N]           delete a group (its history is kept)
+  add-backend GROUP HOST:PORT [--weight N]
+  remove-backend GROUP HOST:PORT
+  weight GROUP HOST:PORT N             re-weight one backend
+  set-algorithm GROUP NAME             e.g. LEAST_CONNECTIONS
+  set-health GROUP [--endpoint P] [--code N] [--interval S] [--timeout S] [--healthy N]
+                   [--unhealthy N] [--type http|tcp]
+  history GROUP                        versions, who wrote them and how
+  diff GROUP FROM [TO]                 differences between two versions (TO defaults to current)
+  rollback GROUP VERSION               write an old version back as the newest
+  zk-init --zk HOSTS --zk-auth OPS:PW --admin-user U:P --orchestrator-user U:P --proxy-user U:P
+          [--dns-user U:P]             create the ZooKeeper tree with per-role ACLs`;
+
+class CtlError extends Error {}
+
+function usage(message?: string): never {
+  const text = `${
+    message ? `ctl: ${message}\n\n` : ""
+  }usage: ctl <command> [args] [flags]\n${COMMANDS}\n\nflags:\n${formatFlags(CTL_FLAGS)}`;
+  if (message) writeErr(text);
+  else writeOut(text);
+  exit(message ? 2 : 0);
+}
+
+function token(flags: FlagValues): string {
+  if (typeof flags.token === "string") return flags.token;
+  const file = typeof flags["token-file"] === "string" ? flags["token-file"] : undefined;
+  if (file) return fs.readFileSync(file, "utf8").trim();
+  const fromEnv = env("SWITCHYARD_ADMIN_TOKEN");
+  if (fromEnv) return fromEnv.includes(":") ? fromEnv.slice(fromEnv.indexOf(":") + 1) : fromEnv;
+  const generated = path.join(
+    env("SWITCHYARD_STATE_DIR") ?? path.join(REPO_ROOT, ".state"),
+    "admin-token",
+  );
+  try {
+    return fs.readFileSync(generated, "utf8").trim();
+  } catch {
+    throw new CtlError("no token: use --token, --token-file or SWITCHYARD_ADMIN_TOKEN");
+  }
+}
+
+async function call(
+  flags: FlagValues,
+  method: string,
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const base = String(env("SWITCHYARD_ADMIN_URL") ?? flags.api).replace(/\/$/, "");
+  let res: Response;
+  try {
+    res = await fetch(`${base}${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token(flags)}`,
+        "content-type": "application/json",
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new CtlError(`cannot reach the admin API at ${base}: ${(e as Error).message}`);
+  }
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    json = { error: text };
+  }
+  if (!res.ok) {
+    let msg = `${res.status}: ${json.error ?? res.statusText}`;
+    if (res.status === 409 && json.current_version !== undefined) {
+      msg += ` (current version is ${json.current_version}; read it again and retry)`;
+    }
+    if (Array.isArray(json.issues)) {
+      msg += "\n" + (json.issues as { field?: string; reason?: string }[])
+        .map((i) => `  ${i.field || "(config)"}: ${i.reason}`).join("\n");
+    }
+    throw new CtlError(msg);
+  }
+  return json;
+}
+
+function readConfig(file: string): unknown {
+  const text = file === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(file, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CtlError(`${file}: invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+function versionHeader(flags: FlagValues): Record<string, string> {
+  return typeof flags.version === "number" ? { "if-match": `"${flags.version}"` } : {};
+}
+
+function show(flags: FlagValues, value: Record<string, unknown>, summary: string): void {
+  writeOut(flags.json ? JSON.stringify(value, null, 2) : summary);
+}
+
+async function run(argv: readonly string[]): Promise<void> {
+  const positional: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith("--")) {
+      rest.push(a);
+      const spec = CTL_FLAGS.find((s) => `--${s.name}` === a);
+      if (spec && spec.type !== "boolean" && i + 1 < argv.length) rest.push(argv[++i]!);
+    } else positional.push(a);
+  }
+  let flags: FlagValues;
+  try {
+    flags = parseFlags(rest, CTL_FLAGS);
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  if (flags.help || positional.length === 0) {
+    usage(positional.length === 0 && !flags.help ? "no command" : undefined);
+  }
+  const [command, ...a] = positional as [string, ...string[]];
+  const need = (n: number, what: string) => {
+    if (a.length < n) usage(`${command} needs ${what}`);
+  };
+  const g = () => encodeURIComponent(a[0]!);
+  switch (command) {
+    case "groups": {
+      const r = await call(flags, "GET", "/api/groups");
+      const groups = r.groups as { group: string; version: number }[];
+      show(
+        flags,
+        r,
+        groups.length
+          ? groups.map((x) => `${x.group}\tversion ${x.version}`).join("\n")
+          : "(no groups)",
+      );
+      return;
+    }
+    case "get": {
+      need(1, "GROUP");
+      const r = await call(flags, "GET", `/api/groups/${g()}`);
+      show(flags, r, `# ${a[0]} version ${r.version}\n${JSON.stringify(r.config, null, 2)}`);
+      return;
+    }
+    case "create": {
+      need(2, "GROUP FILE|-");
+      const r = await call(flags, "POST", "/api/groups", {
+        group: a[0],
+        config: readConfig(a[1]!),
+      });
+      show(flags, r, `created ${a[0]} (version ${r.version})`);
+      return;
+    }
+    case "set": {
+      need(2, "GROUP FILE|-");
+      const config = readConfig(a[1]!);
+      let headers = versionHeader(flags);
+      if (!headers["if-match"]) {
+        const cur = await call(flags, "GET", `/api/groups/${g()}`).catch(() => null);
+        if (cur) headers = { "if-match": `"${cur.version}"` };
+      }
+      const r = await call(flags, "PUT", `/api/groups/${g()}`, config, headers);
+      show(flags, r, `${a[0]} is now version ${r.version}`);
+      return;
+    }
+    case "delete": {
+      need(1, "GROUP");
+      let headers = versionHeader(flags);
+      if (!headers["if-match"]) {
+        const cur = await call(flags, "GET", `/api/groups/${g()}`);
+        headers = { "if-match": `"${cur.version}"` };
+      }
+      await call(flags, "DELETE", `/api/groups/${g()}`, undefined, headers);
+      writeOut(`deleted ${a[0]}`);
+      return;
+    }
+    case "add-backend": {
+      need(2, "GROUP HOST:PORT");
+      const body = typeof flags.weight === "number"
+        ? { address: a[1], weight: flags.weight }
+        : { address: a[1] };
+      const r = await call(
+        flags,
+        "POST",
+        `/api/groups/${g()}/backends`,
+        body,
+        versionHeader(flags),
+      );
+      show(flags, r, `added ${a[1]} to ${a[0]} (version ${r.version})`);
+      return;
+    }
+    case "remove-backend": {
+      need(2, "GROUP HOST:PORT");
+      const r = await call(
+        flags,
+        "DELETE",
+        `/api/groups/${g()}/backends/${encodeURIComponent(a[1]!)}`,
+        undefined,
+        versionHeader(flags),
+      );
+      show(flags, r, `removed ${a[1]} from ${a[0]} (version ${r.version})`);
+      return;
+    }
+    case "weight": {
+      need(3, "GROUP HOST:PORT WEIGHT");
+      const w = Number(a[2]);
+      if (!Number.isFinite(w)) usage("WEIGHT must be a number");
+      const r = await call(
+        flags,
+        "PATCH",
+        `/api/groups/${g()}/backends/${encodeURIComponent(a[1]!)}`,
+        { weight: w },
+        versionHeader(flags),
+      );
+      show(flags, r, `${a[1]} in ${a[0]} now has weight ${w} (version ${r.version})`);
+      return;
+    }
+    case "set-algorithm": {
+      need(2, "GROUP ALGORITHM");
+      const r = await call(
+        flags,
+        "PATCH",
+        `/api/groups/${g()}`,
+        { algorithm: a[1] },
+        versionHeader(flags),
+      );
+      show(flags, r, `${a[0]} now uses ${a[1]} (version ${r.version})`);
+      return;
+    }
+    case "set-health": {
+      need(1, "GROUP");
+      const patch: Record<string, unknown> = {};
+      if (flags.endpoint !== undefined) patch.health_endpoint = flags.endpoint;
+      if (flags.code !== undefined) patch.health_endpoint_expected_code = flags.code;
+      if (flags.interval !== undefined) patch.health_check_frequency_seconds = flags.interval;
+      if (flags.timeout !== undefined) patch.health_check_timeout_seconds = flags.timeout;
+      if (flags.healthy !== undefined) patch.healthy_threshold = flags.healthy;
+      if (flags.unhealthy !== undefined) patch.unhealthy_threshold = flags.unhealthy;
+      if (flags.type !== undefined) patch.health_check_type = flags.type;
+      if (Object.keys(patch).length === 0) usage("set-health needs at least one of its flags");
+      const r = await call(flags, "PATCH", `/api/groups/${g()}`, patch, versionHeader(flags));
+      show(flags, r, `${a[0]} health settings updated (version ${r.version})`);
+      return;
+    }
+    case "history": {
+      need(1, "GROUP");
+      const r = await call(flags, "GET", `/api/groups/${g()}/history`);
+      const h = r.history as { version: number; action: string; by: string; at: string }[];
+      show(
+        flags,
+        r,
+        h.length
+          ? h.map((e) => `version ${e.version}\t${e.at}\t${e.by}\t${e.action}`).join("\n")
+          : "(no history)",
+      );
+      return;
+    }
+    case "diff": {
+      need(2, "GROUP FROM [TO]");
+      const q = `from=${encodeURIComponent(a[1]!)}&to=${encodeURIComponent(a[2] ?? "current")}`;
+      const r = await call(flags, "GET", `/api/groups/${g()}/diff?${q}`);
+      show(
+        flags,
+        r,
+        `${a[0]}: version ${r.from} -> ${r.to}\n${
+          formatDiff(r.changes as ReturnType<typeof diffJson>)
+        }`,
+      );
+      return;
+    }
+    case "rollback": {
+      need(2, "GROUP VERSION");
+      const v = Number(a[1]);
+      if (!Number.isInteger(v)) usage("VERSION must be an integer");
+      const body: Record<string, unknown> = { version: v };
+      if (typeof flags.version === "number") body.expected_version = flags.version;
+      const r = await call(flags, "POST", `/api/groups/${g()}/rollback`, body);
+      show(
+        flags,
+        r,
+        `${a[0]} rolled back to the config of version ${v} (now version ${r.version})`,
+      );
+      return;
+    }
+    case "zk-init": {
+      const creds = {
+        admin: flags["admin-user"],
+        orchestrator: flags["orchestrator-user"],
+        proxy: flags["proxy-user"],
+      };
+      for (const [k, v] of Object.entries(creds)) {
+        if (typeof v !== "string" || !v.includes(":")) {
+          usage(`zk-init needs --${k}-user USER:PASSWORD`);
+        }
+      }
+      let options;
+      try {
+        options = zkConnectOptions(flags, env);
+      } catch (e) {
+        usage((e as Error).message);
+      }
+      if (!options.digest) usage("zk-init needs the operator identity: --zk-auth USER:PASSWORD");
+      const store = await connectStore(options);
+      try {
+        const lines = await bootstrapTree(store, {
+          operator: String(options.digest),
+          admin: String(creds.admin),
+          orchestrator: String(creds.orchestrator),
+          proxy: String(creds.proxy),
+          ...(typeof flags["dns-user"] === "string" ? { dns: flags["dns-user"] } : {}),
+        });
+        writeOut(lines.join("\n"));
+      } finally {
+        await store.close();
+      }
+      return;
+    }
+    default:
+      usage(`unknown command "${command}"`);
+  }
+}
+
+/** Runs the CLI. */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await run(argv);
+  } catch (e) {
+    if (e instanceof CtlError || e instanceof FlagError) {
+      writeErr(`ctl: ${e.message}`);
+      exit(1);
+    }
+    writeErr(`ctl: ${(e as Error).message}`);
+    exit(1);
+  }
+}
+
+/** The CLI's definition for the roles dispatcher. */
+export const role: RoleDefinition = { name: "ctl", summary: SUMMARY, flags: CTL_FLAGS, main };
+
+if (import.meta.main) await main(args());
