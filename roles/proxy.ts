@@ -97,6 +97,14 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     help: "with --zk: region published in this proxy's registration (DNS routing)",
   },
   {
+    name: "deregister-seconds",
+    type: "number",
+    value: "SECONDS",
+    help: "with --zk: on SIGTERM, leave the registration (DNS) this long before draining " +
+      "(set it to the DNS TTL so clients stop resolving this proxy first)",
+    default: 0,
+  },
+  {
     name: "advertise",
     type: "string",
     value: "HOST:PORT",
@@ -305,22 +313,80 @@ async function startZk(
           pid: process.pid,
           config_version: instance.state.snapshot?.version ?? null,
           started_at: new Date(instance.startedAt).toISOString(),
+          load: load.current(),
         }),
       },
     });
     if (healthFlag === false) instance.setProbing(false);
     source.start();
   };
+  const load = new LoadReporter(instance, () => source?.refreshRegistration());
   const connecting = connectLoop();
   return {
     async stop(drainMs) {
       stopped = true;
+      load.stop();
+      const wait = Number(flags["deregister-seconds"]) * 1000;
+      if (source && wait > 0) {
+        await source.deregister();
+        log.info("deregistered; waiting before draining", { seconds: wait / 1000 });
+        await new Promise((r) => setTimeout(r, wait));
+      }
       await source?.stop();
       await instance.shutdown(drainMs);
       await (store as CoordinationStore | null)?.close();
       await connecting;
     },
   };
+}
+
+/**
+ * Publishes this proxy's load in its registration: connections, in-flight
+ * requests and CPU, sampled every 5 s and rewritten only when they moved
+ * (by a tenth, or every 30 s), so a quiet fleet writes almost nothing.
+ */
+class LoadReporter {
+  #last: Record<string, number> = { connections: 0, inflight: 0, cpu_percent: 0 };
+  #written = 0;
+  #cpu = process.cpuUsage();
+  #at = performance.now();
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor(readonly instance: ProxyInstance, readonly publish: () => void) {
+    this.#timer = setInterval(() => this.#sample(), 5000);
+  }
+
+  current(): Record<string, number> {
+    return this.#last;
+  }
+
+  #sample(): void {
+    const now = performance.now();
+    const cpu = process.cpuUsage(this.#cpu);
+    const busy = (cpu.user + cpu.system) / 1000 / Math.max(1, now - this.#at);
+    this.#cpu = process.cpuUsage();
+    this.#at = now;
+    let inflight = 0;
+    for (const b of this.instance.state.snapshot?.backends ?? []) inflight += b.counters.inflight;
+    const next = {
+      connections: this.instance.server.connectionCount,
+      inflight,
+      cpu_percent: Math.round(busy * 1000) / 10,
+    };
+    const prev = this.#last;
+    const moved = (k: string) =>
+      Math.abs((next as Record<string, number>)[k]! - prev[k]!) > Math.max(1, 0.1 * prev[k]!);
+    const stale = now - this.#written > 30_000;
+    this.#last = next;
+    if (stale || moved("connections") || moved("inflight") || moved("cpu_percent")) {
+      this.#written = now;
+      this.publish();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
 }
 
 function listenFlag(name: string, value: string): Listen {

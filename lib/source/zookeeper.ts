@@ -70,6 +70,7 @@ export class ZkProxySource {
   #lastBlob: unknown = undefined;
   #unhealthy: ReadonlySet<string> = new Set();
   #registeredPath: string | null = null;
+  #deregistered = false;
   /** Config deliveries seen, rejected ones included. */
   deliveries = 0;
   /** Safety-net re-reads that found a change the watch had not delivered. */
@@ -199,7 +200,7 @@ export class ZkProxySource {
 
   #register(): void {
     const reg = this.#o.registration;
-    if (!reg) return;
+    if (!reg || this.#deregistered) return;
     const { store, group } = this.#o;
     const path = proxyInstancePath(group, reg.id);
     const data = encoder.encode(JSON.stringify(reg.data()));
@@ -225,6 +226,22 @@ export class ZkProxySource {
           setTimeout(() => this.#register(), 1000);
         },
       );
+  }
+
+  /** Rewrites the registration's data (e.g. the proxy's load changed). */
+  refreshRegistration(): void {
+    this.#updateRegistration();
+  }
+
+  /**
+   * Removes the registration now (scale-in and shutdown: leave DNS first,
+   * then drain); watches keep running so the config stays current.
+   */
+  async deregister(): Promise<void> {
+    const path = this.#registeredPath;
+    this.#registeredPath = null;
+    this.#deregistered = true;
+    if (path) await this.#o.store.delete(path).catch(() => {});
   }
 
   #updateRegistration(): void {
