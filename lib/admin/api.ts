@@ -11,14 +11,16 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { z } from "zod";
+import { formatHostPort, parseHostPort } from "../config/address.ts";
 import { formatIssues, GROUP_NAME, validateGroupConfig } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { Counter, type Registry } from "../metrics/registry.ts";
 import {
-  ConnectionLossError,
+  isTransient,
   NoAuthError,
   NodeExistsError,
   NoNodeError,
+  StoreClosedError,
   StoreError,
   VersionConflictError,
 } from "../store/types.ts";
@@ -116,6 +118,39 @@ function present(r: GroupRecord): Record<string, unknown> {
   return { group: r.group, version: r.version, modified_at: r.modifiedAt, config: r.config };
 }
 
+/** A version in a path or query: decimal digits only (not `0x10`, `1e1` or ` 1`). */
+function versionNumber(raw: string): number | null {
+  return /^\d{1,15}$/.test(raw) ? Number(raw) : null;
+}
+
+/** A backend address as the schema identifies it (host lower-cased, IPv6 canonical). */
+function canonicalAddress(address: string): string {
+  const p = parseHostPort(address);
+  return typeof p === "string"
+    ? address.toLowerCase()
+    : formatHostPort(p.host.toLowerCase(), p.port);
+}
+
+/** The `result` label of a refused write. */
+function outcome(e: unknown): string {
+  if (e instanceof VersionConflictError || e instanceof NodeExistsError) return "conflict";
+  if (e instanceof NoNodeError) return "not_found";
+  if (e instanceof NoAuthError) return "denied";
+  if (e instanceof ApiError) {
+    if (e.status === 404) return "not_found";
+    if (e.status === 409) return "conflict";
+    if (e.status >= 400 && e.status < 500) return "invalid";
+  }
+  return "error";
+}
+
+/** What an audited write is about; handlers refine it as they learn more. */
+interface WriteNote {
+  action: string;
+  group: string;
+  version?: number;
+}
+
 /**
  * Builds the API app (mount under `/`; routes are under `/api`).
  *
@@ -151,8 +186,12 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
         403,
       );
     }
-    if (e instanceof ConnectionLossError || e instanceof StoreError) {
+    if (isTransient(e) || e instanceof StoreClosedError) {
       return c.json({ error: `ZooKeeper unavailable: ${e.message}` }, 503);
+    }
+    if (e instanceof StoreError) {
+      log.error("admin API store error", { error: String(e) });
+      return c.json({ error: `ZooKeeper refused the operation: ${e.message}` }, 500);
     }
     log.error("admin API error", { error: String(e), stack: (e as Error).stack });
     return c.json({ error: "internal error" }, 500);
@@ -170,29 +209,45 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
     await next();
   });
 
-  /** Runs a write, counts it and logs who did what. */
-  const audited = async <T>(
+  /**
+   * Runs a whole write request (body parsing and preconditions included, so a refused write is
+   * counted and logged too), counts it and logs who did what.
+   */
+  const audited = async (
     c: Context<Env>,
     action: string,
-    group: string,
-    run: () => Promise<T>,
-  ): Promise<T> => {
+    run: (note: WriteNote) => Promise<Response>,
+  ): Promise<Response> => {
     const who = c.get("who");
+    const note: WriteNote = { action, group: c.req.param("group") ?? "" };
     try {
-      const result = await run();
-      writes.labels(action, "ok").inc();
-      log.info("admin write", { by: who, action, group });
-      return result;
+      const response = await run(note);
+      writes.labels(note.action, "ok").inc();
+      log.info("admin write", {
+        by: who,
+        action: note.action,
+        group: note.group,
+        ...(note.version === undefined ? {} : { version: note.version }),
+      });
+      return response;
     } catch (e) {
-      const result = e instanceof VersionConflictError
-        ? "conflict"
-        : e instanceof ApiError && e.status === 422
-        ? "invalid"
-        : "error";
-      writes.labels(action, result).inc();
-      log.warn("admin write refused", { by: who, action, group, result, error: String(e) });
+      const result = outcome(e);
+      writes.labels(note.action, result).inc();
+      log.warn("admin write refused", {
+        by: who,
+        action: note.action,
+        group: note.group,
+        result,
+        error: String(e),
+      });
       throw e;
     }
+  };
+
+  /** The response to a successful write: the record and its version as ETag. */
+  const written = (c: Context<Env>, note: WriteNote, r: GroupRecord, status: 200 | 201) => {
+    note.version = r.version;
+    return c.json(present(r), status, { etag: `"${r.version}"` });
   };
 
   app.get("/api/groups", async (c) => c.json({ groups: await repo.list() }));
@@ -203,49 +258,58 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
     return c.json(present(r), 200, { etag: `"${r.version}"` });
   });
 
-  app.post("/api/groups", async (c) => {
-    const body = parseBody(createBody, await jsonBody(c));
-    if (!GROUP_NAME.test(body.group)) throw new ApiError(422, { error: "invalid group name" });
-    const r = await audited(
-      c,
-      "create",
-      body.group,
-      () => repo.create(body.group, validated(body.group, body.config), c.get("who")),
-    );
-    return c.json(present(r), 201, { etag: `"${r.version}"` });
+  app.post("/api/groups", (c) =>
+    audited(c, "create", async (note) => {
+      const body = parseBody(createBody, await jsonBody(c));
+      note.group = body.group;
+      if (!GROUP_NAME.test(body.group)) {
+        // the schema's own issue for a bad name (field "", reason "group name must be ...")
+        const r = validateGroupConfig(body.group, {});
+        const issues = r.ok ? [] : r.issues;
+        throw new ApiError(422, {
+          error: "invalid group name",
+          reason: formatIssues(issues),
+          issues,
+        });
+      }
+      const config = validated(body.group, body.config);
+      return written(c, note, await repo.create(body.group, config, c.get("who")), 201);
+    }));
+
+  app.put("/api/groups/:group", (c) => {
+    const conditional = c.req.header("if-match") !== undefined ||
+      c.req.query("version") !== undefined;
+    return audited(c, conditional ? "update" : "create", async (note) => {
+      const group = groupParam(c);
+      const config = await jsonBody(c);
+      const version = expectedVersion(c);
+      if (version === undefined) {
+        if (await repo.get(group)) {
+          note.action = "update";
+          requireVersion(c);
+        }
+        note.action = "create";
+        return written(
+          c,
+          note,
+          await repo.create(group, validated(group, config), c.get("who")),
+          201,
+        );
+      }
+      note.action = "update";
+      const r = await repo.update(group, validated(group, config), version, c.get("who"));
+      return written(c, note, r, 200);
+    });
   });
 
-  app.put("/api/groups/:group", async (c) => {
-    const group = groupParam(c);
-    const config = await jsonBody(c);
-    const version = expectedVersion(c);
-    if (version === undefined) {
-      if (await repo.get(group)) requireVersion(c);
-      const r = await audited(
-        c,
-        "create",
-        group,
-        () => repo.create(group, validated(group, config), c.get("who")),
-      );
-      return c.json(present(r), 201, { etag: `"${r.version}"` });
-    }
-    const r = await audited(
-      c,
-      "update",
-      group,
-      () => repo.update(group, validated(group, config), version, c.get("who")),
-    );
-    return c.json(present(r), 200, { etag: `"${r.version}"` });
-  });
-
-  app.patch("/api/groups/:group", async (c) => {
-    const group = groupParam(c);
-    const patch = await jsonBody(c);
-    if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
-      throw new ApiError(400, { error: "a PATCH body is an object of top-level settings" });
-    }
-    const { after } = await audited(c, "patch", group, () =>
-      repo.modify(
+  app.patch("/api/groups/:group", (c) =>
+    audited(c, "patch", async (note) => {
+      const group = groupParam(c);
+      const patch = await jsonBody(c);
+      if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
+        throw new ApiError(400, { error: "a PATCH body is an object of top-level settings" });
+      }
+      const { after } = await repo.modify(
         group,
         (cfg) => {
           const next = { ...cfg };
@@ -259,22 +323,35 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
         c.get("who"),
         "patch",
         expectedVersion(c),
-      ));
-    return c.json(present(after), 200, { etag: `"${after.version}"` });
-  });
+      );
+      return written(c, note, after, 200);
+    }));
 
-  app.delete("/api/groups/:group", async (c) => {
-    const group = groupParam(c);
-    const version = requireVersion(c);
-    await audited(c, "delete", group, () => repo.remove(group, version, c.get("who")));
-    return c.body(null, 204);
-  });
+  app.delete("/api/groups/:group", (c) =>
+    audited(c, "delete", async () => {
+      const group = groupParam(c);
+      const version = requireVersion(c);
+      await repo.remove(group, version, c.get("who"));
+      return c.body(null, 204);
+    }));
 
-  app.post("/api/groups/:group/backends", async (c) => {
-    const group = groupParam(c);
-    const body = parseBody(backendBody, await jsonBody(c));
-    const { after } = await audited(c, "add-backend", group, () =>
-      repo.modify(
+  const backendIndex = (list: unknown[], address: string): number => {
+    const wanted = canonicalAddress(address);
+    return list.findIndex((b) => {
+      const a = typeof b === "string"
+        ? b
+        : typeof b === "object" && b !== null
+        ? (b as { address?: unknown }).address
+        : undefined;
+      return typeof a === "string" && canonicalAddress(a) === wanted;
+    });
+  };
+
+  app.post("/api/groups/:group/backends", (c) =>
+    audited(c, "add-backend", async (note) => {
+      const group = groupParam(c);
+      const body = parseBody(backendBody, await jsonBody(c));
+      const { after } = await repo.modify(
         group,
         (cfg) => {
           const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
@@ -290,49 +367,44 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
         c.get("who"),
         "add-backend",
         expectedVersion(c),
-      ));
-    return c.json(present(after), 201, { etag: `"${after.version}"` });
-  });
+      );
+      return written(c, note, after, 201);
+    }));
 
-  const backendIndex = (list: unknown[], address: string): number =>
-    list.findIndex((b) =>
-      (typeof b === "string" ? b : (b as { address?: unknown })?.address)?.toString()
-        .toLowerCase() ===
-        address.toLowerCase()
-    );
+  // The router has already percent-decoded `:address` (decoding twice breaks on a `%`).
+  app.delete(
+    "/api/groups/:group/backends/:address",
+    (c) =>
+      audited(c, "remove-backend", async (note) => {
+        const group = groupParam(c);
+        const address = c.req.param("address");
+        const { after } = await repo.modify(
+          group,
+          (cfg) => {
+            const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
+            const i = backendIndex(list, address);
+            if (i < 0) throw new ApiError(404, { error: `no backend ${address} in ${group}` });
+            list.splice(i, 1);
+            const next = { ...cfg, backend_servers: list };
+            validated(group, next);
+            return next;
+          },
+          c.get("who"),
+          "remove-backend",
+          expectedVersion(c),
+        );
+        return written(c, note, after, 200);
+      }),
+  );
 
-  app.delete("/api/groups/:group/backends/:address", async (c) => {
-    const group = groupParam(c);
-    const address = decodeURIComponent(c.req.param("address"));
-    const { after } = await audited(c, "remove-backend", group, () =>
-      repo.modify(
-        group,
-        (cfg) => {
-          const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
-          const i = backendIndex(list, address);
-          if (i < 0) throw new ApiError(404, { error: `no backend ${address} in ${group}` });
-          list.splice(i, 1);
-          const next = { ...cfg, backend_servers: list };
-          validated(group, next);
-          return next;
-        },
-        c.get("who"),
-        "remove-backend",
-        expectedVersion(c),
-      ));
-    return c.json(present(after), 200, { etag: `"${after.version}"` });
-  });
-
-  app.patch("/api/groups/:group/backends/:address", async (c) => {
-    const group = groupParam(c);
-    const address = decodeURIComponent(c.req.param("address"));
-    const body = parseBody(weightBody, await jsonBody(c));
-    const { after } = await audited(
-      c,
-      "reweight-backend",
-      group,
-      () =>
-        repo.modify(
+  app.patch(
+    "/api/groups/:group/backends/:address",
+    (c) =>
+      audited(c, "reweight-backend", async (note) => {
+        const group = groupParam(c);
+        const address = c.req.param("address");
+        const body = parseBody(weightBody, await jsonBody(c));
+        const { after } = await repo.modify(
           group,
           (cfg) => {
             const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
@@ -352,10 +424,10 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
           c.get("who"),
           "reweight-backend",
           expectedVersion(c),
-        ),
-    );
-    return c.json(present(after), 200, { etag: `"${after.version}"` });
-  });
+        );
+        return written(c, note, after, 200);
+      }),
+  );
 
   app.get("/api/groups/:group/history", async (c) => {
     const group = groupParam(c);
@@ -364,8 +436,8 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
 
   app.get("/api/groups/:group/history/:version", async (c) => {
     const group = groupParam(c);
-    const v = Number(c.req.param("version"));
-    const entry = Number.isInteger(v) ? await repo.historyVersion(group, v) : null;
+    const v = versionNumber(c.req.param("version"));
+    const entry = v === null ? null : await repo.historyVersion(group, v);
     if (!entry) {
       throw new ApiError(404, { error: `no version ${c.req.param("version")} in history` });
     }
@@ -374,19 +446,23 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
 
   app.get("/api/groups/:group/diff", async (c) => {
     const group = groupParam(c);
-    const load = async (v: string | undefined) => {
-      if (v === undefined || v === "current") {
+    const load = async (v: string) => {
+      if (v === "current") {
         const r = await repo.get(group);
         if (!r) throw new NoNodeError();
         return { version: r.version, config: r.config };
       }
-      const n = Number(v);
-      const e = Number.isInteger(n) ? await repo.historyVersion(group, n) : null;
+      const n = versionNumber(v);
+      const e = n === null ? null : await repo.historyVersion(group, n);
       if (!e) throw new ApiError(404, { error: `no version ${v} in history` });
       return { version: e.version, config: e.config };
     };
-    const from = await load(c.req.query("from"));
-    const to = await load(c.req.query("to"));
+    const fromParam = c.req.query("from");
+    if (fromParam === undefined || fromParam === "") {
+      throw new ApiError(400, { error: "from=<version> is required (to defaults to current)" });
+    }
+    const from = await load(fromParam);
+    const to = await load(c.req.query("to") || "current");
     return c.json({
       group,
       from: from.version,
@@ -395,26 +471,26 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
     });
   });
 
-  app.post("/api/groups/:group/rollback", async (c) => {
-    const group = groupParam(c);
-    const body = parseBody(rollbackBody, await jsonBody(c));
-    const entry = await repo.historyVersion(group, body.version);
-    if (!entry) throw new ApiError(404, { error: `no version ${body.version} in history` });
-    const target = validated(group, entry.config);
-    const current = await repo.get(group);
-    const r = await audited(c, "rollback", group, async () => {
-      if (!current) return await repo.create(group, target, c.get("who"));
+  app.post("/api/groups/:group/rollback", (c) =>
+    audited(c, "rollback", async (note) => {
+      const group = groupParam(c);
+      const body = parseBody(rollbackBody, await jsonBody(c));
+      const entry = await repo.historyVersion(group, body.version);
+      if (!entry) throw new ApiError(404, { error: `no version ${body.version} in history` });
+      const target = validated(group, entry.config);
+      const current = await repo.get(group);
+      // 200 also when it re-creates a deleted group (clients test for 200)
+      if (!current) return written(c, note, await repo.create(group, target, c.get("who")), 200);
       const expected = body.expected_version ?? expectedVersion(c) ?? current.version;
-      return await repo.update(
+      const r = await repo.update(
         group,
         target,
         expected,
         c.get("who"),
         `rollback to ${body.version}`,
       );
-    });
-    return c.json(present(r), 200, { etag: `"${r.version}"` });
-  });
+      return written(c, note, r, 200);
+    }));
 
   app.get("/api/whoami", (c) => c.json({ name: c.get("who") }));
 

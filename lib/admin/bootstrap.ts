@@ -20,7 +20,7 @@ import {
   SWITCHYARD_ROOT,
   WORKERS_PATH,
 } from "../store/layout.ts";
-import type { AclEntry, CoordinationStore } from "../store/types.ts";
+import { type AclEntry, type CoordinationStore, NodeExistsError } from "../store/types.ts";
 
 /** Digest credentials (`user:password`) of each role. */
 export interface RoleCredentials {
@@ -69,14 +69,18 @@ export async function bootstrapTree(
 ): Promise<string[]> {
   const out: string[] = [];
   for (const [path, acl] of aclPlan(creds)) {
-    const stat = await store.exists(path);
-    if (!stat) {
-      await store.create(path, new Uint8Array(), { acl });
-      out.push(`created ${path}`);
-    } else {
-      await store.setAcl(path, acl);
-      out.push(`set ACL on ${path}`);
+    if (!await store.exists(path)) {
+      try {
+        await store.create(path, new Uint8Array(), { acl });
+        out.push(`created ${path}`);
+        continue;
+      } catch (e) {
+        // created by someone else since exists(): re-ACL it like any existing node
+        if (!(e instanceof NodeExistsError)) throw e;
+      }
     }
+    await store.setAcl(path, acl);
+    out.push(`set ACL on ${path}`);
   }
   return out;
 }

@@ -125,11 +125,26 @@ export class ConfigRepo {
     };
   }
 
-  /** Ops recording the current version first when history does not have it (written around us). */
+  /**
+   * Ops recording the current version first when history does not have it (written around us).
+   * The content is compared too: a node deleted and re-created around us is back at a version
+   * the history already names, with other content.
+   */
   async #catchUpOps(group: string, current: GroupRecord): Promise<Op[]> {
     const newest = (await this.history(group, 1))[0];
-    if (newest && newest.version === current.version && newest.action !== "delete") return [];
+    if (
+      newest && newest.version === current.version && newest.action !== "delete" &&
+      JSON.stringify(newest.config) === JSON.stringify(current.config)
+    ) {
+      return [];
+    }
     return [this.#historyOp(group, current.version, "external", "zookeeper", current.config)];
+  }
+
+  /** The conflict to report after a conditional write failed: with the version now stored. */
+  async #conflict(group: string, expectedVersion: number): Promise<VersionConflictError> {
+    const now = await this.store.exists(configPath(group)).catch(() => null);
+    return new VersionConflictError(configPath(group), expectedVersion, now?.version ?? null);
   }
 
   /** Creates a group (fails with NodeExistsError when it exists). */
@@ -169,10 +184,7 @@ export class ConfigRepo {
     try {
       await this.store.transaction(ops);
     } catch (e) {
-      if (e instanceof VersionConflictError) {
-        const now = await this.store.exists(configPath(group));
-        throw new VersionConflictError(configPath(group), expectedVersion, now?.version ?? -1);
-      }
+      if (e instanceof VersionConflictError) throw await this.#conflict(group, expectedVersion);
       throw e;
     }
     await this.#trim(group);
@@ -222,11 +234,16 @@ export class ConfigRepo {
     if (current.version !== expectedVersion) {
       throw new VersionConflictError(configPath(group), expectedVersion, current.version);
     }
-    await this.store.transaction([
-      ...await this.#catchUpOps(group, current),
-      { op: "delete", path: configPath(group), version: expectedVersion },
-      this.#historyOp(group, expectedVersion, "delete", by, current.config),
-    ]);
+    try {
+      await this.store.transaction([
+        ...await this.#catchUpOps(group, current),
+        { op: "delete", path: configPath(group), version: expectedVersion },
+        this.#historyOp(group, expectedVersion, "delete", by, current.config),
+      ]);
+    } catch (e) {
+      if (e instanceof VersionConflictError) throw await this.#conflict(group, expectedVersion);
+      throw e;
+    }
     await this.#trim(group);
   }
 

@@ -43,8 +43,9 @@ export function diffJson(a: unknown, b: unknown, path = ""): DiffEntry[] {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
     for (const k of keys) {
       const p = join(path, k);
-      if (!(k in b)) out.push({ path: p, op: "remove", from: a[k] });
-      else if (!(k in a)) out.push({ path: p, op: "add", to: b[k] });
+      // own keys only: `"toString" in {}` is true, and an inherited member is not config
+      if (!Object.hasOwn(b, k)) out.push({ path: p, op: "remove", from: a[k] });
+      else if (!Object.hasOwn(a, k)) out.push({ path: p, op: "add", to: b[k] });
       else out.push(...diffJson(a[k], b[k], p));
     }
     return out;

@@ -14,8 +14,11 @@ export interface AdminToken {
 }
 
 /**
- * Parses a token file's text. Throws on a malformed line (empty token,
- * duplicate name) so a typo is noticed at start, not at the first request.
+ * Parses a token file's text. Throws on a malformed line (invalid name, token
+ * shorter than 8 characters or containing whitespace, duplicate name or
+ * token) so a typo is noticed at start, not at the first request. A token
+ * with whitespace could never be presented in a bearer header, and one token
+ * under two names would make the audit log name the wrong person.
  *
  * @example
  * ```ts
@@ -26,6 +29,7 @@ export interface AdminToken {
 export function parseTokens(text: string): AdminToken[] {
   const out: AdminToken[] = [];
   const names = new Set<string>();
+  const owners = new Map<string, string>();
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) return;
@@ -34,8 +38,14 @@ export function parseTokens(text: string): AdminToken[] {
     const token = colon < 0 ? line : line.slice(colon + 1).trim();
     if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new Error(`line ${i + 1}: invalid name`);
     if (token.length < 8) throw new Error(`line ${i + 1}: token shorter than 8 characters`);
+    if (/\s/.test(token)) throw new Error(`line ${i + 1}: token contains whitespace`);
     if (names.has(name)) throw new Error(`line ${i + 1}: duplicate name ${name}`);
+    const owner = owners.get(token);
+    if (owner !== undefined) {
+      throw new Error(`line ${i + 1}: ${name} has the same token as ${owner}`);
+    }
     names.add(name);
+    owners.set(token, name);
     out.push({ name, token });
   });
   if (out.length === 0) throw new Error("no tokens");

@@ -24,19 +24,29 @@ export interface LocalSnapshot {
 
 /**
  * Writes the snapshot atomically: readers see the old file or the new one,
- * never a partial one.
+ * never a partial one. A failed write leaves no temporary file behind.
  */
 export function writeSnapshot(file: string, snapshot: LocalSnapshot): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const fd = fs.openSync(tmp, "w");
   try {
-    fs.writeSync(fd, JSON.stringify(snapshot, null, 2) + "\n");
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, "w");
+    try {
+      // writeFileSync on a descriptor loops until every byte is written (writeSync may not)
+      fs.writeFileSync(fd, JSON.stringify(snapshot, null, 2) + "\n");
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // nothing more to clean up
+    }
+    throw e;
   }
-  fs.renameSync(tmp, file);
 }
 
 /** Reads a snapshot; null when missing or unreadable (the reason is returned too). */
@@ -52,13 +62,16 @@ export function readSnapshot(
   }
   try {
     const s = JSON.parse(text) as LocalSnapshot;
-    if (typeof s !== "object" || s === null || s.group !== group || typeof s.version !== "string") {
+    if (
+      typeof s !== "object" || s === null || Array.isArray(s) || s.group !== group ||
+      typeof s.version !== "string" || !Object.hasOwn(s, "blob")
+    ) {
       return { snapshot: null, error: `${file} is not a snapshot of group ${group}` };
     }
-    return {
-      snapshot: { ...s, unhealthy: Array.isArray(s.unhealthy) ? s.unhealthy : [] },
-      error: null,
-    };
+    const unhealthy = Array.isArray(s.unhealthy)
+      ? s.unhealthy.filter((a): a is string => typeof a === "string")
+      : [];
+    return { snapshot: { ...s, unhealthy }, error: null };
   } catch (e) {
     return { snapshot: null, error: `${file}: ${(e as Error).message}` };
   }

@@ -37,7 +37,7 @@ export interface ZkProxySourceOptions {
   readonly resyncMs: number;
   /** Local snapshot file written after every apply (null: none). */
   readonly snapshotFile: string | null;
-  /** Called when orchestrator workers appear or all disappear. */
+  /** Called with the first workers reading, then when workers appear or all disappear. */
   readonly onOrchestrator: (present: boolean) => void;
   /** This proxy's registration (null: do not register). */
   readonly registration:
@@ -66,11 +66,18 @@ export class ZkProxySource {
   #timer: ReturnType<typeof setInterval> | null = null;
   #offSession: (() => void) | null = null;
   #lastZxid: bigint | null = null;
+  /** The last version seen (applied or rejected, `absent` while the node is missing). */
   #lastVersion: string | null = null;
+  /** The version of the last applied blob: what the snapshot file holds with it. */
+  #appliedVersion: string | null = null;
   #lastBlob: unknown = undefined;
   #unhealthy: ReadonlySet<string> = new Set();
+  #orchestrator: boolean | null = null;
   #registeredPath: string | null = null;
   #deregistered = false;
+  #stopped = false;
+  /** Pending registration retries, cleared by stop(). */
+  #retries = new Set<ReturnType<typeof setTimeout>>();
   /** Config deliveries seen, rejected ones included. */
   deliveries = 0;
   /** Safety-net re-reads that found a change the watch had not delivered. */
@@ -93,11 +100,15 @@ export class ZkProxySource {
         this.#persist();
       }, { onError }),
       store.watchChildren(WORKERS_PATH, (s) => {
-        this.#o.onOrchestrator((s?.children.length ?? 0) > 0);
+        const present = (s?.children.length ?? 0) > 0;
+        if (present === this.#orchestrator) return; // another worker came or went: no news
+        this.#orchestrator = present;
+        this.#o.onOrchestrator(present);
       }, { onError }),
     );
     this.#timer = setInterval(() => this.#resync(), this.#o.resyncMs);
     this.#offSession = store.onSession((e) => {
+      if (this.#stopped) return;
       if (e.type === "connected") {
         this.#o.log.info(e.newSession ? "zookeeper session established" : "zookeeper reconnected", {
           session: e.session.id,
@@ -138,6 +149,7 @@ export class ZkProxySource {
   }
 
   #onConfig(node: NodeData | null, via: "watch" | "resync"): void {
+    if (this.#stopped) return;
     const group = this.#o.group;
     if (node === null) {
       if (this.#lastVersion !== "absent") {
@@ -169,6 +181,7 @@ export class ZkProxySource {
     }
     if (this.#o.sink.applyBlob(version, blob)) {
       this.#lastBlob = blob;
+      this.#appliedVersion = version;
       this.#o.sink.setExternalHealth(this.#unhealthy);
       this.#persist();
       this.#updateRegistration();
@@ -176,19 +189,36 @@ export class ZkProxySource {
   }
 
   #resync(): void {
+    if (this.#stopped) return;
     this.#o.store.get(configPath(this.#o.group)).then(
-      (node) => this.#onConfig(node, "resync"),
+      (node) => {
+        try {
+          this.#onConfig(node, "resync");
+        } catch (e) {
+          // a failing sink must not become an unhandled rejection (which ends the process)
+          this.#o.log.warn("applying the re-read config failed", { error: String(e) });
+        }
+      },
       () => {}, // disconnected: the next tick or reconnect retries
     );
   }
 
+  /** Runs `fn` after `ms` unless stopped first. */
+  #later(fn: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.#retries.delete(timer);
+      if (!this.#stopped) fn();
+    }, ms);
+    this.#retries.add(timer);
+  }
+
   #persist(): void {
     const file = this.#o.snapshotFile;
-    if (!file || this.#lastBlob === undefined || this.#lastVersion === null) return;
+    if (!file || this.#lastBlob === undefined || this.#appliedVersion === null) return;
     try {
       writeSnapshot(file, {
         group: this.#o.group,
-        version: this.#lastVersion,
+        version: this.#appliedVersion,
         blob: this.#lastBlob,
         unhealthy: [...this.#unhealthy],
         writtenAt: new Date().toISOString(),
@@ -203,27 +233,40 @@ export class ZkProxySource {
     if (!reg || this.#deregistered) return;
     const { store, group } = this.#o;
     const path = proxyInstancePath(group, reg.id);
-    const data = encoder.encode(JSON.stringify(reg.data()));
     const acl = this.#o.acl ?? undefined;
-    store.ensurePath(proxiesGroupPath(group), acl)
-      .then(() => store.create(path, data, { mode: "ephemeral", ...(acl ? { acl } : {}) }))
+    Promise.resolve()
+      .then(() => store.ensurePath(proxiesGroupPath(group), acl))
+      .then(() => {
+        const data = encoder.encode(JSON.stringify(reg.data()));
+        return store.create(path, data, { mode: "ephemeral", ...(acl ? { acl } : {}) });
+      })
       .then(
-        () => {
+        async () => {
+          if (this.#deregistered) {
+            // deregister() or stop() ran while the create was in flight: take it back
+            await store.delete(path).catch(() => {});
+            return;
+          }
           this.#registeredPath = path;
           this.#o.log.info("registered", { path });
         },
         async (e: Error & { code?: string }) => {
+          if (this.#deregistered) return;
           if (e.code === "NODE_EXISTS" || e.name === "NodeExistsError") {
             // ours from this session (a retried create), or a stale one from a dead session
             const stat = await store.exists(path).catch(() => null);
-            const mine = stat?.ephemeralOwner === store.session()?.id;
+            const mine = stat !== null && stat.ephemeralOwner === store.session()?.id;
+            if (this.#deregistered) {
+              if (mine) await store.delete(path).catch(() => {});
+              return;
+            }
             if (!mine && stat) await store.delete(path).catch(() => {});
-            if (!mine) setTimeout(() => this.#register(), 200);
+            if (!mine) this.#later(() => this.#register(), 200);
             else this.#registeredPath = path;
             return;
           }
           this.#o.log.warn("registration failed; retrying", { path, error: String(e) });
-          setTimeout(() => this.#register(), 1000);
+          this.#later(() => this.#register(), 1000);
         },
       );
   }
@@ -248,15 +291,31 @@ export class ZkProxySource {
     const reg = this.#o.registration;
     const path = this.#registeredPath;
     if (!reg || !path) return;
-    this.#o.store.set(path, encoder.encode(JSON.stringify(reg.data()))).catch(() => {});
+    let data: Uint8Array;
+    try {
+      data = encoder.encode(JSON.stringify(reg.data()));
+    } catch (e) {
+      this.#o.log.warn("cannot update the registration", { path, error: String(e) });
+      return;
+    }
+    this.#o.store.set(path, data).catch(() => {});
   }
 
-  /** Stops watches and timers and removes the registration. */
+  /**
+   * Stops watches and timers and removes the registration (also one still being created).
+   * Nothing reaches the sink afterwards.
+   */
   async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#deregistered = true;
     for (const w of this.#watches) w.close();
     this.#watches = [];
     if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    for (const t of this.#retries) clearTimeout(t);
+    this.#retries.clear();
     this.#offSession?.();
+    this.#offSession = null;
     if (this.#registeredPath) {
       await this.#o.store.delete(this.#registeredPath).catch(() => {});
       this.#registeredPath = null;

@@ -91,6 +91,9 @@ type WatchKind = "data" | "exist" | "child";
 type Fire = () => void;
 
 /** Identity of the caller of a server operation. */
+/** Session id of the server's own operations (never a client's: ids start at 0x0100...). */
+const SYSTEM_SESSION_ID = "0".repeat(16);
+
 interface Caller {
   readonly session: SessionRecord;
 }
@@ -267,7 +270,7 @@ export class MemoryServer {
   // ----- implementation ------------------------------------------------------------------------
 
   #systemSession(): SessionRecord {
-    return { id: "0".repeat(16), timeoutMs: 0, identities: [], alive: true, client: undefined };
+    return { id: SYSTEM_SESSION_ID, timeoutMs: 0, identities: [], alive: true, client: undefined };
   }
 
   #newNode(
@@ -422,6 +425,8 @@ export class MemoryServer {
   }
 
   #checkAcl(caller: Caller, node: MemNode, anyOf: number, path: string): void {
+    // The server itself (expiring a session's ephemerals) is not subject to ACLs, as in ZooKeeper.
+    if (caller.session.id === SYSTEM_SESSION_ID) return;
     const ids = caller.session.identities;
     for (const entry of node.acl) {
       if ((permsToMask(entry.perms) & anyOf) === 0) continue;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { eventually, recordSessions, storeContract } from "./contract.ts";
 import { ConnectionLossError, StoreClosedError } from "./errors.ts";
 import { createMemoryStore, MemoryServer, type MemoryStore } from "./memory.ts";
+import { writerOnlyAcl } from "./acl.ts";
 import type { ContractHarness } from "./contract.ts";
 import type { CoordinationStore } from "./types.ts";
 
@@ -108,4 +109,16 @@ Deno.test("MemoryStore: watchData reports errors that are not transient and retr
   w.close();
   await reader.close();
   await writer.close();
+});
+
+Deno.test("an expiring session's ephemerals vanish even where world may not delete", async () => {
+  const server = new MemoryServer();
+  const owner = await server.connect({ connectionString: "memory", digest: "proxy:pw" });
+  const reader = await server.connect({ connectionString: "memory" });
+  await owner.create("/locked", new Uint8Array(), { acl: writerOnlyAcl("proxy:pw") });
+  await owner.create("/locked/me", new Uint8Array(), { mode: "ephemeral" });
+  server.expireSession(owner.session()!.id);
+  assert.equal(await reader.exists("/locked/me"), null);
+  await owner.close();
+  await reader.close();
 });
