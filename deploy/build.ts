@@ -34,6 +34,9 @@ async function bundle(contents: string, name: string): Promise<string> {
     minifySyntax: true,
     sourcemap: "linked",
     legalComments: "none",
+    // etcd3 loads its .proto files from its package directory at run time, so it cannot be
+    // inlined: the dns bundle imports it from node_modules (installed by `npm ci`).
+    external: ["etcd3"],
     logLevel: "warning",
     // CommonJS dependencies call require() for node builtins; give them one in ESM.
     banner: {

@@ -271,6 +271,12 @@ async function startZk(
   const region = flags.region === undefined ? null : String(flags.region);
   await listenOn(instance, listen, adminListen, log, { source: "zookeeper" });
   const address = advertise || instance.listenAddress;
+  if (!advertise && (listen.host === "0.0.0.0" || listen.host === "::")) {
+    log.warn(
+      "listening on every address without --advertise: the registered address " +
+        `${address} is not routable; DNS discovery will skip this proxy`,
+    );
+  }
 
   let store: CoordinationStore | null = null;
   let stopped = false;

@@ -13,6 +13,7 @@ export const ROLES: Readonly<Record<string, () => Promise<{ role: RoleDefinition
   backend: () => import("./backend.ts"),
   orchestrator: () => import("./orchestrator.ts"),
   admin: () => import("./admin.ts"),
+  dns: () => import("./dns.ts"),
   ctl: () => import("./ctl.ts"),
 };
 

@@ -92,6 +92,9 @@ up() {
     ip addr add "$LAB_HOST_IP/$LAB_DNS_PREFIX" dev "$LAB_HOST_IF"
   fi
   ip link set "$LAB_HOST_IF" up
+  # Replies from services on the host's leg (proxies on 198.18.0.2x) to clients in the regions
+  # go back through the router. Only the lab's range; the host's default route is untouched.
+  ip route replace "$LAB_RANGE" via "$LAB_ROUTER_DNS_IP" dev "$LAB_HOST_IF"
   swy_wait_until 10 "the lab network" ip netns exec "$LAB_NS_CLIENT1" ping -c1 -W1 "$LAB_DNS1_IP" ||
     swy_die "lab is up but $LAB_NS_CLIENT1 cannot reach $LAB_DNS1_IP"
   swy_log "lab up: router $LAB_NS_ROUTER, etcd $LAB_ETCD_IP, dns $LAB_DNS1_IP $LAB_DNS2_IP" \

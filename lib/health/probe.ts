@@ -50,7 +50,11 @@ export function probe(target: ProbeTarget): Promise<ProbeResult> {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      socket.destroy();
+      // An RST instead of a FIN: thousands of probes a second must not pile up TIME_WAIT sockets.
+      const s = socket as net.Socket & { resetAndDestroy?: () => void };
+      if (typeof s.resetAndDestroy === "function" && !socket.destroyed && !socket.connecting) {
+        s.resetAndDestroy();
+      } else socket.destroy();
       resolve(r);
     };
     const timer = setTimeout(

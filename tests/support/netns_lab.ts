@@ -47,3 +47,104 @@ export async function vipHolders(namespaces: readonly string[], vip: string): Pr
   for (const ns of namespaces) if (await holdsVip(ns, vip)) out.push(ns);
   return out;
 }
+
+/**
+ * Adds addresses (/32) on the host's lab leg for services clients in the lab reach (proxies on
+ * the host); the stop removes them. Only addresses listed in `LAB_HOST_SERVICE_IPS`.
+ */
+export async function addHostLabAddresses(ips: readonly string[]): Promise<Stop> {
+  const allowed = lab("LAB_HOST_SERVICE_IPS").split(",");
+  const dev = lab("LAB_HOST_IF");
+  const added: string[] = [];
+  for (const ip of ips) {
+    if (!allowed.includes(ip)) throw new Error(`${ip} is not in LAB_HOST_SERVICE_IPS`);
+    await run(["ip", "addr", "del", `${ip}/32`, "dev", dev], { allowFail: true });
+    await run(["ip", "addr", "add", `${ip}/32`, "dev", dev]);
+    added.push(ip);
+  }
+  return async () => {
+    for (const ip of added) {
+      await run(["ip", "addr", "del", `${ip}/32`, "dev", dev], { allowFail: true });
+    }
+  };
+}
+
+/** One DNS node of the lab: a CoreDNS instance and a keepalived node in a DNS namespace. */
+export interface LabDnsNode {
+  /** CoreDNS instance name and keepalived node name. */
+  readonly name: string;
+  readonly netns: string;
+  readonly role: "master" | "backup";
+}
+
+/**
+ * Starts CoreDNS (from `corefile`) and keepalived on both lab DNS nodes, the master first, and
+ * waits until the master holds the VIP. The stop stops both (keepalived first).
+ */
+export async function startLabDnsPair(corefile: string, prefix: string): Promise<Stop> {
+  const nodes: LabDnsNode[] = [
+    { name: `${prefix}-dns1`, netns: lab("LAB_NS_DNS1"), role: "master" },
+    { name: `${prefix}-dns2`, netns: lab("LAB_NS_DNS2"), role: "backup" },
+  ];
+  const stops: Stop[] = [];
+  const stop = async () => {
+    for (const s of [...stops].reverse()) await s().catch(() => {});
+  };
+  try {
+    for (const node of nodes) {
+      await script("deploy/keepalived/keepalived.sh", "stop", "--node", node.name);
+      stops.push(async () => {
+        await script("deploy/coredns/coredns.sh", "stop", "--name", node.name);
+      });
+      await script("deploy/coredns/coredns.sh", "stop", "--name", node.name);
+      await script(
+        "deploy/coredns/coredns.sh",
+        "start",
+        "--name",
+        node.name,
+        "--corefile",
+        corefile,
+        "--netns",
+        node.netns,
+      );
+      await script(
+        "deploy/keepalived/keepalived.sh",
+        "config",
+        "--node",
+        node.name,
+        "--role",
+        node.role,
+      );
+      stops.push(async () => {
+        await script("deploy/keepalived/keepalived.sh", "stop", "--node", node.name);
+      });
+    }
+    const vip = lab("LAB_VIP");
+    const [master, backup] = nodes as [LabDnsNode, LabDnsNode];
+    await script(
+      "deploy/keepalived/keepalived.sh",
+      "start",
+      "--node",
+      master.name,
+      "--netns",
+      master.netns,
+    );
+    const deadline = Date.now() + 20_000;
+    while (!(await holdsVip(master.netns, vip))) {
+      if (Date.now() > deadline) throw new Error(`${master.netns} never took the VIP ${vip}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await script(
+      "deploy/keepalived/keepalived.sh",
+      "start",
+      "--node",
+      backup.name,
+      "--netns",
+      backup.netns,
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return stop;
+}

@@ -1,0 +1,328 @@
+import assert from "node:assert/strict";
+import { silentLogger } from "../log.ts";
+import { MemoryServer } from "../store/mod.ts";
+import type { CoordinationStore, MemoryStore, NodeData } from "../store/mod.ts";
+import { proxiesGroupPath, proxyInstancePath } from "../store/layout.ts";
+import { DnsController } from "./controller.ts";
+import type { DnsControllerOptions, PassResult } from "./controller.ts";
+import { MemoryRecordKv } from "./record_kv.ts";
+import { encodeRecord } from "./skydns.ts";
+
+const ZONE = "api.example.com";
+const ELECTION = "/switchyard/dns/election/api.example.com";
+
+async function until(predicate: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+/** A proxy's registration, held by its own session (closing it deregisters). */
+async function proxy(
+  server: MemoryServer,
+  group: string,
+  id: string,
+  data: Record<string, unknown>,
+): Promise<MemoryStore> {
+  const s = await server.connect();
+  await s.ensurePath(proxiesGroupPath(group));
+  await s.create(proxyInstancePath(group, id), enc({ id, group, ...data }), { mode: "ephemeral" });
+  return s;
+}
+
+interface Harness {
+  server: MemoryServer;
+  kv: MemoryRecordKv;
+  controllers: DnsController[];
+  passes: PassResult[];
+  start(id: string, store?: CoordinationStore, extra?: Partial<DnsControllerOptions>): Promise<
+    DnsController
+  >;
+  close(): Promise<void>;
+}
+
+function harness(): Harness {
+  const server = new MemoryServer();
+  const kv = new MemoryRecordKv();
+  const controllers: DnsController[] = [];
+  const stores: MemoryStore[] = [];
+  const passes: PassResult[] = [];
+  return {
+    server,
+    kv,
+    controllers,
+    passes,
+    async start(id, store, extra = {}) {
+      let s = store;
+      if (s === undefined) {
+        const m = await server.connect();
+        stores.push(m);
+        s = m;
+      }
+      const c = new DnsController({
+        store: s,
+        kv,
+        fleet: { zone: ZONE, ttl: 5, priority: 10, weight: 100 },
+        groups: null,
+        id,
+        log: silentLogger,
+        electionPath: ELECTION,
+        syncMs: 50,
+        debounceMs: 5,
+        settleMs: 20,
+        hooks: { pass: (r) => passes.push(r) },
+        ...extra,
+      });
+      c.start();
+      controllers.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of controllers) await c.stop();
+      for (const s of stores) await s.close();
+    },
+  };
+}
+
+const hosts = (kv: MemoryRecordKv) =>
+  [...kv.data.entries()].map(([k, v]) => `${k} ${JSON.parse(v).host}`).sort();
+
+Deno.test("DnsController: the leader writes exactly the live proxies, and follows them", async () => {
+  const h = harness();
+  const p1 = await proxy(h.server, "g1", "lb1", { address: "198.18.0.21:8080", region: "r1" });
+  const p2 = await proxy(h.server, "g2", "lb2", { address: "198.18.0.22:8080" });
+  try {
+    const c = await h.start("dns-1");
+    await until(() => h.kv.data.size === 3, "records written");
+    assert.deepEqual(hosts(h.kv), [
+      "/skydns/_region/r1/com/example/api/lb1 198.18.0.21",
+      "/skydns/com/example/api/lb1 198.18.0.21",
+      "/skydns/com/example/api/lb2 198.18.0.22",
+    ]);
+    assert.equal(h.kv.revision, 1, "one transaction for the first pass");
+    assert.ok(c.status().election.acting);
+    assert.deepEqual(c.health(), { ok: true, reason: "ok" });
+
+    // The proxy's session ends (it died or deregistered): its records go, in one revision.
+    await p1.close();
+    await until(() => h.kv.data.size === 1, "lb1 removed");
+    assert.deepEqual(hosts(h.kv), ["/skydns/com/example/api/lb2 198.18.0.22"]);
+    assert.equal(h.kv.revision, 2);
+    // A new proxy appears.
+    const p3 = await proxy(h.server, "g1", "lb3", { address: "198.18.0.23:8080" });
+    await until(() => h.kv.data.size === 2, "lb3 added");
+    // Quiet: several full passes later, nothing was written again.
+    const revision = h.kv.revision;
+    await sleep(250);
+    assert.equal(h.kv.revision, revision, "an unchanged fleet writes nothing");
+    assert.ok(h.passes.length >= 4, "periodic passes ran");
+    assert.ok(h.passes.some((p) => p.lagMs !== null && p.puts + p.deletes > 0));
+    await p3.close();
+  } finally {
+    await p2.close();
+    await h.close();
+  }
+});
+
+Deno.test("DnsController: two processes, one writer; the leader leaves -> the other takes over without a write", async () => {
+  const h = harness();
+  const p1 = await proxy(h.server, "g", "lb1", { address: "198.18.0.21:8080" });
+  const p2 = await proxy(h.server, "g", "lb2", { address: "198.18.0.22:8080", region: "r2" });
+  try {
+    const a = await h.start("dns-a");
+    await until(() => a.status().election.acting, "a leads");
+    const b = await h.start("dns-b");
+    await until(() => h.kv.data.size === 3, "records");
+    await until(() => b.status().registrations.complete, "b read the registrations");
+    assert.ok(!b.status().election.acting);
+    const revision = h.kv.revision;
+    await sleep(200);
+    assert.equal(h.kv.revision, revision, "no writes while nothing changes");
+    // b reads etcd as a follower and would place the same proxies.
+    await until(() => b.status().placements.length === 2, "b's view");
+
+    await a.stop();
+    await until(() => b.status().election.acting, "b takes over");
+    await sleep(150);
+    assert.equal(h.kv.revision, revision, "the new leader wrote nothing: the records were right");
+    await p1.close();
+    await until(() => h.kv.data.size === 2, "b removes lb1");
+    assert.deepEqual(h.kv.writes.filter((w) => w.op === "delete").map((w) => w.key), [
+      "/skydns/com/example/api/lb1",
+    ]);
+  } finally {
+    await p2.close();
+    await h.close();
+  }
+});
+
+Deno.test("DnsController: a new leader waits for every registration before its first pass", async () => {
+  const h = harness();
+  const p1 = await proxy(h.server, "g", "lb1", { address: "198.18.0.21:8080" });
+  const p2 = await proxy(h.server, "g", "lb2", { address: "198.18.0.22:8080" });
+  // What the previous leader left in etcd: both live proxies, and one dead.
+  for (
+    const [label, host] of [["lb1", "198.18.0.21"], ["lb2", "198.18.0.22"], ["old", "198.18.0.9"]]
+  ) {
+    h.kv.data.set(
+      `/skydns/com/example/api/${label}`,
+      encodeRecord({ host: host!, port: 8080, priority: 10, weight: 100, ttl: 5, text: "group=g" }),
+    );
+  }
+  // lb2's registration is slow to arrive (a big fleet, a slow ZooKeeper).
+  let release = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const base = await h.server.connect();
+  const gated = new Proxy(base, {
+    get(target, prop) {
+      if (prop === "watchData") {
+        return (path: string, cb: (n: NodeData | null) => void, opts?: object) =>
+          target.watchData(path, (n) => {
+            if (path.endsWith("/lb2")) void gate.then(() => cb(n));
+            else cb(n);
+          }, opts);
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  }) as CoordinationStore;
+  try {
+    const c = await h.start("dns-new", gated);
+    await until(() => c.status().election.acting, "leads");
+    await sleep(200);
+    assert.equal(c.status().registrations.complete, false);
+    assert.equal(h.kv.writes.length, 0, "nothing written from a partial view");
+    release();
+    await until(() => h.kv.data.size === 2, "the dead one removed");
+    assert.deepEqual(h.kv.writes.map((w) => `${w.op} ${w.key}`), [
+      "delete /skydns/com/example/api/old",
+    ]);
+  } finally {
+    release();
+    await p1.close();
+    await p2.close();
+    await h.close();
+    await base.close();
+  }
+});
+
+Deno.test("DnsController: an etcd failure is retried; the change lands once etcd is back", async () => {
+  const h = harness();
+  const errors: string[] = [];
+  try {
+    const c = await h.start("dns-1", undefined, {
+      hooks: { pass: (r) => h.passes.push(r), error: (s) => errors.push(s) },
+      maxBackoffMs: 40,
+    });
+    await until(() => c.status().election.acting && h.passes.length > 0, "first pass");
+    h.kv.failWith = new Error("etcd unavailable");
+    const p = await proxy(h.server, "g", "lb1", { address: "198.18.0.21:8080" });
+    await until(() => errors.length >= 2, "failures counted");
+    assert.equal(c.health().ok, false);
+    assert.match(c.status().lastPass?.error ?? "", /etcd unavailable/);
+    assert.ok(c.status().pending);
+    h.kv.failWith = null;
+    await until(() => h.kv.data.size === 1, "written after recovery");
+    await until(() => c.health().ok, "healthy again");
+    const last = h.passes.find((r) => r.puts === 1);
+    assert.ok(last?.lagMs !== null && last!.lagMs >= 0, "lag measured from the change");
+    await p.close();
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("DnsController: with weight-by-load, load noise writes nothing and a real move re-weights", async () => {
+  const h = harness();
+  const reg = (connections: number) =>
+    enc({
+      id: "lb1",
+      group: "g",
+      address: "198.18.0.21:8080",
+      load: { connections, inflight: 0, cpu_percent: 0 },
+    });
+  const p = await proxy(h.server, "g", "lb1", { address: "198.18.0.21:8080" });
+  const key = "/skydns/com/example/api/lb1";
+  const weight = () => JSON.parse(h.kv.data.get(key) ?? "{}").weight;
+  try {
+    await h.start("dns-1", undefined, {
+      fleet: {
+        zone: ZONE,
+        ttl: 5,
+        priority: 10,
+        weight: 100,
+        weightByLoad: { metric: "connections", capacity: 100 },
+      },
+    });
+    await until(() => weight() === 100, "idle: full weight");
+    const path = proxyInstancePath("g", "lb1");
+    const revision = h.kv.revision;
+    for (const n of [3, 7, 2, 8, 4, 6, 1, 9]) {
+      await p.set(path, reg(n));
+      await sleep(15);
+    }
+    await sleep(100);
+    assert.equal(h.kv.revision, revision, "noise within a level: no write");
+    await p.set(path, reg(62));
+    await until(() => weight() === 40, "loaded: weight 40");
+    for (const n of [60, 64, 58, 63, 61]) {
+      await p.set(path, reg(n));
+      await sleep(15);
+    }
+    await sleep(100);
+    assert.equal(weight(), 40);
+    assert.equal(h.kv.revision, revision + 1, "one write for one real move");
+  } finally {
+    await p.close();
+    await h.close();
+  }
+});
+
+Deno.test("DnsController: --group publishes only the groups asked for", async () => {
+  const h = harness();
+  const a = await proxy(h.server, "edge", "lb1", { address: "198.18.0.21:8080" });
+  const b = await proxy(h.server, "internal", "lb2", { address: "198.18.0.22:8080" });
+  try {
+    const c = await h.start("dns-1", undefined, { groups: ["edge", "absent"] });
+    await until(() => h.kv.data.size === 1, "edge only");
+    assert.deepEqual(hosts(h.kv), ["/skydns/com/example/api/lb1 198.18.0.21"]);
+    assert.deepEqual(c.status().followedGroups, ["absent", "edge"]);
+    // A proxy joining a group that did not exist yet is picked up.
+    const d = await proxy(h.server, "absent", "lb3", { address: "198.18.0.23:8080" });
+    await until(() => h.kv.data.size === 2, "the new group's proxy");
+    await d.close();
+  } finally {
+    await a.close();
+    await b.close();
+    await h.close();
+  }
+});
+
+Deno.test("DnsController: no writes while ZooKeeper is away; after reconnecting it settles first", async () => {
+  const h = harness();
+  const a = await proxy(h.server, "g", "lb1", { address: "198.18.0.21:8080" });
+  try {
+    const store = await h.server.connect({ reconnectWaitMs: 50 });
+    const c = await h.start("dns-1", store, { settleMs: 150 });
+    await until(() => h.kv.data.size === 1, "written");
+    store.simulateDisconnect();
+    await until(() => !c.status().election.acting, "stops acting");
+    assert.equal(c.health().ok, false);
+    const revision = h.kv.revision;
+    await a.close(); // lb1 goes while we are away
+    await sleep(120);
+    assert.equal(h.kv.revision, revision, "nothing written while disconnected");
+    const back = Date.now();
+    store.simulateReconnect();
+    await until(() => h.kv.data.size === 0, "lb1 removed after the reconnect");
+    assert.ok(Date.now() - back >= 140, "waited for the watches to re-read first");
+    await store.close();
+  } finally {
+    await h.close();
+  }
+});

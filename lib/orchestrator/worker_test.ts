@@ -1,0 +1,223 @@
+import assert from "node:assert/strict";
+import type { ProbeTarget } from "../health/probe.ts";
+import { silentLogger } from "../log.ts";
+import { assignmentPath, healthBackendPath, healthGroupPath } from "../store/layout.ts";
+import { MemoryServer, type MemoryStore, type Op } from "../store/mod.ts";
+import { type Assignment, encodeAssignment } from "./assignment.ts";
+import { orchestratorAcls } from "./paths.ts";
+import type { ProbeSettings } from "./targets.ts";
+import { Worker } from "./worker.ts";
+
+const settings: ProbeSettings = {
+  type: "http",
+  path: "/health",
+  expectedStatus: 200,
+  timeoutMs: 100,
+  intervalMs: 20,
+  rise: 2,
+  fall: 3,
+};
+
+function assignment(session: string, backends: string[]): Assignment {
+  return {
+    worker: "w1",
+    session,
+    master: "m",
+    term: "t",
+    groups: new Map([["web", { settings, backends }]]),
+  };
+}
+
+async function until(predicate: () => boolean | Promise<boolean>, what: string, ms = 3000) {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+async function setup(intercept?: (ops: readonly Op[], admin: MemoryStore) => Promise<void>) {
+  const server = new MemoryServer();
+  const admin = await server.connect();
+  const store = await server.connect({ reconnectWaitMs: 50 });
+  const wrapped = intercept === undefined ? store : new Proxy(store, {
+    get(target, prop) {
+      if (prop === "transaction") {
+        return async (ops: readonly Op[]) => {
+          await intercept(ops, admin);
+          return await target.transaction(ops);
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const down = new Set<string>();
+  const probed: string[] = [];
+  const writes: string[] = [];
+  const worker = new Worker({
+    store: wrapped,
+    id: "w1",
+    acls: orchestratorAcls(undefined),
+    log: silentLogger,
+    probe: (t: ProbeTarget) => {
+      const a = `${t.host}:${t.port}`;
+      probed.push(a);
+      return Promise.resolve(
+        down.has(a)
+          ? { ok: false, error: "ECONNREFUSED", status: null }
+          : { ok: true, error: null, status: 200 },
+      );
+    },
+    now: () => performance.now(),
+    wallClock: Date.now,
+    random: Math.random,
+    events: { write: (o) => writes.push(o) },
+  });
+  await worker.start();
+  const session = store.session()!.id;
+  const close = async () => {
+    await worker.stop();
+    await store.close();
+    await admin.close();
+  };
+  return { admin, store, worker, down, probed, writes, session, close };
+}
+
+Deno.test("Worker: probes only an assignment made for its own session", async () => {
+  const w = await setup();
+  try {
+    await w.admin.create(
+      assignmentPath("w1"),
+      encodeAssignment(assignment("someone-else", ["127.0.0.1:9001"])),
+      { parents: true },
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(w.probed.length, 0);
+    await w.admin.set(
+      assignmentPath("w1"),
+      encodeAssignment(assignment(w.session, ["127.0.0.1:9001"])),
+    );
+    await until(() => w.probed.length >= 3, "probing");
+    assert.equal(w.worker.status().targets, 1);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("Worker: takes over a marked target as unhealthy, writing nothing until rise successes", async () => {
+  const w = await setup();
+  try {
+    await w.admin.create(`${healthGroupPath("web")}/127.0.0.1:9001`, undefined, { parents: true });
+    await w.admin.create(
+      assignmentPath("w1"),
+      encodeAssignment(assignment(w.session, ["127.0.0.1:9001", "127.0.0.1:9002"])),
+      { parents: true },
+    );
+    await until(() => w.worker.status().targets === 2, "assigned");
+    assert.equal(w.worker.health("web/127.0.0.1:9001")?.status, "unhealthy");
+    assert.equal(w.worker.health("web/127.0.0.1:9002")?.status, "healthy");
+    // It is up again: cleared after 2 successes.
+    await until(
+      async () => await w.admin.exists(healthBackendPath("web", "127.0.0.1:9001")) === null,
+      "cleared",
+    );
+    assert.deepEqual(w.writes, ["ok"]);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("Worker: a health write is fenced when its assignment changed in the meantime", async () => {
+  let moved = false;
+  const w = await setup(async (ops, admin) => {
+    if (moved || ops[1]?.op !== "create") return;
+    moved = true;
+    // The master moves the target away just before the worker's write reaches the store.
+    const sessionOf =
+      JSON.parse(new TextDecoder().decode((await admin.get(assignmentPath("w1")))!.data))
+        .session;
+    await admin.set(assignmentPath("w1"), encodeAssignment(assignment(sessionOf, [])));
+  });
+  try {
+    w.down.add("127.0.0.1:9001");
+    await w.admin.create(
+      assignmentPath("w1"),
+      encodeAssignment(assignment(w.session, ["127.0.0.1:9001"])),
+      { parents: true },
+    );
+    await w.admin.ensurePath(healthGroupPath("web"));
+    await until(() => w.writes.length > 0, "write attempted");
+    assert.deepEqual(w.writes, ["fenced"]);
+    assert.equal(await w.admin.exists(healthBackendPath("web", "127.0.0.1:9001")), null);
+    await until(() => w.worker.status().targets === 0, "target dropped");
+    assert.equal(w.worker.status().pendingWrites, 0);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("Worker: session expiry drops every target until a new assignment names the new session", async () => {
+  const w = await setup();
+  try {
+    await w.admin.create(
+      assignmentPath("w1"),
+      encodeAssignment(assignment(w.session, ["127.0.0.1:9001"])),
+      { parents: true },
+    );
+    await until(() => w.worker.status().targets === 1, "assigned");
+    w.store.simulateExpiry();
+    await until(() => w.worker.status().registered, "re-registered");
+    assert.equal(w.worker.status().targets, 0, "the old assignment is not resumed");
+    const fresh = w.store.session()!.id;
+    assert.notEqual(fresh, w.session);
+    await w.admin.set(
+      assignmentPath("w1"),
+      encodeAssignment(assignment(fresh, ["127.0.0.1:9001"])),
+    );
+    await until(() => w.worker.status().targets === 1, "reassigned");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("Worker: at most maxConcurrency probes in flight, lag recorded for each", async () => {
+  const server = new MemoryServer();
+  const admin = await server.connect();
+  const store = await server.connect();
+  let inflight = 0;
+  let peak = 0;
+  const worker = new Worker({
+    store,
+    id: "w1",
+    acls: orchestratorAcls(undefined),
+    log: silentLogger,
+    probe: async () => {
+      inflight++;
+      peak = Math.max(peak, inflight);
+      await new Promise((r) => setTimeout(r, 5));
+      inflight--;
+      return { ok: true, error: null, status: 200 };
+    },
+    now: () => performance.now(),
+    wallClock: Date.now,
+    random: () => 0,
+    maxConcurrency: 4,
+  });
+  try {
+    await worker.start();
+    const many = Array.from({ length: 40 }, (_, i) => `127.0.0.1:${9000 + i}`);
+    await admin.create(
+      assignmentPath("w1"),
+      encodeAssignment(assignment(store.session()!.id, many)),
+      { parents: true },
+    );
+    await until(() => worker.status().lag.count >= 80, "two rounds");
+    assert.ok(peak <= 4, `peak ${peak}`);
+    assert.equal(peak, 4);
+  } finally {
+    await worker.stop();
+    await store.close();
+    await admin.close();
+  }
+});
