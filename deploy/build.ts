@@ -10,6 +10,7 @@ import * as esbuild from "esbuild";
 import process from "node:process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeConsoleBundle } from "../lib/admin/console/bundle.ts";
 import { ROLE_NAMES } from "../roles/registry.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -54,5 +55,7 @@ for (const role of ROLE_NAMES) {
   built.push(await bundle(entry, role));
 }
 built.push(await bundle('import "./roles/main.ts";\n', "roles"));
+// the admin console's browser script (the admin role also rebuilds it when stale)
+built.push(...await writeConsoleBundle(esbuild, outdir));
 await esbuild.stop();
 for (const f of built) process.stdout.write(`built ${path.relative(root, f)}\n`);

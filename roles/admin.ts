@@ -11,6 +11,7 @@ import path from "node:path";
 import process from "node:process";
 import { Hono } from "hono";
 import { adminApi } from "../lib/admin/api.ts";
+import { startConsole } from "../lib/admin/console/mod.ts";
 import { ConfigRepo } from "../lib/admin/config_repo.ts";
 import { type AdminToken, parseTokens } from "../lib/admin/tokens.ts";
 import { type FlagSpec, type FlagValues, parseListen } from "../lib/cli/flags.ts";
@@ -148,7 +149,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     historyLimit,
     acl: connect.digest ? writerOnlyAcl(connect.digest) : null,
   });
+  // the console: live watches + proxy scraping; its routes go first (/, /console.js, /api/session,
+  // /api/events, /api/overview), then the API
+  const consoleUi = startConsole({ store: zk, tokens, log, registry });
   const app = new Hono();
+  app.route("/", consoleUi.app);
   app.route("/", adminApi({ repo, tokens, log, registry }));
   let api;
   try {
@@ -188,6 +193,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     runtime: runtimeVersion(),
   });
   onShutdownSignal(async () => {
+    await consoleUi.stop(); // ends the live streams, or shutdown would wait for them
     await api.shutdown();
     await opsServer.shutdown();
     await zk.close();

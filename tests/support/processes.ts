@@ -88,8 +88,11 @@ export class RoleProcess {
   /** Sends a signal and waits for exit (SIGKILL after `graceMs`). Returns the exit code. */
   async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 15_000): Promise<number | null> {
     if (!this.running) return this.child.exitCode;
-    this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    this.signal(signal);
+    // process.kill: Deno's ChildProcess.kill ignores a second signal to a signalled child
+    const timer = setTimeout(() => {
+      if (this.running) this.signal("SIGKILL");
+    }, graceMs);
     const code = await this.exited;
     clearTimeout(timer);
     return code;

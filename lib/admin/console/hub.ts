@@ -181,19 +181,21 @@ export class ConsoleHub {
 
   #compose(): ConsoleState {
     const topo: Topology = this.live.topology();
-    const dns = this.#o.dns
-      ? this.#dns ?? {
-        connection: this.#o.dns.connection(),
-        records: [],
-        error: null,
-        at: this.#now(),
+    const provider = this.#o.dns;
+    // the connection is read now (cheap); the records are the last ones read
+    const dns: DnsView | null = provider
+      ? {
+        connection: provider.connection(),
+        records: this.#dns?.records ?? [],
+        error: this.#dns?.error ?? null,
+        at: this.#dns?.at ?? this.#now(),
       }
       : null;
     return {
       seq: ++this.#seq,
       at: this.#now(),
       coordination: topo.coordination,
-      dns: dns ? { ...dns, connection: this.#o.dns!.connection() } : null,
+      dns,
       orchestrator: topo.orchestrator,
       groups: topo.groups.map((g) => this.#group(g)),
       scrapeSeconds: this.scraper.intervalMs / 1000,

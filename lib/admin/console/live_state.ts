@@ -262,11 +262,12 @@ export class LiveState {
         this.#watchOpts("assignments"),
       ),
     ];
-    await Promise.all(this.#roots.map((w) => w.ready));
-    // the roots' deliveries opened nested watches (configs, registrations...): wait for those too,
-    // but never hang start-up on a watch that cannot read (NoAuth: it retries in the background)
-    const deadline = this.#now() + 5_000;
-    while (this.#pending.size > 0 && this.#now() < deadline) {
+    for (const w of this.#roots) this.#track(w);
+    // wait for the first picture: the roots, then the nested watches their deliveries opened
+    // (configs, registrations...); but never hang start-up on a watch that cannot read (NoAuth,
+    // a lost connection): it keeps retrying in the background and updates the view when it can
+    const deadline = Date.now() + 5_000;
+    while (this.#pending.size > 0 && !this.#closed && Date.now() < deadline) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         Promise.all([...this.#pending]),

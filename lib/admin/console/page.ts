@@ -64,7 +64,7 @@ export const PAGE_CSS = `
 body { margin: 0; background: var(--bg); color: var(--ink); }
 .muted { color: var(--muted); font-weight: normal; }
 .top { display: flex; align-items: center; gap: 12px; padding: 10px 20px; background: #18202f;
-  color: #fff; position: sticky; top: 0; z-index: 5; }
+  color: #fff; position: sticky; top: 0; z-index: 20; min-height: 48px; }
 .top h1 { font-size: 18px; margin: 0; }
 .top .muted { color: #9aa6bd; }
 .spacer { flex: 1; }
@@ -130,7 +130,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
   color: var(--bad); font-size: 13px; }
 #drawer { position: fixed; top: 0; right: 0; bottom: 0; width: min(760px, 100vw); background: #fff;
   border-left: 1px solid var(--line); box-shadow: -8px 0 24px rgba(0,0,0,.12); overflow: auto;
-  padding: 16px 20px 40px; z-index: 10; }
+  padding: 64px 20px 40px; z-index: 10; }
 #drawer h2 { margin-top: 0; }
 .drawer-head { display: flex; align-items: center; gap: 10px; }
 .drawer-head h2 { margin: 0; flex: 1; }

@@ -44,9 +44,9 @@ function mac(token: string, payload: string): Buffer {
  * @example
  * ```ts
  * import { issueSession, verifySession } from "./session.ts";
- * const tokens = [{ name: "alice", token: "s3cret-token" }];
- * const value = issueSession(tokens[0], 1_000, 60_000);
- * verifySession(tokens, value, 2_000); // { name: "alice", expiresAt: 61000 }
+ * const alice = { name: "alice", token: "s3cret-token" };
+ * const value = issueSession(alice, 1_000, 60_000);
+ * verifySession([alice], value, 2_000); // { name: "alice", expiresAt: 61000 }
  * ```
  */
 export function issueSession(token: AdminToken, now: number, ttlMs = SESSION_TTL_MS): string {

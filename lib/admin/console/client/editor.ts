@@ -344,7 +344,7 @@ function render(drawer: HTMLElement, app: App, ed: Editor, notice: Notice | null
   const startReview = () => {
     const built = validated();
     if (!built) return;
-    const changes = diffJson(ed.base?.config ?? null, built.config);
+    const changes = diffJson(ed.base?.config ?? {}, built.config);
     if (ed.mode === "edit" && changes.length === 0) {
       say({ kind: "warn", text: "Nothing changed." });
       return;
@@ -396,7 +396,7 @@ function render(drawer: HTMLElement, app: App, ed: Editor, notice: Notice | null
           ed.base!.version
         }. Proxies serving ${ed.name} keep their last good config; the history is kept.`,
       ),
-      diffView(diffJson(ed.base!.config, null)),
+      diffView(diffJson(ed.base!.config, {})),
       h(
         "div",
         { class: "row-actions" },

@@ -181,7 +181,9 @@ function backendState(b: BackendView, checked: boolean): Child[] {
 }
 
 function backendsTable(g: GroupView, checked: boolean): HTMLElement {
-  const total = g.backends.reduce((n, b) => n + (b.drain ? 0 : b.weight), 0);
+  // ROUND_ROBIN ignores weights: a share would mislead
+  const weighted = g.algorithm !== "ROUND_ROBIN";
+  const total = weighted ? g.backends.reduce((n, b) => n + (b.drain ? 0 : b.weight), 0) : 0;
   return h(
     "table",
     { class: "backends" },
@@ -367,7 +369,12 @@ function chartsOf(g: GroupView, app: App, now: number): HTMLElement {
 }
 
 function groupCard(g: GroupView, app: App, now: number): HTMLElement {
-  const healthy = g.backends.filter((b) => !b.unhealthy && !b.ejectedOn.length && !b.drain).length;
+  const checked = (app.state?.orchestrator.workers.length ?? 0) > 0 ||
+    g.backends.some((b) => b.seenBy > 0);
+  const healthy =
+    g.backends.filter((b) =>
+      !b.unhealthy && !b.ejectedOn.length && !b.unusableOn.length && !b.drain
+    ).length;
   return h(
     "section",
     { class: "group", "data-group": g.name },
@@ -379,10 +386,12 @@ function groupCard(g: GroupView, app: App, now: number): HTMLElement {
       g.version === null
         ? tag("no config", "bad")
         : tag(`v${g.version}`, "", `modified ${g.modifiedAt}`),
-      tag(
-        `${healthy}/${g.backends.length} usable`,
-        healthy === g.backends.length ? "ok" : healthy === 0 ? "bad" : "warn",
-      ),
+      checked || healthy < g.backends.length
+        ? tag(
+          `${healthy}/${g.backends.length} usable`,
+          healthy === g.backends.length ? "ok" : healthy === 0 ? "bad" : "warn",
+        )
+        : tag(`${g.backends.length} unchecked`, "", "no orchestrator and no proxy reports yet"),
       tag(`${g.proxies.length} ${g.proxies.length === 1 ? "proxy" : "proxies"}`),
       h("span", { class: "spacer" }),
       g.version === null ? null : h("button", {
