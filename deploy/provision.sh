@@ -6,7 +6,7 @@ set -euo pipefail
 SWY_LOG_TAG=provision
 
 # Debian packages the tests use directly (each only installed when its binary is absent).
-swy_ensure_cmd promtool prometheus
+bash "$SWY_REPO_ROOT/deploy/prometheus/prometheus.sh" install   # prometheus + promtool
 swy_ensure_cmd curl curl
 swy_ensure_cmd chromium chromium   # the console's browser test (driven by playwright-core)
 swy_ensure_cmd wrk wrk             # load in the autoscaling test and the benchmarks

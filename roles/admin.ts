@@ -36,6 +36,7 @@ import {
 } from "../lib/runtime/process.ts";
 import { REPO_ROOT } from "../lib/runtime/role_command.ts";
 import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
+import { InstanceRegistration } from "../lib/source/instance_registry.ts";
 import { writerOnlyAcl } from "../lib/store/acl.ts";
 import { connectStore } from "../lib/store/mod.ts";
 import type { CoordinationStore } from "../lib/store/types.ts";
@@ -186,6 +187,21 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (e) {
     fatal(`cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`);
   }
+  const registration = new InstanceRegistration({
+    store: zk,
+    role: "admin",
+    id,
+    log,
+    acl: connect.digest ? writerOnlyAcl(connect.digest) : null,
+    data: () => ({
+      admin: `${adminListen.host}:${opsServer.port}`,
+      api: `${listen.host}:${api.port}`,
+      runtime: runtimeVersion(),
+      pid: process.pid,
+      started_at: new Date(startedAt).toISOString(),
+    }),
+  });
+  registration.start();
   log.info("admin API listening", {
     api: `${listen.host}:${api.port}`,
     admin: `${adminListen.host}:${opsServer.port}`,
@@ -193,6 +209,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     runtime: runtimeVersion(),
   });
   onShutdownSignal(async () => {
+    await registration.stop();
     await consoleUi.stop(); // ends the live streams, or shutdown would wait for them
     await api.shutdown();
     await opsServer.shutdown();

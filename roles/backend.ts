@@ -4,9 +4,11 @@
  * work, and its health can be switched at runtime.
  *
  * Endpoints: `/health` (status switchable), `POST /_control/health?status=N`,
+ * `POST /_control/fail?status=N` (every other request answers N; 0 clears),
  * `/_bytes?n=N` (N bytes), `/_delay?ms=N`, `/_sse?n=N&interval_ms=M`,
- * `/_echo` (method, path, headers, body size as JSON); anything else answers
- * `<name>\n`.
+ * `/_echo` (method, path, headers, body size as JSON), `/_count` (reads the
+ * request body as a stream and answers its size, for big uploads), `/_ws`
+ * (WebSocket echo; needs Deno); anything else answers `<name>\n`.
  *
  * @module
  */
@@ -24,6 +26,11 @@ import { args, onShutdownSignal } from "../lib/runtime/process.ts";
 import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
 
 const SUMMARY = "sample HTTP backend for demos, tests and benchmarks";
+
+/** What `/_ws` uses of the Deno namespace. */
+interface DenoWebSocketUpgrade {
+  upgradeWebSocket(req: Request): { socket: WebSocket; response: Response };
+}
 
 /** The backend's flags. */
 export const BACKEND_FLAGS: readonly FlagSpec[] = [
@@ -53,8 +60,23 @@ export const BACKEND_FLAGS: readonly FlagSpec[] = [
 /** Builds the backend app (exported for in-process tests). */
 export function backendApp(name: string, initialHealth: number): Hono {
   let health = initialHealth;
+  let failWith = 0;
   const app = new Hono();
   app.get("/health", (c) => c.text(health === 200 ? "ok\n" : "unhealthy\n", health as 200));
+  app.post("/_control/fail", (c) => {
+    const status = Number(c.req.query("status"));
+    if (!Number.isInteger(status) || (status !== 0 && (status < 200 || status > 599))) {
+      return c.text("status must be 0 or 200-599\n", 400);
+    }
+    failWith = status;
+    return c.text(status === 0 ? "answering normally\n" : `answering ${status} now\n`);
+  });
+  app.use("*", async (c, next) => {
+    if (failWith !== 0 && c.req.path !== "/health") {
+      return c.text(`${name} failing\n`, failWith as 500, { "x-backend": name });
+    }
+    await next();
+  });
   app.post("/_control/health", (c) => {
     const status = Number(c.req.query("status"));
     if (!Number.isInteger(status) || status < 100 || status > 599) {
@@ -113,6 +135,33 @@ export function backendApp(name: string, initialHealth: number): Hono {
       200,
       { "x-backend": name },
     );
+  });
+  app.all("/_count", async (c) => {
+    // streams the body: a 1 GiB upload never sits in memory
+    let bytes = 0;
+    const body = c.req.raw.body;
+    if (body) {
+      const reader = body.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        bytes += value.length;
+      }
+    }
+    return c.json({ backend: name, bytes }, 200, { "x-backend": name });
+  });
+  app.get("/_ws", (c) => {
+    const deno = (globalThis as { Deno?: DenoWebSocketUpgrade }).Deno;
+    if (!deno) return c.text("the WebSocket echo needs the backend under Deno\n", 501);
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return c.text("expected a WebSocket upgrade\n", 426);
+    }
+    const { socket, response } = deno.upgradeWebSocket(c.req.raw);
+    socket.onmessage = (e) => {
+      if (e.data === "close-me") socket.close(4000, "asked to");
+      else socket.send(e.data);
+    };
+    return response;
   });
   app.all("*", (c) => c.text(`${name}\n`, 200, { "x-backend": name }));
   return app;

@@ -83,6 +83,12 @@ export const CTL_FLAGS: readonly FlagSpec[] = [
   },
   { name: "proxy-user", type: "string", value: "USER:PASSWORD", help: "zk-init: the proxies" },
   { name: "dns-user", type: "string", value: "USER:PASSWORD", help: "zk-init: the dns role" },
+  {
+    name: "autoscaler-user",
+    type: "string",
+    value: "USER:PASSWORD",
+    help: "zk-init: the autoscaler",
+  },
 ];
 
 const COMMANDS = `commands:
@@ -101,7 +107,8 @@ const COMMANDS = `commands:
   diff GROUP FROM [TO]                 differences between two versions (TO defaults to current)
   rollback GROUP VERSION               write an old version back as the newest
   zk-init --zk HOSTS --zk-auth OPS:PW --admin-user U:P --orchestrator-user U:P --proxy-user U:P
-          [--dns-user U:P]             create the ZooKeeper tree with per-role ACLs`;
+          [--dns-user U:P] [--autoscaler-user U:P]
+                                       create the ZooKeeper tree with per-role ACLs`;
 
 class CtlError extends Error {}
 
@@ -401,6 +408,9 @@ async function run(argv: readonly string[]): Promise<void> {
           orchestrator: String(creds.orchestrator),
           proxy: String(creds.proxy),
           ...(typeof flags["dns-user"] === "string" ? { dns: flags["dns-user"] } : {}),
+          ...(typeof flags["autoscaler-user"] === "string"
+            ? { autoscaler: flags["autoscaler-user"] }
+            : {}),
         });
         writeOut(lines.join("\n"));
       } finally {

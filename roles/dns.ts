@@ -46,6 +46,7 @@ import {
 import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
 import { writerOnlyAcl } from "../lib/store/acl.ts";
 import { DNS_ROOT, isValidNodeName } from "../lib/store/layout.ts";
+import { InstanceRegistration } from "../lib/source/instance_registry.ts";
 import { connectStore } from "../lib/store/mod.ts";
 import type { CoordinationStore } from "../lib/store/types.ts";
 
@@ -422,6 +423,20 @@ export async function main(argv: readonly string[]): Promise<void> {
     hooks: metrics.hooks,
   });
   controller.start();
+  const registration = new InstanceRegistration({
+    store: zk,
+    role: "dns",
+    id,
+    log,
+    acl: connect.digest ? writerOnlyAcl(connect.digest) : null,
+    data: () => ({
+      admin: `${s.adminListen.host}:${admin.port}`,
+      zone: s.fleet.zone,
+      runtime: runtimeVersion(),
+      pid: process.pid,
+    }),
+  });
+  registration.start();
   log.info("dns role started", {
     zone: s.fleet.zone,
     prefix: s.fleet.prefix,
@@ -439,6 +454,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     log.info("shutting down", { signal });
     stopping = true;
     keeper.stop();
+    await registration.stop();
     await controller?.stop();
     await zk.close();
     await kv.close();

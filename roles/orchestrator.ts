@@ -31,6 +31,8 @@ import {
 } from "../lib/runtime/process.ts";
 import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
 import { isValidNodeName, WORKERS_PATH } from "../lib/store/layout.ts";
+import { InstanceRegistration } from "../lib/source/instance_registry.ts";
+import { writerOnlyAcl } from "../lib/store/acl.ts";
 import { connectStore } from "../lib/store/mod.ts";
 
 const SUMMARY = "health-monitor cluster member: probes backends, writes health; one is master";
@@ -126,6 +128,20 @@ export async function main(argv: readonly string[]): Promise<void> {
   ).catch((e) => fatal(`cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`));
 
   await node.start();
+  const registration = new InstanceRegistration({
+    store,
+    role: "orchestrator",
+    id,
+    log,
+    acl: digest ? writerOnlyAcl(digest) : null,
+    data: () => ({
+      admin: `${adminListen.host}:${admin.port}`,
+      runtime: runtimeVersion(),
+      pid: process.pid,
+      started_at: new Date(startedAt).toISOString(),
+    }),
+  });
+  registration.start();
   log.info("orchestrator started", {
     admin: `${adminListen.host}:${admin.port}`,
     zk: connect.connectionString,
@@ -137,6 +153,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   onShutdownSignal(async (signal) => {
     log.info("shutting down", { signal });
     stopping = true;
+    await registration.stop();
     await node!.stop();
     await store.close();
     await admin.shutdown();

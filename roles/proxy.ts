@@ -22,6 +22,7 @@ import { zkConnectOptions } from "../lib/cli/zk.ts";
 import { formatIssues, parseJsonConfig, validateConfigFile } from "../lib/config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { ProxyInstance } from "../lib/proxy/instance.ts";
+import { superviseWorkers, workerIndex, WORKERS_FLAG } from "../lib/proxy/workers.ts";
 import { args, env, exit, onShutdownSignal, writeErr } from "../lib/runtime/process.ts";
 import { REPO_ROOT } from "../lib/runtime/role_command.ts";
 import { runtimeVersion } from "../lib/runtime/serve.ts";
@@ -110,6 +111,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     value: "HOST:PORT",
     help: "with --zk: address clients use to reach this proxy (default: --listen)",
   },
+  WORKERS_FLAG,
   ...COMMON_FLAGS,
 ];
 
@@ -125,6 +127,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   if ((flags.config === undefined) === (flags.zk === undefined)) {
     usageError("proxy", PROXY_FLAGS, "give exactly one of --config FILE or --zk HOST:PORT");
   }
+  // --workers N: this process supervises N workers sharing the port (SO_REUSEPORT)
+  if (await superviseWorkers(flags, log)) return;
   const started = flags.zk !== undefined
     ? await startZk(flags, id, log, listen, adminListen, healthFlag)
     : await startFile(flags, id, log, listen, adminListen, healthFlag);
@@ -307,7 +311,8 @@ async function startZk(
         if (present) instance.setExternalHealth(source?.unhealthy ?? new Set());
       },
       acl: connect.digest ? writerOnlyAcl(connect.digest) : null,
-      registration: {
+      // with --workers, one registration per proxy address: worker 0's
+      registration: (workerIndex() ?? 0) !== 0 ? null : {
         id,
         data: () => ({
           id,

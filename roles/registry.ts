@@ -14,6 +14,7 @@ export const ROLES: Readonly<Record<string, () => Promise<{ role: RoleDefinition
   orchestrator: () => import("./orchestrator.ts"),
   admin: () => import("./admin.ts"),
   dns: () => import("./dns.ts"),
+  autoscaler: () => import("./autoscaler.ts"),
   ctl: () => import("./ctl.ts"),
 };
 

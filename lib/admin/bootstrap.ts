@@ -10,11 +10,13 @@
 import { ALL_PERMS, digestAcl, worldAcl } from "../store/acl.ts";
 import {
   ASSIGNMENTS_PATH,
+  AUTOSCALER_ROOT,
   CONFIG_ROOT,
   DNS_ROOT,
   ELECTION_PATH,
   HEALTH_ROOT,
   HISTORY_ROOT,
+  INSTANCES_ROOT,
   ORCHESTRATOR_ROOT,
   PROXIES_ROOT,
   SWITCHYARD_ROOT,
@@ -31,6 +33,8 @@ export interface RoleCredentials {
   readonly proxy: string;
   /** The dns role; defaults to read-only access when absent. */
   readonly dns?: string;
+  /** The autoscaler; defaults to read-only access when absent. */
+  readonly autoscaler?: string;
 }
 
 /** The node -> ACL plan, parents first. */
@@ -50,6 +54,15 @@ export function aclPlan(c: RoleCredentials): [string, AclEntry[]][] {
     [ASSIGNMENTS_PATH, owned(c.orchestrator)],
     [PROXIES_ROOT, owned(c.proxy)],
     [DNS_ROOT, c.dns ? owned(c.dns) : [op, read]],
+    // every non-proxy role registers its /metrics address under its own child of this node
+    [INSTANCES_ROOT, [
+      op,
+      ...[...new Set([c.admin, c.orchestrator, c.dns, c.autoscaler])]
+        .filter((r): r is string => r !== undefined && r !== c.operator)
+        .map((r) => digestAcl(r, ["create"])),
+      read,
+    ]],
+    [AUTOSCALER_ROOT, c.autoscaler ? owned(c.autoscaler) : [op, read]],
   ];
 }
 

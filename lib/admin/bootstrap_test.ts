@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { digestAcl, digestId, worldAcl } from "../store/acl.ts";
 import {
   ASSIGNMENTS_PATH,
+  AUTOSCALER_ROOT,
   CONFIG_ROOT,
   DNS_ROOT,
   ELECTION_PATH,
   HEALTH_ROOT,
   HISTORY_ROOT,
+  INSTANCES_ROOT,
   ORCHESTRATOR_ROOT,
   PROXIES_ROOT,
   SWITCHYARD_ROOT,
@@ -87,6 +89,8 @@ Deno.test("aclPlan lists every fixed node of the layout, parents before children
     ASSIGNMENTS_PATH,
     PROXIES_ROOT,
     DNS_ROOT,
+    INSTANCES_ROOT,
+    AUTOSCALER_ROOT,
   ]);
   for (const [i, p] of paths.entries()) {
     const parent = p.slice(0, p.lastIndexOf("/")) || "/";
@@ -133,6 +137,22 @@ Deno.test("aclPlan leaves the dns subtree to the operator unless a dns identity 
     digestAcl("dns:dns-pw"),
     read,
   ]);
+});
+
+Deno.test("aclPlan lets each non-proxy role register under instances, and gives the autoscaler its root", () => {
+  const withAutoscaler = planOf({ ...creds, dns: "dns:dns-pw", autoscaler: "scaler:pw" });
+  assert.deepEqual(withAutoscaler.get(INSTANCES_ROOT), [
+    op,
+    digestAcl(creds.admin, ["create"]),
+    digestAcl(creds.orchestrator, ["create"]),
+    digestAcl("dns:dns-pw", ["create"]),
+    digestAcl("scaler:pw", ["create"]),
+    read,
+  ]);
+  assert.deepEqual(withAutoscaler.get(AUTOSCALER_ROOT), [op, digestAcl("scaler:pw"), read]);
+  assert.deepEqual(planOf(creds).get(AUTOSCALER_ROOT), [op, read]);
+  const proxyId = digestId("proxy", "proxy-pw");
+  assert.ok(!withAutoscaler.get(INSTANCES_ROOT)!.some((e) => e.id === proxyId));
 });
 
 Deno.test("aclPlan does not repeat the operator's entry when a role uses the operator identity", () => {

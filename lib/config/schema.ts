@@ -228,6 +228,11 @@ export const limitsSchema = z.strictObject({
   header_timeout_seconds: seconds(0.05, 3600).default(10),
   /** An idle keep-alive client connection is closed after this long. */
   idle_timeout_seconds: seconds(0.05, 86_400).default(60),
+  /**
+   * Longest pause in a body transfer with the client: a request body that stops
+   * arriving (slow POST) or a response the client stops reading (slow read).
+   */
+  body_timeout_seconds: seconds(0.05, 86_400).default(60),
   /** Client connections open at once; beyond, new ones get 503 and are closed. */
   max_connections: count(1, 1_000_000).default(10_000),
   /** Client connections per client IP; beyond, 429 and close (0 = no limit). */

@@ -16,9 +16,9 @@ import {
   validateGroupConfig,
 } from "../config/schema.ts";
 import {
-  ejectionCapacity,
   FRESH_OUTLIER,
   isEjected,
+  mayEject,
   type OutlierState,
   recordOutcome,
 } from "../health/outlier.ts";
@@ -64,6 +64,7 @@ export class GroupState {
   readonly #health = new Map<string, HealthState>();
   readonly #outlier = new Map<string, OutlierState>();
   readonly #rampStart = new Map<string, number>();
+  readonly #ejectionCounts = new Map<string, number>();
   readonly #options: GroupStateOptions;
   /** Backends ejected by outlier detection since start. */
   ejectionsTotal = 0;
@@ -102,7 +103,15 @@ export class GroupState {
     }
     // Build first: should building throw, the serving snapshot and health are untouched.
     const next = this.#build(version, result.value);
-    for (const map of [this.#health, this.#counters, this.#outlier, this.#rampStart]) {
+    for (
+      const map of [
+        this.#health,
+        this.#counters,
+        this.#outlier,
+        this.#rampStart,
+        this.#ejectionCounts,
+      ]
+    ) {
       for (const a of map.keys()) if (!keep.has(a)) map.delete(a);
     }
     this.appliedTotal++;
@@ -160,16 +169,25 @@ export class GroupState {
     const prev = this.#outlier.get(address);
     if (!failure && (prev === undefined || prev.consecutiveFailures === 0)) return false;
     const now = this.#options.now();
-    let mayEject = false;
+    let allowed = false;
     if (failure) {
-      let ejectedNow = 0;
-      for (const [a, o] of this.#outlier) if (a !== address && isEjected(o, now)) ejectedNow++;
-      mayEject = ejectedNow < ejectionCapacity(snap.backends.length, settings.maxEjectionPercent);
+      // the floor: count backends available now (healthy and not ejected)
+      let available = 0;
+      let candidate = false;
+      for (const b of snap.backends) {
+        const o = this.#outlier.get(b.address);
+        const ok = this.#health.get(b.address)?.status !== "unhealthy" &&
+          (o === undefined || !isEjected(o, now));
+        if (ok) available++;
+        if (b.address === address) candidate = ok;
+      }
+      allowed = mayEject(snap.backends.length, available, candidate, settings.maxEjectionPercent);
     }
-    const r = recordOutcome(prev ?? FRESH_OUTLIER, failure, now, settings, mayEject);
+    const r = recordOutcome(prev ?? FRESH_OUTLIER, failure, now, settings, allowed);
     this.#outlier.set(address, r.state);
     if (r.ejected) {
       this.ejectionsTotal++;
+      this.#ejectionCounts.set(address, (this.#ejectionCounts.get(address) ?? 0) + 1);
       this.#rampStart.set(address, r.state.ejectedUntil);
       this.#publish(this.#build(snap.version, snap.config));
     }
@@ -216,6 +234,11 @@ export class GroupState {
   /** Current health of one backend. */
   healthOf(address: string): HealthState | undefined {
     return this.#health.get(address);
+  }
+
+  /** Times outlier detection ejected this backend since it joined the group. */
+  ejectionsOf(address: string): number {
+    return this.#ejectionCounts.get(address) ?? 0;
   }
 
   #build(version: string, config: GroupConfig): GroupSnapshot {

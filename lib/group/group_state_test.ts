@@ -403,3 +403,323 @@ Deno.test("GroupState picks deterministically with a seeded random", () => {
   };
   assert.deepEqual(picks(), picks());
 });
+
+// ------------------------------------------------------------ outlier detection
+
+/** V1 with outlier detection tuned for tests: 3 failures eject for 1 s (max 5 s). */
+const OD = {
+  ...V1,
+  outlier_detection: {
+    consecutive_failures: 3,
+    base_ejection_seconds: 1,
+    max_ejection_seconds: 5,
+    max_ejection_percent: 50,
+  },
+};
+
+function fail(state: GroupState, address: string, n: number): boolean[] {
+  const out: boolean[] = [];
+  for (let i = 0; i < n; i++) out.push(state.recordOutcome(address, true));
+  return out;
+}
+
+Deno.test("GroupState.recordOutcome() ejects after consecutive failures and rebuilds without the backend", () => {
+  const { state, swaps, clock } = harness();
+  state.applyConfig("v1", OD);
+  assert.deepEqual(fail(state, "10.0.0.2:80", 3), [false, false, true]);
+  const s = state.snapshot!;
+  assert.equal(swaps.length, 2);
+  assert.deepEqual(s.backends.map((b) => b.ejected), [false, true, false]);
+  assert.deepEqual(s.backends.map((b) => b.usable), [true, false, true]);
+  assert.equal(s.usableCount, 2);
+  assert.equal(s.backends[1]!.outlier.ejectedUntil, clock.t + 1000);
+  assert.equal(s.nextChangeAt, clock.t + 1000);
+  assert.equal(state.ejectionsTotal, 1);
+  assert.equal(state.ejectionsOf("10.0.0.2:80"), 1);
+  assert.equal(state.ejectionsOf("10.0.0.1:80"), 0);
+  for (let i = 0; i < 100; i++) assert.notEqual(s.selector.pick(), 1);
+  // health checks have nothing to do with it
+  assert.equal(s.backends[1]!.health.status, "healthy");
+});
+
+Deno.test("GroupState.recordOutcome() is cheap for successes: no rebuild, no state for clean backends", () => {
+  const { state, swaps } = harness();
+  state.applyConfig("v1", OD);
+  for (let i = 0; i < 10; i++) assert.equal(state.recordOutcome("10.0.0.1:80", false), false);
+  fail(state, "10.0.0.1:80", 2);
+  state.recordOutcome("10.0.0.1:80", false);
+  fail(state, "10.0.0.1:80", 2);
+  assert.equal(state.snapshot!.backends[0]!.ejected, false, "the run was broken by a success");
+  assert.equal(swaps.length, 1);
+});
+
+Deno.test("GroupState.recordOutcome() does nothing with outlier detection disabled or before a config", () => {
+  const { state, swaps } = harness();
+  assert.equal(state.recordOutcome("10.0.0.1:80", true), false);
+  state.applyConfig("v1", { ...OD, outlier_detection: { enabled: false } });
+  assert.deepEqual(fail(state, "10.0.0.1:80", 20).filter(Boolean), []);
+  assert.equal(swaps.length, 1);
+  assert.equal(state.ejectionsTotal, 0);
+});
+
+Deno.test("GroupState.tick() brings an ejected backend back when its ejection ends", () => {
+  const { state, clock, swaps } = harness();
+  state.applyConfig("v1", OD);
+  fail(state, "10.0.0.3:80", 3);
+  const until = state.snapshot!.nextChangeAt;
+  clock.t = until - 1;
+  assert.equal(state.tick(), false);
+  assert.equal(swaps.length, 2);
+  clock.t = until;
+  assert.equal(state.tick(), true);
+  const s = state.snapshot!;
+  assert.equal(s.backends[2]!.ejected, false);
+  assert.equal(s.backends[2]!.usable, true);
+  assert.equal(s.usableCount, 3);
+  assert.equal(s.nextChangeAt, Infinity);
+  assert.equal(state.tick(), false, "nothing more is due");
+});
+
+Deno.test("GroupState ejection never goes below the floor of available backends", () => {
+  const { state, clock } = harness();
+  state.applyConfig("v1", OD); // 3 backends, 50%: one may be out
+  fail(state, "10.0.0.1:80", 3);
+  assert.equal(state.snapshot!.usableCount, 2);
+  // the second failing backend is kept: ejecting it would leave one of three
+  assert.deepEqual(fail(state, "10.0.0.2:80", 10).filter(Boolean), []);
+  assert.equal(state.snapshot!.usableCount, 2);
+  assert.equal(state.ejectionsTotal, 1);
+  // once the first is back, the next failure of the second ejects it at once
+  clock.t = state.snapshot!.nextChangeAt;
+  state.tick();
+  assert.equal(state.recordOutcome("10.0.0.2:80", true), true);
+  assert.deepEqual(state.snapshot!.backends.map((b) => b.ejected), [false, true, false]);
+});
+
+Deno.test("GroupState ejection floor counts backends taken out by health checks", () => {
+  const { state } = harness();
+  state.applyConfig("v1", { ...OD, unhealthy_threshold: 1 });
+  assert.equal(state.observeProbe("10.0.0.1:80", false), true);
+  // two of three left: ejecting another would break the 50% floor
+  assert.deepEqual(fail(state, "10.0.0.2:80", 5).filter(Boolean), []);
+  // a backend already out by health checks may be ejected (it costs nothing)
+  assert.equal(fail(state, "10.0.0.1:80", 3).at(-1), true);
+  assert.equal(state.snapshot!.usableCount, 2);
+});
+
+Deno.test("GroupState ejection floor: max_ejection_percent 100 may eject everything, 0 nothing", () => {
+  const all = harness();
+  all.state.applyConfig("v1", {
+    ...OD,
+    outlier_detection: { ...OD.outlier_detection, max_ejection_percent: 100 },
+  });
+  for (const b of V1.backend_servers) assert.equal(fail(all.state, b, 3).at(-1), true);
+  assert.equal(all.state.snapshot!.usableCount, 0);
+  assert.equal(all.state.snapshot!.selector.pick(), -1);
+  const none = harness();
+  none.state.applyConfig("v1", {
+    ...OD,
+    outlier_detection: { ...OD.outlier_detection, max_ejection_percent: 0 },
+  });
+  assert.deepEqual(fail(none.state, "10.0.0.1:80", 30).filter(Boolean), []);
+});
+
+Deno.test("GroupState ejection back-off grows on repeat (1 s, 2 s, 3 s...) up to the max", () => {
+  const { state, clock } = harness();
+  state.applyConfig("v1", OD);
+  const lengths: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t0 = clock.t;
+    assert.equal(fail(state, "10.0.0.1:80", 3).at(-1), true);
+    lengths.push(state.snapshot!.backends[0]!.outlier.ejectedUntil - t0);
+    clock.t = state.snapshot!.nextChangeAt;
+    state.tick();
+    clock.t += 100;
+  }
+  assert.deepEqual(lengths, [1000, 2000, 3000, 4000, 5000, 5000, 5000]);
+  assert.equal(state.ejectionsOf("10.0.0.1:80"), 7);
+});
+
+Deno.test("GroupState ejection back-off decays after a quiet max-ejection period", () => {
+  const { state, clock } = harness();
+  state.applyConfig("v1", OD);
+  fail(state, "10.0.0.1:80", 3);
+  clock.t = state.snapshot!.nextChangeAt;
+  state.tick();
+  fail(state, "10.0.0.1:80", 3); // 2 s
+  const end = state.snapshot!.nextChangeAt;
+  clock.t = end;
+  state.tick();
+  // well-behaved for longer than max_ejection_seconds
+  clock.t = end + 5001;
+  const t0 = clock.t;
+  fail(state, "10.0.0.1:80", 3);
+  assert.equal(state.snapshot!.backends[0]!.outlier.ejectedUntil - t0, 1000);
+});
+
+Deno.test("GroupState forgets outlier state of a backend removed from the config", () => {
+  const { state } = harness();
+  state.applyConfig("v1", OD);
+  fail(state, "10.0.0.1:80", 3);
+  state.applyConfig("v2", { ...OD, backend_servers: ["10.0.0.2:80", "10.0.0.3:80"] });
+  assert.equal(state.ejectionsOf("10.0.0.1:80"), 0);
+  state.applyConfig("v3", OD);
+  assert.equal(state.snapshot!.backends[0]!.ejected, false);
+});
+
+// ------------------------------------------------------------ slow start
+
+/** The effective weight of `address` in the current snapshot. */
+function weightOf(state: GroupState, address: string): number {
+  return state.snapshot!.backends.find((b) => b.address === address)!.weight;
+}
+
+Deno.test("GroupState slow start: a backend added to the group ramps from 10% to its weight", () => {
+  const { state, clock } = harness();
+  const cfg = { ...V1, algorithm: "WEIGHTED_ROUND_ROBIN", slow_start_seconds: 10 };
+  state.applyConfig("v1", cfg);
+  // the first config serves at full weight at once
+  assert.deepEqual(state.snapshot!.backends.map((b) => b.weight), [1, 1, 1]);
+  const added = { address: "10.0.0.4:80", weight: 10 };
+  state.applyConfig("v2", { ...cfg, backend_servers: [...V1.backend_servers, added] });
+  const t0 = clock.t;
+  assert.equal(weightOf(state, added.address), 1, "10% at first");
+  assert.equal(state.snapshot!.backends[3]!.configuredWeight, 10);
+  assert.ok(state.snapshot!.nextChangeAt <= t0 + 500, "a step is due within the window");
+  const seen: number[] = [];
+  for (let ms = 500; ms <= 11_000; ms += 500) {
+    clock.t = t0 + ms;
+    state.tick();
+    seen.push(weightOf(state, added.address));
+  }
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! >= seen[i - 1]!, `${seen}`);
+  assert.equal(seen[9], 5, "half way at 5 s"); // 5000 / 10000 * 10
+  assert.equal(seen.at(-1), 10);
+  assert.equal(state.snapshot!.nextChangeAt, Infinity);
+  // the other backends were never ramped
+  assert.equal(weightOf(state, "10.0.0.1:80"), 1);
+});
+
+Deno.test("GroupState slow start: a backend back from unhealthy ramps up again", () => {
+  const { state, clock } = harness();
+  state.applyConfig("v1", {
+    ...V1,
+    backend_servers: [{ address: "10.0.0.1:80", weight: 4 }, "10.0.0.2:80"],
+    slow_start_seconds: 2,
+    unhealthy_threshold: 1,
+    healthy_threshold: 1,
+  });
+  state.observeProbe("10.0.0.1:80", false);
+  clock.t += 5000;
+  assert.equal(state.observeProbe("10.0.0.1:80", true), true);
+  const t0 = clock.t;
+  assert.ok(Math.abs(weightOf(state, "10.0.0.1:80") - 0.4) < 1e-9);
+  clock.t = t0 + 1000;
+  state.tick();
+  assert.equal(weightOf(state, "10.0.0.1:80"), 2);
+  clock.t = t0 + 2000;
+  state.tick();
+  assert.equal(weightOf(state, "10.0.0.1:80"), 4);
+});
+
+Deno.test("GroupState slow start: a backend back from an ejection ramps up from the ejection's end", () => {
+  const { state, clock } = harness();
+  state.applyConfig("v1", { ...OD, algorithm: "WEIGHTED_ROUND_ROBIN", slow_start_seconds: 4 });
+  fail(state, "10.0.0.1:80", 3);
+  const until = state.snapshot!.nextChangeAt;
+  clock.t = until;
+  state.tick();
+  assert.equal(state.snapshot!.backends[0]!.usable, true);
+  assert.ok(Math.abs(weightOf(state, "10.0.0.1:80") - 0.1) < 1e-9);
+  clock.t = until + 2000;
+  state.tick();
+  assert.equal(weightOf(state, "10.0.0.1:80"), 0.5);
+  clock.t = until + 4000;
+  state.tick();
+  assert.equal(weightOf(state, "10.0.0.1:80"), 1);
+});
+
+Deno.test("GroupState slow start off (0) never lowers a weight", () => {
+  const { state, clock } = harness();
+  state.applyConfig("v1", { ...OD, unhealthy_threshold: 1, healthy_threshold: 1 });
+  state.applyConfig("v2", { ...OD, backend_servers: [...OD.backend_servers, "10.0.0.9:80"] });
+  state.observeProbe("10.0.0.1:80", false);
+  clock.t += 100;
+  state.observeProbe("10.0.0.1:80", true);
+  assert.deepEqual(state.snapshot!.backends.map((b) => b.weight), [1, 1, 1, 1]);
+  assert.equal(state.snapshot!.nextChangeAt, Infinity);
+});
+
+Deno.test("GroupState slow start shifts traffic gradually in a weighted pick", () => {
+  const { state, clock } = harness();
+  const cfg = {
+    backend_servers: ["10.0.0.1:80"],
+    algorithm: "WEIGHTED_ROUND_ROBIN",
+    slow_start_seconds: 10,
+  };
+  state.applyConfig("v1", cfg);
+  state.applyConfig("v2", { ...cfg, backend_servers: ["10.0.0.1:80", "10.0.0.2:80"] });
+  const share = () => {
+    let n = 0;
+    for (let i = 0; i < 1000; i++) if (state.snapshot!.selector.pick() === 1) n++;
+    return n / 1000;
+  };
+  const t0 = clock.t;
+  const early = share();
+  clock.t = t0 + 10_000;
+  state.tick();
+  const late = share();
+  assert.ok(early < 0.15, `new backend got ${early} at first`);
+  assert.ok(late > 0.45 && late < 0.55, `new backend got ${late} after the window`);
+});
+
+// ------------------------------------------------------------ panic mode
+
+Deno.test("GroupState panic mode: below the threshold, traffic spreads over every backend", () => {
+  const { state } = harness();
+  state.applyConfig("v1", { ...V1, panic_threshold_percent: 50, unhealthy_threshold: 1 });
+  state.observeProbe("10.0.0.1:80", false);
+  let s = state.snapshot!;
+  assert.equal(s.panic, false, "two of three healthy is above 50%");
+  assert.equal(s.usableCount, 2);
+  state.observeProbe("10.0.0.2:80", false);
+  s = state.snapshot!;
+  assert.equal(s.panic, true, "one of three is below 50%");
+  assert.equal(s.usableCount, 3);
+  assert.deepEqual(s.backends.map((b) => b.usable), [true, true, true]);
+  const picked = new Set<number>();
+  for (let i = 0; i < 30; i++) picked.add(s.selector.pick());
+  assert.deepEqual([...picked].sort(), [0, 1, 2]);
+  // health is still reported as it is
+  assert.deepEqual(s.backends.map((b) => b.health.status), ["unhealthy", "unhealthy", "healthy"]);
+  // recovery ends the panic
+  state.observeProbe("10.0.0.2:80", true);
+  state.observeProbe("10.0.0.2:80", true);
+  s = state.snapshot!;
+  assert.equal(s.panic, false);
+  assert.deepEqual(s.backends.map((b) => b.usable), [false, true, true]);
+});
+
+Deno.test("GroupState panic mode counts ejected backends as unavailable", () => {
+  const { state } = harness();
+  state.applyConfig("v1", {
+    ...OD,
+    panic_threshold_percent: 70,
+    outlier_detection: { ...OD.outlier_detection, max_ejection_percent: 100 },
+  });
+  fail(state, "10.0.0.1:80", 3);
+  const s = state.snapshot!;
+  assert.equal(s.panic, true, "two of three is below 70%");
+  assert.equal(s.backends[0]!.ejected, true);
+  assert.equal(s.backends[0]!.usable, true, "in panic even the ejected one serves");
+});
+
+Deno.test("GroupState panic mode off (0) never spreads to unhealthy backends", () => {
+  const { state } = harness();
+  state.applyConfig("v1", { ...V1, unhealthy_threshold: 1 });
+  for (const b of V1.backend_servers) state.observeProbe(b, false);
+  const s = state.snapshot!;
+  assert.equal(s.panic, false);
+  assert.equal(s.usableCount, 0);
+  assert.equal(s.selector.pick(), -1);
+});

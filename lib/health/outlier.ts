@@ -64,6 +64,39 @@ export function ejectionCapacity(total: number, maxEjectionPercent: number): num
 }
 
 /**
+ * The floor: how many of `total` backends must stay available (healthy and
+ * not ejected) whatever outlier detection thinks, i.e. `total` minus
+ * {@link ejectionCapacity}; at least 1 unless `maxEjectionPercent` is 100.
+ */
+export function minAvailable(total: number, maxEjectionPercent: number): number {
+  return total - ejectionCapacity(total, maxEjectionPercent);
+}
+
+/**
+ * Whether ejecting one more backend keeps the group at or above its floor.
+ *
+ * @param total Backends in the group.
+ * @param available Backends available now (healthy and not ejected).
+ * @param candidateAvailable Whether the backend to eject is itself among `available`
+ *   (ejecting one that is already out of rotation costs nothing).
+ *
+ * @example
+ * ```ts
+ * import { mayEject } from "./outlier.ts";
+ * console.log(mayEject(3, 3, true, 50), mayEject(3, 2, true, 50)); // true false
+ * ```
+ */
+export function mayEject(
+  total: number,
+  available: number,
+  candidateAvailable: boolean,
+  maxEjectionPercent: number,
+): boolean {
+  const after = candidateAvailable ? available - 1 : available;
+  return after >= minAvailable(total, maxEjectionPercent);
+}
+
+/**
  * Folds one request outcome into a backend's state.
  *
  * @param failure The attempt failed (connect refused/reset/timeout, or a 5xx when counted).

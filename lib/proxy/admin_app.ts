@@ -61,6 +61,9 @@ export function statusDocument(state: GroupState, info: StatusInfo): Record<stri
         at: new Date(state.rejected.at).toISOString(),
       }
       : null,
+    panic: snap?.panic ?? false,
+    usable_backends: snap?.usableCount ?? 0,
+    outlier_ejections_total: state.ejectionsTotal,
     backends: (snap?.backends ?? []).map((b) => ({
       address: b.address,
       weight: b.configuredWeight,
@@ -71,6 +74,10 @@ export function statusDocument(state: GroupState, info: StatusInfo): Record<stri
       consecutive_successes: b.health.successes,
       last_error: b.health.lastError,
       inflight: b.counters.inflight,
+      ejected: b.ejected,
+      ejected_until: b.ejected ? new Date(b.outlier.ejectedUntil).toISOString() : null,
+      ejections_total: state.ejectionsOf(b.address),
+      request_failures_in_a_row: b.outlier.consecutiveFailures,
     })),
   };
 }

@@ -15,11 +15,29 @@ import { type ClientSide, Exchange } from "./exchange.ts";
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 /** Pipelined bytes buffered while an exchange runs before reading pauses. */
 const MAX_BUFFERED = 64 * 1024;
+/**
+ * After the proxy ends a connection and its last byte is flushed, how long
+ * the client may take to close its side before the socket is destroyed (a
+ * client that never closes must not hold the connection, or a drain, forever).
+ */
+export const LINGER_MS = 5_000;
+/** {@link LINGER_MS} while the proxy drains. */
+const DRAIN_LINGER_MS = 1_000;
 
 /** Normalizes `::ffff:1.2.3.4` to `1.2.3.4`. */
 export function normalizeIp(ip: string | undefined): string {
   if (!ip) return "unknown";
   return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
+}
+
+/** True when `buf[from..]` holds an LF not preceded by CR (checks from `from - 1`). */
+function bareLf(buf: Buffer, from: number): boolean {
+  let i = buf.indexOf(10, from > 0 ? from : 0);
+  while (i >= 0) {
+    if (i === 0 || buf[i - 1] !== 13) return true;
+    i = buf.indexOf(10, i + 1);
+  }
+  return false;
 }
 
 /** A client connection served by the proxy. */
@@ -32,11 +50,21 @@ export class ClientConnection implements ClientSide {
   #tunnel = false;
   #paused = false;
   #parsing = false;
+  /** Bytes of an incomplete head already checked for a bare LF. */
+  #lfScanned = 0;
   /** Monotonic deadline: complete head (or idle keep-alive) by then. 0 = none. */
   deadline = 0;
   #deadlineIsIdle = false;
   /** Requests served on this connection. */
   requests = 0;
+  /** Bytes received (the sweeper compares it between sweeps to spot a stalled body). */
+  #rx = 0;
+  #rxSeen = 0;
+  #rxAt = 0;
+  /** Times the socket drained (the sweeper spots a client that stopped reading). */
+  #drains = 0;
+  #drainsSeen = 0;
+  #stallAt = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -48,7 +76,10 @@ export class ClientConnection implements ClientSide {
     this.deadline = ctx.now() + ctx.limits.headerTimeoutMs;
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
-    socket.on("drain", () => this.#exchange?.onClientDrain());
+    socket.on("drain", () => {
+      this.#drains++;
+      this.#exchange?.onClientDrain();
+    });
     socket.on("error", () => {});
     socket.on("close", () => {
       this.#ended = true;
@@ -66,6 +97,7 @@ export class ClientConnection implements ClientSide {
 
   #onData(chunk: Buffer): void {
     if (this.#ended) return;
+    this.#rx += chunk.length;
     const ex = this.#exchange;
     if (ex) {
       if (this.#tunnel) {
@@ -96,7 +128,14 @@ export class ClientConnection implements ClientSide {
     }
     // Half-close from the client: finish the current response, then close.
     this.closing = true;
-    if (!this.#exchange) this.end();
+    const ex = this.#exchange;
+    if (!ex) this.end();
+    else if (!ex.bodyDone) {
+      // the request body can never complete: give up on this exchange
+      this.#exchange = null;
+      ex.clientGone();
+      this.destroy();
+    }
   }
 
   /** Parses and starts the next request, if a complete head is buffered. */
@@ -110,6 +149,7 @@ export class ClientConnection implements ClientSide {
         let skip = 0;
         while (skip + 1 < buf.length && buf[skip] === 13 && buf[skip + 1] === 10) skip += 2;
         if (skip > 0) {
+          this.#lfScanned = 0;
           buf = buf.subarray(skip);
           this.#buf = buf.length > 0 ? buf : null;
           if (buf.length === 0) break;
@@ -123,9 +163,13 @@ export class ClientConnection implements ClientSide {
         if (idx < 0) {
           if (buf.length > limits.maxHeaderBytes) {
             this.#reject(431, "request head too large");
-          }
+          } else if (bareLf(buf, this.#lfScanned)) {
+            // A line ended by LF alone would never complete the head: refuse now, not at the timeout.
+            this.#reject(400, "bare LF in request head");
+          } else this.#lfScanned = buf.length;
           break;
         }
+        this.#lfScanned = 0;
         if (idx + 4 > limits.maxHeaderBytes) {
           this.#reject(431, "request head too large");
           break;
@@ -149,6 +193,8 @@ export class ClientConnection implements ClientSide {
         }
         const ex = new Exchange(this.ctx, this, head, snap);
         this.#exchange = ex;
+        this.#rxSeen = this.#rx;
+        this.#rxAt = this.ctx.now();
         ex.begin();
         if (this.#exchange === ex && !ex.bodyDone && this.#buf !== null) {
           const pending = this.#buf;
@@ -197,9 +243,18 @@ export class ClientConnection implements ClientSide {
 
   exchangeFinished(keepAlive: boolean): void {
     this.#exchange = null;
-    if (!keepAlive || this.closing || this.ctx.draining) {
+    if (!keepAlive) {
       this.end();
       return;
+    }
+    if (this.closing || this.ctx.draining) {
+      // The response went out keep-alive but we are closing now. A request the
+      // client already pipelined is answered (with Connection: close), not dropped.
+      this.closing = true;
+      if (this.#buf === null) {
+        this.end();
+        return;
+      }
     }
     this.resumeReading();
     this.deadline = this.ctx.now() + this.ctx.limits.idleTimeoutMs;
@@ -222,7 +277,12 @@ export class ClientConnection implements ClientSide {
     if (this.#ended) return;
     this.#ended = true;
     this.#buf = null;
-    this.socket.end();
+    // until the last byte is flushed the client must keep reading; then it has a moment to close
+    this.deadline = this.ctx.now() + this.ctx.limits.bodyTimeoutMs;
+    this.socket.end(() => {
+      // flushed: the client now has a moment to close its side
+      this.deadline = this.ctx.now() + (this.ctx.draining ? DRAIN_LINGER_MS : LINGER_MS);
+    });
   }
 
   destroy(): void {
@@ -232,13 +292,39 @@ export class ClientConnection implements ClientSide {
 
   /** Called by the server's sweeper with the monotonic clock. */
   checkTimeouts(now: number): void {
-    const ex = this.#exchange;
-    if (ex) {
-      if (ex.responseDeadline !== 0 && now > ex.responseDeadline) ex.timeout();
+    if (this.#ended) {
+      if (this.deadline !== 0 && now > this.deadline) this.socket.destroy();
       return;
     }
-    if (this.deadline !== 0 && now > this.deadline && !this.#ended) {
-      if (this.#deadlineIsIdle && this.#buf === null) {
+    const ex = this.#exchange;
+    if (ex) {
+      if (ex.responseDeadline !== 0 && now > ex.responseDeadline) {
+        ex.timeout();
+        return;
+      }
+      const limit = this.ctx.limits.bodyTimeoutMs;
+      if (!ex.bodyDone && !this.#tunnel) {
+        // a request body in progress: the client must keep sending (unless we paused it)
+        if (this.#rx !== this.#rxSeen || this.#paused) {
+          this.#rxSeen = this.#rx;
+          this.#rxAt = now;
+        } else if (now - this.#rxAt > limit) {
+          ex.bodyTimeout();
+          return;
+        }
+      }
+      if (ex.waitingForClient) {
+        // the response (or tunnel) waits for the client to read: it must keep reading
+        if (this.#drains !== this.#drainsSeen || this.#stallAt === 0) {
+          this.#drainsSeen = this.#drains;
+          this.#stallAt = now;
+        } else if (now - this.#stallAt > limit) ex.clientStalled();
+      } else this.#stallAt = 0;
+      return;
+    }
+    if (this.deadline !== 0 && now > this.deadline) {
+      if (this.#buf === null) {
+        // nothing of a request arrived (idle keep-alive, or a connection that never spoke)
         this.end();
       } else {
         this.ctx.metrics.countError("timeout", 408);
@@ -248,10 +334,18 @@ export class ClientConnection implements ClientSide {
     }
   }
 
-  /** Begins a graceful close: idle connections end now, busy ones after their response. */
-  drain(): void {
+  /**
+   * Begins a graceful close. A busy connection ends after its response (which
+   * says `Connection: close` unless its head already went out); one receiving
+   * a head gets it answered the same way; an idle one ends after `graceMs`
+   * unless a request arrives first (a request already on its way is answered
+   * rather than met with a closed connection).
+   */
+  drain(now: number, graceMs: number): void {
     this.closing = true;
-    if (!this.#exchange) this.end();
+    if (this.#exchange || this.#ended || this.#buf !== null) return;
+    const until = now + graceMs;
+    if (this.deadline === 0 || until < this.deadline) this.deadline = until;
   }
 
   /** True when no exchange is running. */

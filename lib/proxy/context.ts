@@ -27,6 +27,8 @@ export interface ProxyLimits {
   readonly headerTimeoutMs: number;
   /** An idle keep-alive client connection is closed after this long. */
   readonly idleTimeoutMs: number;
+  /** Longest pause in a request body's arrival or in the client's reading; 408 (or a cut) then close. */
+  readonly bodyTimeoutMs: number;
   /** Largest request body (0 = no limit); 413 beyond. */
   readonly maxBodyBytes: number;
   /** Client connections at once; beyond, 503 and close. */
@@ -43,6 +45,7 @@ export const DEFAULT_LIMITS: ProxyLimits = {
   maxResponseHeaderBytes: 64 * 1024,
   headerTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
+  bodyTimeoutMs: 60_000,
   maxBodyBytes: 0,
   maxConnections: 10_000,
   maxConnectionsPerIp: 0,
@@ -58,6 +61,7 @@ export function limitsOf(config: GroupConfig): ProxyLimits {
     maxResponseHeaderBytes: DEFAULT_LIMITS.maxResponseHeaderBytes,
     headerTimeoutMs: l.header_timeout_seconds * 1000,
     idleTimeoutMs: l.idle_timeout_seconds * 1000,
+    bodyTimeoutMs: l.body_timeout_seconds * 1000,
     maxBodyBytes: l.max_body_bytes,
     maxConnections: l.max_connections,
     maxConnectionsPerIp: l.max_connections_per_ip,

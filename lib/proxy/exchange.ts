@@ -71,6 +71,7 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 const MAX_PENDING_BODY = 256 * 1024;
 const SMALL_WRITE = 16 * 1024;
 const NO_CONTEXT: PickContext = {};
+const ignore = (): void => {};
 
 /** Forwards one request. Created by the client connection once the head is parsed. */
 export class Exchange implements UpstreamOwner {
@@ -470,6 +471,17 @@ export class Exchange implements UpstreamOwner {
   }
 
   #startResponse(head: ResponseHead, rest: Buffer): void {
+    const req = this.#req;
+    const noBody = req.method === "HEAD" || head.status === 204 || head.status === 304;
+    if (head.chunked && !noBody && rest.length > 0) {
+      // The body's start came with the head: check its framing before committing to
+      // the response, so that a garbled chunked body still gets a clean 502.
+      const probe = new ChunkedDecoder();
+      if (probe.push(rest, 0, ignore) < 0) {
+        this.#badResponse(`bad chunked body: ${probe.error}`);
+        return;
+      }
+    }
     this.#head = head;
     this.#status = head.status;
     this.responseDeadline = 0;
@@ -480,12 +492,16 @@ export class Exchange implements UpstreamOwner {
         head.status >= 500 && this.#snap.outlierSettings.count5xx,
       );
     }
-    const req = this.#req;
-    const noBody = req.method === "HEAD" || head.status === 204 || head.status === 304;
     let framing: BodyFraming;
     let knownEnd = true;
     if (noBody) {
       this.#res = Res.None;
+      // A 204 that announces a body, or a 304 "chunked", is a backend about to send
+      // bytes where none belong, maybe later: never reuse that connection.
+      if (
+        (head.status === 204 && (head.contentLength > 0 || head.chunked)) ||
+        (head.status === 304 && head.chunked && req.method !== "HEAD")
+      ) this.#reusable = false;
       framing = head.status === 204
         ? NO_BODY
         : head.contentLength >= 0
@@ -587,6 +603,23 @@ export class Exchange implements UpstreamOwner {
       this.#waitClientDrain = true;
       this.#up?.socket.pause();
     }
+  }
+
+  /** True while the response waits for the client to read (its socket buffer is full). */
+  get waitingForClient(): boolean {
+    return this.#waitClientDrain;
+  }
+
+  /** The client stopped reading the response for too long: give up on it. */
+  clientStalled(): void {
+    if (this.#finished) return;
+    this.#ctx.log.info("client stopped reading", { client: this.#client.clientIp });
+    if (this.#res === Res.Tunnel) {
+      this.clientGone();
+      this.#client.destroy();
+      return;
+    }
+    this.#abort();
   }
 
   /** The client socket drained: read more from the backend. */
@@ -693,10 +726,9 @@ export class Exchange implements UpstreamOwner {
   // ---------------------------------------------------------------- endings
 
   #badResponse(reason: string): void {
-    this.#ctx.log.warn("invalid response from backend", {
-      backend: this.#backend?.address,
-      reason,
-    });
+    const backend = this.#backend;
+    this.#ctx.log.warn("invalid response from backend", { backend: backend?.address, reason });
+    if (backend) this.#ctx.state.recordOutcome(backend.address, true);
     this.#dropUpstream();
     this.#fail(502, "bad_response", "bad gateway\n");
   }
@@ -704,9 +736,23 @@ export class Exchange implements UpstreamOwner {
   /** The response deadline passed: 504 and the upstream request cancelled. */
   timeout(): void {
     if (this.#finished || this.#headSent) return;
-    this.#ctx.log.warn("backend response timeout", { backend: this.#backend?.address });
+    const backend = this.#backend;
+    this.#ctx.log.warn("backend response timeout", { backend: backend?.address });
+    if (backend) this.#ctx.state.recordOutcome(backend.address, true);
     this.#dropUpstream();
     this.#fail(504, "timeout", "gateway timeout\n");
+  }
+
+  /** The client stopped sending its request body: 408 (or a cut once the response started). */
+  bodyTimeout(): void {
+    if (this.#finished) return;
+    this.#ctx.log.info("request body timeout", { client: this.#client.clientIp });
+    if (this.#headSent) {
+      this.#abort();
+      return;
+    }
+    this.#dropUpstream();
+    this.#fail(408, "timeout", "request body timeout\n");
   }
 
   #dropUpstream(): void {

@@ -125,6 +125,40 @@ export class ProxyMetrics {
     );
     r.add(
       new Gauge(
+        "switchyard_backend_ejected",
+        "1 while outlier detection has the backend ejected, else 0.",
+        ["group", "backend"],
+        (g) => {
+          g.retain(() => false);
+          for (const b of state.snapshot?.backends ?? []) {
+            g.labels(group, b.address).set(b.ejected ? 1 : 0);
+          }
+        },
+      ),
+    );
+    r.add(
+      new Counter(
+        "switchyard_outlier_ejections_total",
+        "Times outlier detection ejected each backend.",
+        ["group", "backend"],
+        (c) => {
+          c.retain(() => false);
+          for (const b of state.snapshot?.backends ?? []) {
+            c.labels(group, b.address).value = state.ejectionsOf(b.address);
+          }
+        },
+      ),
+    );
+    r.add(
+      new Gauge(
+        "switchyard_panic_mode",
+        "1 while too few backends are healthy and traffic is spread over all of them.",
+        ["group"],
+        (g) => g.labels(group).set(state.snapshot?.panic ? 1 : 0),
+      ),
+    );
+    r.add(
+      new Gauge(
         "switchyard_config_info",
         "The config version being served (value is always 1).",
         ["group", "version"],

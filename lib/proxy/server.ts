@@ -20,6 +20,18 @@ import { DEFAULT_LIMITS, limitsOf, type ProxyContext, type ProxyLimits } from ".
 import { ProxyMetrics } from "./metrics.ts";
 import { RetryBudget } from "./retry_budget.ts";
 import { UpstreamPool } from "./upstream_pool.ts";
+import { inWorkerProcess } from "./workers.ts";
+import { GcNudge } from "./gc_nudge.ts";
+
+/**
+ * On shutdown, an idle keep-alive connection stays open this long (capped by
+ * the drain time) so that a request already sent on it is answered, with
+ * `Connection: close`, instead of meeting a closed connection.
+ */
+export const DRAIN_IDLE_GRACE_MS = 1_000;
+
+/** How often off-heap memory is checked (a few microseconds each time). */
+const GC_CHECK_INTERVAL_MS = 25;
 
 /** Options of a {@link ProxyServer}. */
 export interface ProxyServerOptions {
@@ -35,6 +47,13 @@ export interface ProxyServerOptions {
   readonly wallNow?: () => number;
   /** How often timeouts are checked (ms). */
   readonly sweepIntervalMs?: number;
+  /**
+   * Listen with `SO_REUSEPORT` so several processes share the port (default:
+   * true in a `--workers` worker process, see `workers.ts`).
+   */
+  readonly reusePort?: boolean;
+  /** Off-heap memory guard checked by the sweeper (default: the runtime's, see `gc_nudge.ts`). */
+  readonly gcNudge?: GcNudge | null;
 }
 
 /**
@@ -64,7 +83,10 @@ export class ProxyServer implements ProxyContext {
   #budgetKey = "";
   #server: net.Server | null = null;
   #sweeper: ReturnType<typeof setInterval> | null = null;
+  #gcTimer: ReturnType<typeof setInterval> | null = null;
   readonly #sweepIntervalMs: number;
+  readonly #reusePort: boolean;
+  readonly #gcNudge: GcNudge | null;
 
   constructor(options: ProxyServerOptions) {
     this.state = options.state;
@@ -76,6 +98,8 @@ export class ProxyServer implements ProxyContext {
     this.now = options.now ?? (() => performance.now());
     this.wallNow = options.wallNow ?? Date.now;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 100;
+    this.#reusePort = options.reusePort ?? inWorkerProcess();
+    this.#gcNudge = options.gcNudge === undefined ? GcNudge.forRuntime() : options.gcNudge;
     this.#budget = new RetryBudget(0.2, 10);
   }
 
@@ -131,16 +155,29 @@ export class ProxyServer implements ProxyContext {
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<{ port: number }> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+      const server = net.createServer(
+        // allowHalfOpen: a client may send its request and shut down its sending side
+        { noDelay: true, allowHalfOpen: true },
+        (socket) => this.#accept(socket),
+      );
       this.#server = server;
       server.once("error", reject);
-      server.listen({ host, port, backlog: 1024 }, () => {
+      // reusePort is in node:net (Node 22.12+, Deno, Bun) but not in these type definitions
+      const options = {
+        host,
+        port,
+        backlog: 1024,
+        reusePort: this.#reusePort,
+      } as net.ListenOptions;
+      server.listen(options, () => {
         server.off("error", reject);
         server.on("error", (e) => this.log.error("listener error", { error: String(e) }));
         const addr = server.address();
         resolve({ port: typeof addr === "object" && addr ? addr.port : port });
       });
       this.#sweeper = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
+      const nudge = this.#gcNudge;
+      if (nudge) this.#gcTimer = setInterval(() => nudge.check(), GC_CHECK_INTERVAL_MS);
     });
   }
 
@@ -210,14 +247,18 @@ export class ProxyServer implements ProxyContext {
     const closed = server
       ? new Promise<void>((resolve) => server.close(() => resolve()))
       : Promise.resolve();
-    for (const c of this.#connections) c.drain();
-    const deadline = this.now() + drainMs;
+    const now = this.now();
+    const grace = Math.min(DRAIN_IDLE_GRACE_MS, drainMs);
+    for (const c of this.#connections) c.drain(now, grace);
+    const deadline = now + drainMs;
     while (this.#connections.size > 0 && this.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
     for (const c of this.#connections) c.destroy();
     if (this.#sweeper !== null) clearInterval(this.#sweeper);
     this.#sweeper = null;
+    if (this.#gcTimer !== null) clearInterval(this.#gcTimer);
+    this.#gcTimer = null;
     for (const p of this.#pools.values()) p.closeIdle();
     await closed;
   }

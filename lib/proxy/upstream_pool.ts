@@ -173,7 +173,9 @@ export class UpstreamPool {
   /** Closes idle connections past the idle timeout (the oldest are first in the list). */
   reap(now: number): void {
     const cutoff = now - this.options.idleTimeoutMs;
-    while (this.#idle.length > 0 && this.#idle[0]!.idleSince < cutoff) this.#idle.shift()!.destroy();
+    while (this.#idle.length > 0 && this.#idle[0]!.idleSince < cutoff) {
+      this.#idle.shift()!.destroy();
+    }
   }
 
   /** Number of idle connections. */

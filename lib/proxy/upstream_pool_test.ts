@@ -103,5 +103,8 @@ Deno.test("UpstreamPool.connect() rejects with ConnectError when refused", async
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((r) => server.close(() => r()));
   const pool = new UpstreamPool(options(port));
-  await assert.rejects(pool.connect(1000), (e: Error & { code?: string }) => e.code === "ECONNREFUSED");
+  await assert.rejects(
+    pool.connect(1000),
+    (e: Error & { code?: string }) => e.code === "ECONNREFUSED",
+  );
 });

@@ -17,7 +17,10 @@
  *   the acting master's id (ephemeral, informational).
  * - `/switchyard/proxies/<group>/<id>`: live proxy instances (ephemeral; address,
  *   region, load, applied config version).
- * - `/switchyard/dns/election/...`: election among dns role processes.
+ * - `/switchyard/dns/election/<zone>/...`: election among dns role processes.
+ * - `/switchyard/instances/<role>/<id>`: live admin, orchestrator, dns and autoscaler
+ *   processes (ephemeral; where their `/metrics` is), for service discovery.
+ * - `/switchyard/autoscaler/<group>/election/...`: election among autoscalers of a group.
  *
  * @module
  */
@@ -44,6 +47,10 @@ export const MASTER_PATH = `${ORCHESTRATOR_ROOT}/master`;
 export const PROXIES_ROOT = `${SWITCHYARD_ROOT}/proxies`;
 /** Root of the dns role's coordination. */
 export const DNS_ROOT = `${SWITCHYARD_ROOT}/dns`;
+/** Root of the other roles' instance registrations (service discovery of their /metrics). */
+export const INSTANCES_ROOT = `${SWITCHYARD_ROOT}/instances`;
+/** Root of the autoscalers' per-group elections. */
+export const AUTOSCALER_ROOT = `${SWITCHYARD_ROOT}/autoscaler`;
 
 /** `/lb-configs/<group>` */
 export function configPath(group: string): string {
@@ -73,6 +80,11 @@ export function assignmentPath(worker: string): string {
 /** `/switchyard/orchestrator/workers/<worker>` */
 export function workerPath(worker: string): string {
   return `${WORKERS_PATH}/${worker}`;
+}
+
+/** `/switchyard/instances/<role>/<id>` */
+export function instancePath(role: string, id: string): string {
+  return `${INSTANCES_ROOT}/${role}/${id}`;
 }
 
 /** `/switchyard/proxies/<group>` */

@@ -1,0 +1,329 @@
+/**
+ * HTTP semantics over raw TCP against real proxy processes under Deno and
+ * Bun: hop-by-hop stripping and forwarding headers, Host pass-through and
+ * rewrite, HEAD/204/304 without a body whatever the backend sends,
+ * `Expect: 100-continue`, trailers and HTTP/1.0 clients.
+ */
+import assert from "node:assert/strict";
+import { RUNTIMES, sleep } from "../support/processes.ts";
+import { E2E, proxyFor } from "../support/http_lab.ts";
+import {
+  type BackendRequest,
+  header,
+  headerAll,
+  okResponse,
+  RawBackend,
+  RawConnection,
+} from "../support/raw_http.ts";
+
+function names(req: { headers: readonly (readonly [string, string])[] }): string[] {
+  return req.headers.map(([n]) => n);
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name:
+      `proxy (${runtime}) strips hop-by-hop headers both ways and adds X-Forwarded-* and Forwarded`,
+    ...E2E,
+    fn: async () => {
+      const backend = await RawBackend.start((req, c) => {
+        if (req.target === "/resp") {
+          c.write(
+            "HTTP/1.1 200 OK\r\nConnection: X-Resp-Hop, keep-alive\r\nX-Resp-Hop: 1\r\n" +
+              "Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTrailer: X-T\r\n" +
+              "Upgrade: foo\r\nX-Resp-Keep: yes\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              "3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+          );
+        } else c.write(okResponse());
+      });
+      const proxy = await proxyFor(runtime, [backend.address]);
+      try {
+        const c = await RawConnection.open(proxy.port);
+        c.send(
+          "GET /h?q=1 HTTP/1.1\r\nHost: example.test:8080\r\n" +
+            "Connection: keep-alive, X-Hop\r\nX-Hop: secret\r\nKeep-Alive: timeout=5\r\n" +
+            "Proxy-Connection: keep-alive\r\nTE: trailers, deflate\r\nTrailer: X-T\r\n" +
+            "Upgrade: h2c\r\nX-Forwarded-For: 203.0.113.9\r\nForwarded: for=203.0.113.9\r\n" +
+            "X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\nX-Keep: yes\r\n\r\n",
+        );
+        assert.equal((await c.readResponse()).status, 200);
+        const seen: BackendRequest = backend.requests[0]!;
+        assert.equal(seen.target, "/h?q=1");
+        assert.equal(header(seen, "host"), "example.test:8080");
+        for (const hop of ["x-hop", "keep-alive", "proxy-connection", "trailer", "upgrade"]) {
+          assert.ok(!names(seen).includes(hop), `${hop} forwarded:\n${seen.head}`);
+        }
+        assert.equal(header(seen, "te"), "trailers");
+        assert.equal(header(seen, "connection"), "te");
+        assert.equal(header(seen, "x-keep"), "yes");
+        assert.equal(header(seen, "x-forwarded-for"), "203.0.113.9, 127.0.0.1");
+        assert.equal(header(seen, "x-forwarded-proto"), "http");
+        assert.equal(header(seen, "x-forwarded-host"), "example.test:8080");
+        assert.equal(
+          header(seen, "forwarded"),
+          'for=203.0.113.9, for=127.0.0.1;proto=http;host="example.test:8080"',
+        );
+        for (const n of ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"]) {
+          assert.equal(headerAll(seen, n).length, 1, `${n} once`);
+        }
+
+        // a client without TE: trailers; the response's hop-by-hop fields are dropped
+        c.send("GET /resp HTTP/1.1\r\nHost: x\r\n\r\n");
+        const r = await c.readResponse();
+        assert.equal(r.status, 200);
+        assert.equal(r.body.toString(), "abc");
+        for (const hop of ["x-resp-hop", "keep-alive", "proxy-connection", "trailer", "upgrade"]) {
+          assert.ok(!names(r).includes(hop), `${hop} relayed:\n${r.head}`);
+        }
+        assert.equal(header(r, "x-resp-keep"), "yes");
+        assert.equal(header(r, "connection"), null);
+        assert.equal(r.trailers, "", "trailers sent to a client that did not ask for them");
+        // with TE: trailers the trailer section is relayed
+        c.send("GET /resp HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n\r\n");
+        const t = await c.readResponse();
+        assert.equal(t.body.toString(), "abc");
+        assert.equal(t.trailers, "X-T: 1\r\n");
+        c.destroy();
+      } finally {
+        await proxy.process.stop();
+        await backend.close();
+      }
+    },
+  });
+
+  Deno.test({
+    name: `proxy (${runtime}) passes Host through by default and rewrites it per group`,
+    ...E2E,
+    fn: async () => {
+      const backend = await RawBackend.start((_req, c) => c.write(okResponse()));
+      const proxy = await proxyFor(runtime, [backend.address], {
+        host_rewrite: "backend.internal:9000",
+      });
+      try {
+        const c = await RawConnection.open(proxy.port);
+        c.send("GET / HTTP/1.1\r\nHost: public.example\r\n\r\n");
+        await c.readResponse();
+        // absolute-form: the target's authority wins over Host (RFC 9112 §3.2.2)
+        c.send("GET http://abs.example/p HTTP/1.1\r\nHost: other\r\n\r\n");
+        await c.readResponse();
+        // HTTP/1.0 without Host
+        c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        await c.readResponse();
+        c.destroy();
+        const [a, b, d] = backend.requests;
+        assert.equal(header(a!, "host"), "backend.internal:9000");
+        assert.equal(header(a!, "x-forwarded-host"), "public.example");
+        assert.equal(header(b!, "host"), "backend.internal:9000");
+        assert.equal(b!.target, "/p");
+        assert.equal(header(b!, "x-forwarded-host"), "abs.example");
+        assert.equal(header(d!, "host"), "backend.internal:9000");
+        assert.ok(d!.head.startsWith("GET / HTTP/1.1\r\n"), "upstream is always HTTP/1.1");
+
+        // and without a rewrite, Host is passed through
+        proxy.writeConfig({ g: { backend_servers: [backend.address] } });
+        await sleep(300);
+        const c2 = await RawConnection.open(proxy.port);
+        c2.send("GET / HTTP/1.1\r\nHost: Public.Example:8443\r\n\r\n");
+        await c2.readResponse();
+        c2.send("GET / HTTP/1.0\r\n\r\n");
+        await c2.readResponse();
+        c2.destroy();
+        assert.equal(header(backend.requests[3]!, "host"), "Public.Example:8443");
+        // an HTTP/1.0 request without Host gets the backend's address
+        assert.equal(header(backend.requests[4]!, "host"), backend.address);
+      } finally {
+        await proxy.process.stop();
+        await backend.close();
+      }
+    },
+  });
+
+  Deno.test({
+    name:
+      `proxy (${runtime}) sends no body after HEAD, 204 and 304 whatever the backend sends, and drops that connection`,
+    ...E2E,
+    fn: async () => {
+      const backend = await RawBackend.start((req, c) => {
+        switch (req.target) {
+          case "/head":
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+            return;
+          case "/head-chunked":
+            c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+            return;
+          case "/head-late":
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+            setTimeout(() => c.write("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled"), 50);
+            return;
+          case "/204":
+            c.write("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello");
+            return;
+          case "/204-late":
+            c.write("HTTP/1.1 204 No Content\r\nContent-Length: 8\r\n\r\n");
+            setTimeout(() => c.write("smuggled"), 50);
+            return;
+          case "/204-chunked":
+            c.write(
+              "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            );
+            return;
+          case "/304":
+            c.write('HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nETag: "a"\r\n\r\nhello');
+            return;
+          case "/slow-next":
+            setTimeout(() => c.write(okResponse(`conn ${c.id}\n`)), 150);
+            return;
+          default:
+            c.write(okResponse(`conn ${c.id}\n`));
+        }
+      });
+      const proxy = await proxyFor(runtime, [backend.address]);
+      try {
+        const c = await RawConnection.open(proxy.port);
+        const cases: [string, string, number][] = [
+          ["HEAD", "/head", 200],
+          ["HEAD", "/head-chunked", 200],
+          ["HEAD", "/head-late", 200],
+          ["GET", "/204", 204],
+          ["GET", "/204-late", 204],
+          ["GET", "/204-chunked", 204],
+          ["GET", "/304", 304],
+        ];
+        for (const [method, path, status] of cases) {
+          c.send(`${method} ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+          const r = await c.readResponse({ method });
+          assert.equal(r.status, status, path);
+          if (status === 204) {
+            assert.equal(header(r, "content-length"), null, `${path}: 204 with Content-Length`);
+            assert.equal(header(r, "transfer-encoding"), null, `${path}: 204 with TE`);
+          }
+          if (path === "/304") assert.equal(header(r, "content-length"), "5");
+          if (path === "/head") assert.equal(header(r, "content-length"), "5");
+          await sleep(100); // anything the backend sends late would have arrived by now
+          assert.equal(c.buffered.length, 0, `${path}: body bytes reached the client`);
+          // the connection stays usable and in sync
+          c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+          const next = await c.readResponse();
+          assert.equal(next.status, 200, `after ${path}`);
+          assert.match(next.body.toString(), /^conn \d+\n$/, `after ${path}`);
+          // the misbehaving upstream connection was not used for /next
+          const bad = backend.requests.find((q) => q.target === path)!;
+          const nextReq = backend.requests.at(-1)!;
+          assert.notEqual(
+            nextReq.connId,
+            bad.connId,
+            `${path}: a desynchronized connection reused`,
+          );
+        }
+        // the next request right behind a 204 that announced a body sent later
+        // (answered after the late bytes arrive: on a reused connection they would come first)
+        c.send(
+          "GET /204-late HTTP/1.1\r\nHost: x\r\n\r\nGET /slow-next HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert.equal((await c.readResponse()).status, 204);
+        const next = await c.readResponse();
+        assert.match(next.body.toString(), /^conn \d+\n$/, "the late body was taken as a response");
+        assert.ok(!c.ended);
+        c.destroy();
+      } finally {
+        await proxy.process.stop();
+        await backend.close();
+      }
+    },
+  });
+
+  Deno.test({
+    name:
+      `proxy (${runtime}) relays Expect: 100-continue once, passes early answers, and refuses other expectations with 417`,
+    ...E2E,
+    fn: async () => {
+      const backend = await RawBackend.start((req, c) => {
+        c.write(okResponse(`got ${req.body.length}\n`));
+      }, {
+        onHead: (req, c) => {
+          if (req.target === "/continue") {
+            c.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n");
+          } else if (req.target === "/refuse") {
+            c.write("HTTP/1.1 413 Content Too Large\r\nContent-Length: 4\r\n\r\nbig\n");
+          }
+        },
+      });
+      const proxy = await proxyFor(runtime, [backend.address]);
+      try {
+        const c = await RawConnection.open(proxy.port);
+        c.send(
+          "POST /continue HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+        );
+        const cont = await c.readResponse();
+        assert.equal(cont.status, 100);
+        await sleep(150);
+        assert.equal(c.buffered.length, 0, "a second 100 Continue reached the client");
+        c.send("hello");
+        const r = await c.readResponse();
+        assert.equal(r.status, 200);
+        assert.equal(r.body.toString(), "got 5\n");
+        assert.equal(header(backend.requests[0]!, "expect"), "100-continue");
+
+        // the backend answers before the body: the client gets that answer and the connection closes
+        const c2 = await RawConnection.open(proxy.port);
+        c2.send(
+          "PUT /refuse HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n",
+        );
+        const refused = await c2.readResponse();
+        assert.equal(refused.status, 413);
+        assert.equal(header(refused, "connection"), "close");
+        assert.ok(await c2.waitEnded());
+        c2.destroy();
+
+        // an expectation we cannot meet
+        const c3 = await RawConnection.open(proxy.port);
+        c3.send("POST /x HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n");
+        assert.equal((await c3.readResponse()).status, 417);
+        assert.ok(await c3.waitEnded());
+        c3.destroy();
+        // HTTP/1.0 has no expectations: ignored, not forwarded
+        const c4 = await RawConnection.open(proxy.port);
+        c4.send("POST /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
+        const r4 = await c4.readResponse();
+        assert.equal(r4.status, 200);
+        assert.equal(header(backend.requests.at(-1)!, "expect"), null);
+        c4.destroy();
+        assert.equal(backend.requests.filter((q) => q.target === "/x").length, 1);
+      } finally {
+        await proxy.process.stop();
+        await backend.close();
+      }
+    },
+  });
+
+  Deno.test({
+    name:
+      `proxy (${runtime}) serves HTTP/1.0 clients: close-delimited when the length is unknown, keep-alive when asked`,
+    ...E2E,
+    fn: async () => {
+      const backend = await RawBackend.start((req, c) => {
+        if (req.target === "/chunked") {
+          c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+        } else c.write(okResponse("fixed\n"));
+      });
+      const proxy = await proxyFor(runtime, [backend.address]);
+      try {
+        const c = await RawConnection.open(proxy.port);
+        c.send("GET /fixed HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        const r = await c.readResponse();
+        assert.equal(r.body.toString(), "fixed\n");
+        assert.equal(header(r, "connection"), "keep-alive");
+        c.send("GET /chunked HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        const body = await c.readAll();
+        const text = body.toString("latin1");
+        assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+        assert.ok(!/transfer-encoding/i.test(text), text);
+        assert.ok(text.endsWith("\r\n\r\nabc"), text);
+        c.destroy();
+      } finally {
+        await proxy.process.stop();
+        await backend.close();
+      }
+    },
+  });
+}
