@@ -171,6 +171,7 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
         metrics.countError(
           tried.length === 0 ? "no_backend" : "connect_failed",
           tried.length === 0 ? 503 : 502,
+          request.method,
         );
         return tried.length === 0
           ? plain(503, "no healthy backend\n", { "retry-after": "1" })
@@ -193,6 +194,7 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
         metrics.countResponse(
           bm,
           backend.address,
+          request.method,
           res.status,
           (performance.now() - started) / 1000,
         );
@@ -211,7 +213,7 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
         }
         log.warn("upstream attempt failed", { backend: backend.address, error: e.message });
         const status = e.cause502 === "timeout" ? 504 : 502;
-        metrics.countError(e.cause502, status);
+        metrics.countError(e.cause502, status, request.method);
         return plain(status, status === 504 ? "gateway timeout\n" : "bad gateway\n");
       } finally {
         backend.counters.inflight--;

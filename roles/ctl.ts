@@ -100,6 +100,8 @@ const COMMANDS = `commands:
   add-backend GROUP HOST:PORT [--weight N]
   remove-backend GROUP HOST:PORT
   weight GROUP HOST:PORT N             re-weight one backend
+  drain GROUP HOST:PORT                stop sending new requests to a backend (in-flight finish)
+  undrain GROUP HOST:PORT              send it traffic again
   set-algorithm GROUP NAME             e.g. LEAST_CONNECTIONS
   set-health GROUP [--endpoint P] [--code N] [--interval S] [--timeout S] [--healthy N]
                    [--unhealthy N] [--type http|tcp]
@@ -313,6 +315,25 @@ async function run(argv: readonly string[]): Promise<void> {
         versionHeader(flags),
       );
       show(flags, r, `${a[1]} in ${a[0]} now has weight ${w} (version ${r.version})`);
+      return;
+    }
+    case "drain":
+    case "undrain": {
+      need(2, "GROUP HOST:PORT");
+      const r = await call(
+        flags,
+        "PATCH",
+        `/api/groups/${g()}/backends/${encodeURIComponent(a[1]!)}`,
+        { drain: command === "drain" },
+        versionHeader(flags),
+      );
+      show(
+        flags,
+        r,
+        `${a[1]} in ${a[0]} ${
+          command === "drain" ? "drains" : "takes traffic again"
+        } (version ${r.version})`,
+      );
       return;
     }
     case "set-algorithm": {

@@ -125,9 +125,10 @@ Deno.test("promtool accepts the proxy's metrics, with process metrics, after tra
       ["[::1]:9003", 200, 0.5],
     ] as const
   ) {
-    metrics.countResponse(metrics.forBackend(address), address, status, seconds);
+    metrics.countResponse(metrics.forBackend(address), address, "GET", status, seconds);
   }
-  metrics.countError("no_backend", 503);
+  metrics.countResponse(metrics.forBackend("127.0.0.1:9001"), "127.0.0.1:9001", "MKCOL", 201, 0.1);
+  metrics.countError("no_backend", 503, "POST");
   metrics.countError("timeout", 504);
   metrics.countError("connect_failed", 502);
   metrics.retries.inc();
@@ -146,7 +147,12 @@ Deno.test("promtool accepts the proxy's metrics, with process metrics, after tra
       'switchyard_config_info{group="lb-group-1",version="v1"} 1',
       'switchyard_backend_weight{group="lb-group-1",backend="127.0.0.1:9002"} 3',
       'switchyard_backend_inflight{group="lb-group-1",backend="127.0.0.1:9001"} 2',
-      'switchyard_requests_total{group="lb-group-1",backend="none",code="503"} 1',
+      'switchyard_requests_total{group="lb-group-1",backend="none",method="POST",class="5xx"} 1',
+      'switchyard_requests_total{group="lb-group-1",backend="127.0.0.1:9001",method="GET",class="2xx"} 2',
+      'switchyard_requests_total{group="lb-group-1",backend="127.0.0.1:9002",method="GET",class="5xx"} 1',
+      'switchyard_requests_total{group="lb-group-1",backend="127.0.0.1:9001",method="other",class="2xx"} 1',
+      'switchyard_proxy_errors_total{group="lb-group-1",cause="no_backend",code="503"} 1',
+      'switchyard_connection_limit{group="lb-group-1"} 10000',
       "# TYPE process_cpu_seconds_total counter",
       "# TYPE process_resident_memory_bytes gauge",
       "process_start_time_seconds 1699999996",

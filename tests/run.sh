@@ -18,7 +18,7 @@ fi
 export NO_COLOR=1
 out="$(mktemp)"
 # a hung test must not hang CI: the whole run is bounded (generously)
-timeout --signal=KILL "${SWITCHYARD_TEST_TIMEOUT:-5400}" node_modules/.bin/deno test -A "$@" 2>&1 | tee "$out"
+timeout --signal=KILL "${SWITCHYARD_TEST_TIMEOUT:-5400}" node_modules/.bin/deno test -A --doc "$@" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 summary="$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$out" | tail -n 1)"
 rm -f "$out"

@@ -49,8 +49,14 @@ class ApiError extends Error {
 const backendBody = z.strictObject({
   address: z.string({ error: 'must be a "host:port" string' }),
   weight: z.number({ error: "must be a number" }).optional(),
+  drain: z.boolean({ error: "must be true or false" }).optional(),
 });
-const weightBody = z.strictObject({ weight: z.number({ error: "must be a number" }) });
+const backendPatchBody = z.strictObject({
+  weight: z.number({ error: "must be a number" }).optional(),
+  drain: z.boolean({ error: "must be true or false" }).optional(),
+}).refine((b) => b.weight !== undefined || b.drain !== undefined, {
+  error: "give weight, drain or both",
+});
 const rollbackBody = z.strictObject({
   version: z.number({ error: "must be a number" }).int(),
   expected_version: z.number().int().optional(),
@@ -356,9 +362,11 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
         (cfg) => {
           const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
           list.push(
-            body.weight === undefined
-              ? body.address
-              : { address: body.address, weight: body.weight },
+            body.weight === undefined && body.drain === undefined ? body.address : {
+              address: body.address,
+              ...(body.weight !== undefined ? { weight: body.weight } : {}),
+              ...(body.drain === true ? { drain: true } : {}),
+            },
           );
           const next = { ...cfg, backend_servers: list };
           validated(group, next);
@@ -403,7 +411,7 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
       audited(c, "reweight-backend", async (note) => {
         const group = groupParam(c);
         const address = c.req.param("address");
-        const body = parseBody(weightBody, await jsonBody(c));
+        const body = parseBody(backendPatchBody, await jsonBody(c));
         const { after } = await repo.modify(
           group,
           (cfg) => {
@@ -412,14 +420,17 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
             if (i < 0) throw new ApiError(404, { error: `no backend ${address} in ${group}` });
             const cur = list[i];
             const addr = typeof cur === "string" ? cur : (cur as { address: string }).address;
-            list[i] = {
+            const next: Record<string, unknown> = {
               ...(typeof cur === "object" && cur !== null ? cur : {}),
               address: addr,
-              weight: body.weight,
             };
-            const next = { ...cfg, backend_servers: list };
-            validated(group, next);
-            return next;
+            if (body.weight !== undefined) next.weight = body.weight;
+            if (body.drain === true) next.drain = true;
+            else if (body.drain === false) delete next.drain;
+            list[i] = next;
+            const updated = { ...cfg, backend_servers: list };
+            validated(group, updated);
+            return updated;
           },
           c.get("who"),
           "reweight-backend",

@@ -736,6 +736,32 @@ Deno.test("re-weighting to 0 or a non-integer is 422 and an unknown backend is 4
   });
 });
 
+Deno.test("a backend is drained and undrained with PATCH, and can be added draining", async () => {
+  await withApi(async (api) => {
+    await seed(api, cfg("10.0.0.1:80", { address: "10.0.0.2:80", weight: 2 }));
+    const d = await api.call("PATCH", "/api/groups/g/backends/10.0.0.2:80", { drain: true });
+    assert.equal(d.status, 200);
+    assert.deepEqual(
+      (await stored(api))?.config,
+      cfg("10.0.0.1:80", { address: "10.0.0.2:80", weight: 2, drain: true }),
+    );
+    await api.call("PATCH", "/api/groups/g/backends/10.0.0.2:80", { drain: false });
+    assert.deepEqual(
+      (await stored(api))?.config,
+      cfg("10.0.0.1:80", { address: "10.0.0.2:80", weight: 2 }),
+    );
+    const add = await api.call("POST", "/api/groups/g/backends", {
+      address: "10.0.0.3:80",
+      drain: true,
+    });
+    assert.equal(add.status, 201);
+    const empty = await api.call("PATCH", "/api/groups/g/backends/10.0.0.1:80", {});
+    assert.equal(empty.status, 422);
+    const bad = await api.call("PATCH", "/api/groups/g/backends/10.0.0.1:80", { drain: "yes" });
+    assert.equal(bad.status, 422);
+  });
+});
+
 // --- history, diff, rollback -------------------------------------------------------------------------
 
 Deno.test("the history lists every write newest first with who made it", async () => {

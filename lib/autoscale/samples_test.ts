@@ -19,10 +19,10 @@ Deno.test("sampleOf() reads connections, CPU, rate and p99 from two scrapes of a
   // 100 requests over 2 s: 98 fast, 2 slow (on two backends)
   for (let i = 0; i < 98; i++) {
     const addr = i % 2 ? "127.0.0.1:1" : "127.0.0.1:2";
-    m.countResponse(m.forBackend(addr), addr, 200, 0.004);
+    m.countResponse(m.forBackend(addr), addr, "GET", 200, 0.004);
   }
-  m.countResponse(m.forBackend("127.0.0.1:1"), "127.0.0.1:1", 200, 0.8);
-  m.countResponse(m.forBackend("127.0.0.1:2"), "127.0.0.1:2", 200, 0.9);
+  m.countResponse(m.forBackend("127.0.0.1:1"), "127.0.0.1:1", "GET", 200, 0.8);
+  m.countResponse(m.forBackend("127.0.0.1:2"), "127.0.0.1:2", "GET", 200, 0.9);
   m.activeConnections.value = 40;
   const b = readingOfText("g", 12_000, m.registry.render() + cpu(4.5));
   const s = sampleOf("p1", a, b);

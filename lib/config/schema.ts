@@ -33,6 +33,11 @@ export interface BackendSpec {
   readonly port: number;
   /** Relative share of traffic, a positive integer (default 1). */
   readonly weight: number;
+  /**
+   * Draining: kept in the group (health checks, in-flight requests finish)
+   * but never picked for new requests. Present only when true.
+   */
+  readonly drain?: true;
 }
 
 /** Group names are znode names and metric label values: keep them plain. */
@@ -40,7 +45,8 @@ export const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const MAX_WEIGHT = 10_000;
 
-const BACKEND_SHAPE = 'must be "host:port" or {"address": "host:port", "weight": N}';
+const BACKEND_SHAPE =
+  'must be "host:port" or {"address": "host:port", "weight": N, "drain": true|false}';
 
 type Issue = { path: (string | number)[]; message: string };
 
@@ -48,17 +54,19 @@ type Issue = { path: (string | number)[]; message: string };
 function checkBackend(value: unknown): BackendSpec | Issue[] {
   let address: unknown = value;
   let weight: unknown = 1;
+  let drain: unknown = false;
   const issues: Issue[] = [];
   const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
   if (isObject) {
     const entry = value as Record<string, unknown>;
     for (const key of Object.keys(entry)) {
-      if (key !== "address" && key !== "weight") {
+      if (key !== "address" && key !== "weight" && key !== "drain") {
         issues.push({ path: [key], message: "unknown key" });
       }
     }
     address = entry.address;
     if (Object.hasOwn(entry, "weight")) weight = entry.weight;
+    if (Object.hasOwn(entry, "drain")) drain = entry.drain;
   } else if (typeof value !== "string") {
     return [{ path: [], message: BACKEND_SHAPE }];
   }
@@ -81,6 +89,9 @@ function checkBackend(value: unknown): BackendSpec | Issue[] {
       message: `must be an integer from 1 to ${MAX_WEIGHT} (got ${JSON.stringify(weight)})`,
     });
   }
+  if (typeof drain !== "boolean") {
+    issues.push({ path: ["drain"], message: "must be true or false" });
+  }
   if (issues.length > 0 || !parsed) return issues;
   const host = parsed.host.toLowerCase();
   return {
@@ -88,6 +99,7 @@ function checkBackend(value: unknown): BackendSpec | Issue[] {
     host,
     port: parsed.port,
     weight: weight as number,
+    ...(drain === true ? { drain: true as const } : {}),
   };
 }
 

@@ -328,7 +328,7 @@ Deno.test("validateGroupConfig() requires backend_servers to be a list", () => {
 });
 
 Deno.test("validateGroupConfig() rejects backends that are neither strings nor objects", () => {
-  const shape = 'must be "host:port" or {"address": "host:port", "weight": N}';
+  const shape = 'must be "host:port" or {"address": "host:port", "weight": N, "drain": true|false}';
   for (const value of [null, 80, true, ["a:1"]]) {
     assert.deepEqual(onlyIssue({ backend_servers: ["a:1", value] }), ["backend_servers[1]", shape]);
   }
@@ -802,5 +802,24 @@ Deno.test("validateGroupConfig() rejects bad production settings with field and 
     const r = validateGroupConfig("g", { ...MINIMAL, ...extra });
     assert.equal(r.ok, false, JSON.stringify(extra));
     if (!r.ok) assert.ok(formatIssues(r.issues).includes(expected), formatIssues(r.issues));
+  }
+});
+
+Deno.test("validateGroupConfig() accepts drain on a backend object and refuses a non-boolean", () => {
+  const cfg = valid({
+    backend_servers: [{ address: "a:1", drain: true }, { address: "b:2", drain: false }],
+  });
+  assert.deepEqual(cfg.backend_servers[0], {
+    address: "a:1",
+    host: "a",
+    port: 1,
+    weight: 1,
+    drain: true,
+  });
+  assert.deepEqual(cfg.backend_servers[1], { address: "b:2", host: "b", port: 2, weight: 1 });
+  const r = validateGroupConfig("g", { backend_servers: [{ address: "a:1", drain: "yes" }] });
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.match(formatIssues(r.issues), /backend_servers\[0\]\.drain: must be true or false/);
   }
 });

@@ -150,10 +150,28 @@ export class GroupState {
     }, error);
     this.#health.set(address, obs.state);
     if (obs.flipped) {
-      if (obs.state.status === "healthy") this.#rampStart.set(address, now);
+      if (obs.state.status === "healthy") this.#recovered(address, now);
       this.#publish(this.#build(snap.version, cfg));
     }
     return obs.flipped;
+  }
+
+  /**
+   * Active checks found a backend healthy again: it slow-starts, and a
+   * passive ejection still running ends now (as Envoy un-ejects on a
+   * successful active check); its ejection count keeps the back-off.
+   */
+  #recovered(address: string, now: number): void {
+    this.#rampStart.set(address, now);
+    const o = this.#outlier.get(address);
+    if (o && (o.ejectedUntil > now || o.consecutiveFailures > 0)) {
+      this.#outlier.set(address, {
+        ...o,
+        consecutiveFailures: 0,
+        ejectedUntil: 0,
+        lastEjectionEnd: Math.min(o.lastEjectionEnd, now),
+      });
+    }
   }
 
   /**
@@ -221,7 +239,7 @@ export class GroupState {
       if (!cur || cur.status !== state.status) {
         changed = true;
         if (cur?.status === "unhealthy" && state.status === "healthy") {
-          this.#rampStart.set(address, now);
+          this.#recovered(address, now);
         }
       }
       this.#health.set(address, state);

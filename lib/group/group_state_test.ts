@@ -723,3 +723,44 @@ Deno.test("GroupState panic mode off (0) never spreads to unhealthy backends", (
   assert.equal(s.usableCount, 0);
   assert.equal(s.selector.pick(), -1);
 });
+
+Deno.test("an active check that finds an ejected backend healthy again ends its ejection", () => {
+  let t = 1_000;
+  const g = new GroupState("g", { now: () => t, random: mulberry32(7) });
+  g.applyConfig("v1", {
+    backend_servers: ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"],
+    healthy_threshold: 1,
+    unhealthy_threshold: 1,
+    outlier_detection: { consecutive_failures: 1, base_ejection_seconds: 60 },
+  });
+  assert.equal(g.observeProbe("10.0.0.1:80", false, "down"), true);
+  assert.equal(g.recordOutcome("10.0.0.1:80", true), true);
+  assert.equal(g.snapshot!.backends[0]!.ejected, true);
+  t += 1_000;
+  assert.equal(g.observeProbe("10.0.0.1:80", true), true);
+  const b = g.snapshot!.backends[0]!;
+  assert.equal(b.ejected, false);
+  assert.equal(b.usable, true);
+  assert.equal(g.ejectionsOf("10.0.0.1:80"), 1);
+});
+
+Deno.test("a draining backend is never picked, not even in panic mode", () => {
+  const g = new GroupState("g", { now: () => 0, random: mulberry32(3) });
+  g.applyConfig("v1", {
+    backend_servers: ["10.0.0.1:80", { address: "10.0.0.2:80", drain: true }],
+    panic_threshold_percent: 100,
+    algorithm: "ROUND_ROBIN",
+  });
+  const s = g.snapshot!;
+  assert.equal(s.backends[1]!.draining, true);
+  assert.equal(s.backends[1]!.usable, false);
+  assert.equal(s.usableCount, 1);
+  for (let i = 0; i < 10; i++) assert.equal(s.selector.pick(), 0);
+  g.observeProbe("10.0.0.1:80", false);
+  g.observeProbe("10.0.0.1:80", false);
+  g.observeProbe("10.0.0.1:80", false);
+  const p = g.snapshot!;
+  assert.equal(p.panic, true);
+  assert.equal(p.backends[1]!.usable, false);
+  assert.equal(p.backends[0]!.usable, true);
+});

@@ -26,6 +26,8 @@ export interface BackendView extends Candidate {
   readonly outlier: OutlierState;
   /** Ejected by outlier detection at build time. */
   readonly ejected: boolean;
+  /** Draining (`"drain": true` in the config): never picked, even in panic mode. */
+  readonly draining: boolean;
 }
 
 /** Everything one group's request path needs, frozen at build time. */
@@ -126,10 +128,10 @@ export function buildSnapshot(input: SnapshotInput): GroupSnapshot {
       weight = spec.weight * Math.max(RAMP_FLOOR, (now - start) / rampMs);
       nextChangeAt = Math.min(nextChangeAt, Math.max(now, start) + rampStep);
     }
-    if (health.status === "healthy" && !ejected) usableCount++;
+    if (health.status === "healthy" && !ejected && spec.drain !== true) usableCount++;
     views.push({ spec, counters, health, outlier, ejected, weight });
   }
-  const total = views.length;
+  const total = views.filter((v) => v.spec.drain !== true).length;
   const panic = config.panic_threshold_percent > 0 && total > 0 &&
     usableCount * 100 < config.panic_threshold_percent * total;
   const backends: BackendView[] = views.map((v) => ({
@@ -138,11 +140,12 @@ export function buildSnapshot(input: SnapshotInput): GroupSnapshot {
     port: v.spec.port,
     weight: v.weight,
     configuredWeight: v.spec.weight,
-    usable: panic || (v.health.status === "healthy" && !v.ejected),
+    usable: v.spec.drain !== true && (panic || (v.health.status === "healthy" && !v.ejected)),
     counters: v.counters,
     health: v.health,
     outlier: v.outlier,
     ejected: v.ejected,
+    draining: v.spec.drain === true,
   }));
   const selector = createSelector(config.algorithm, backends, { random: input.random });
   return {

@@ -75,6 +75,7 @@ export function statusDocument(state: GroupState, info: StatusInfo): Record<stri
       last_error: b.health.lastError,
       inflight: b.counters.inflight,
       ejected: b.ejected,
+      draining: b.draining,
       ejected_until: b.ejected ? new Date(b.outlier.ejectedUntil).toISOString() : null,
       ejections_total: state.ejectionsOf(b.address),
       request_failures_in_a_row: b.outlier.consecutiveFailures,

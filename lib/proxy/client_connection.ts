@@ -187,7 +187,7 @@ export class ClientConnection implements ClientSide {
         if (!head.keepAlive) this.closing = true;
         if (!snap) {
           this.write(simpleResponse(503, "no config loaded\n", false, { "retry-after": "1" }));
-          this.ctx.metrics.countError("no_backend", 503);
+          this.ctx.metrics.countError("no_backend", 503, head.method);
           this.end();
           break;
         }

@@ -780,7 +780,7 @@ export class Exchange implements UpstreamOwner {
     this.#dropUpstream();
     this.#status = status;
     this.#headSent = true;
-    this.#ctx.metrics.countError(cause, status);
+    this.#ctx.metrics.countError(cause, status, this.#req.method);
     const keepAlive = this.bodyDone && this.#req.keepAlive && !this.#client.closing &&
       !this.#ctx.draining;
     this.#client.write(simpleResponse(status, body, keepAlive, extra));
@@ -810,7 +810,13 @@ export class Exchange implements UpstreamOwner {
       return;
     }
     if (this.#bm && this.#backend) {
-      this.#ctx.metrics.countResponse(this.#bm, this.#backend.address, 499, this.#elapsed());
+      this.#ctx.metrics.countResponse(
+        this.#bm,
+        this.#backend.address,
+        this.#req.method,
+        499,
+        this.#elapsed(),
+      );
     }
     this.#dropUpstream();
   }
@@ -835,7 +841,13 @@ export class Exchange implements UpstreamOwner {
   #countResponse(): void {
     const bm = this.#bm;
     if (bm && this.#backend) {
-      this.#ctx.metrics.countResponse(bm, this.#backend.address, this.#status, this.#elapsed());
+      this.#ctx.metrics.countResponse(
+        bm,
+        this.#backend.address,
+        this.#req.method,
+        this.#status,
+        this.#elapsed(),
+      );
     }
   }
 

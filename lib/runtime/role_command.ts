@@ -5,18 +5,27 @@
  *
  * @module
  */
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** A runtime a role can run under. */
 export type Runtime = "deno" | "bun";
 
-/** The repository root (two levels above this file). */
-export const REPO_ROOT: string = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-);
+/**
+ * The repository root: the nearest directory above this module with a
+ * package.json (two levels up from `lib/runtime/`, one from a bundle in `dist/`).
+ */
+export const REPO_ROOT: string = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(start: string): string {
+  for (let dir = start;;) {
+    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(start, "..", "..");
+    dir = up;
+  }
+}
 
 /** Path of a runtime binary installed by npm. */
 export function runtimeBinary(runtime: Runtime): string {
@@ -33,7 +42,7 @@ export function runtimeBinary(runtime: Runtime): string {
  * ```ts
  * import { roleCommand } from "./role_command.ts";
  * const { command, args } = roleCommand("bun", "backend", ["--listen", "127.0.0.1:9001"]);
- * console.log(command.endsWith("bun.exe"), args[0].endsWith("roles/backend.ts")); // true true
+ * console.log(command.endsWith("bun.exe"), args[0]?.endsWith("roles/backend.ts")); // true true
  * ```
  */
 export function roleCommand(

@@ -80,7 +80,7 @@ export function countersFromSamples(samples: readonly PromSample[], at: number):
     if (group === undefined) continue;
     if (s.name === "switchyard_requests_total") {
       const g = groupOf(groups, group);
-      const isError = /^5\d\d$/.test(s.labels.code ?? "");
+      const isError = s.labels.class === "5xx" || /^5\d\d$/.test(s.labels.code ?? "");
       g.requests += s.value;
       if (isError) g.errors += s.value;
       const backend = s.labels.backend;
