@@ -16,7 +16,7 @@ import {
   stopAll,
   waitUntil,
 } from "../support/processes.ts";
-import { E2E, metricsText, proxyFor, sample } from "../support/http_lab.ts";
+import { E2E, metricsText, proxyFor, sample, sampleSum } from "../support/http_lab.ts";
 import { header, okResponse, RawBackend, RawConnection } from "../support/raw_http.ts";
 import { startProxy } from "../support/proxy.ts";
 
@@ -247,7 +247,11 @@ for (const runtime of RUNTIMES) {
         assert.equal(silent.requests.length, before + 1);
         const m = await metricsText(proxy);
         assert.ok(
-          (sample(m, 'switchyard_proxy_errors_total{group="g",cause="timeout"}') ?? 0) >= 3,
+          (sampleSum(m, "switchyard_proxy_errors_total", {
+            group: "g",
+            cause: "timeout",
+            code: "504",
+          }) ?? 0) >= 3,
         );
       } finally {
         await proxy.process.stop();

@@ -55,6 +55,27 @@ export function sample(text: string, series: string): number | null {
   return null;
 }
 
+/**
+ * The sum of every sample of `name` whose labels include all of `labels`
+ * (e.g. all status codes of one cause), or null when there is none.
+ */
+export function sampleSum(
+  text: string,
+  name: string,
+  labels: Record<string, string>,
+): number | null {
+  let sum: number | null = null;
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name + "{")) continue;
+    const close = line.indexOf("} ");
+    if (close < 0) continue;
+    const parts = line.slice(name.length + 1, close).split(",");
+    if (wanted.every((w) => parts.includes(w))) sum = (sum ?? 0) + Number(line.slice(close + 2));
+  }
+  return sum;
+}
+
 /** Resident set size of a process in bytes, from /proc (Linux). */
 export function rssBytes(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
