@@ -353,92 +353,80 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
     });
   };
 
-  app.post("/api/groups/:group/backends", (c) =>
-    audited(c, "add-backend", async (note) => {
+  /**
+   * A write that changes the backend list: `change` gets a copy of the list
+   * (and the group), the result is validated with the schema and written as
+   * a delta (re-applied on a newer config unless a version was given).
+   */
+  const changeBackends = (
+    c: Context<Env>,
+    action: string,
+    status: 200 | 201,
+    change: (list: unknown[], group: string) => void,
+  ) =>
+    audited(c, action, async (note) => {
       const group = groupParam(c);
-      const body = parseBody(backendBody, await jsonBody(c));
       const { after } = await repo.modify(
         group,
         (cfg) => {
           const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
-          list.push(
-            body.weight === undefined && body.drain === undefined ? body.address : {
-              address: body.address,
-              ...(body.weight !== undefined ? { weight: body.weight } : {}),
-              ...(body.drain === true ? { drain: true } : {}),
-            },
-          );
+          change(list, group);
           const next = { ...cfg, backend_servers: list };
           validated(group, next);
           return next;
         },
         c.get("who"),
-        "add-backend",
+        action,
         expectedVersion(c),
       );
-      return written(c, note, after, 201);
-    }));
+      return written(c, note, after, status);
+    });
 
-  // The router has already percent-decoded `:address` (decoding twice breaks on a `%`).
+  /** Index of `:address` in the list (404 when absent); the router has already decoded it. */
+  const indexOf = (c: Context<Env>, list: unknown[], group: string): number => {
+    const address = c.req.param("address") ?? "";
+    const i = backendIndex(list, address);
+    if (i < 0) throw new ApiError(404, { error: `no backend ${address} in ${group}` });
+    return i;
+  };
+
+  app.post("/api/groups/:group/backends", async (c) => {
+    const body = await jsonBody(c).then((b) => parseBody(backendBody, b)).catch((e) => e);
+    return changeBackends(c, "add-backend", 201, (list) => {
+      if (body instanceof Error) throw body;
+      list.push(
+        body.weight === undefined && body.drain === undefined ? body.address : {
+          address: body.address,
+          ...(body.weight !== undefined ? { weight: body.weight } : {}),
+          ...(body.drain === true ? { drain: true } : {}),
+        },
+      );
+    });
+  });
+
   app.delete(
     "/api/groups/:group/backends/:address",
     (c) =>
-      audited(c, "remove-backend", async (note) => {
-        const group = groupParam(c);
-        const address = c.req.param("address");
-        const { after } = await repo.modify(
-          group,
-          (cfg) => {
-            const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
-            const i = backendIndex(list, address);
-            if (i < 0) throw new ApiError(404, { error: `no backend ${address} in ${group}` });
-            list.splice(i, 1);
-            const next = { ...cfg, backend_servers: list };
-            validated(group, next);
-            return next;
-          },
-          c.get("who"),
-          "remove-backend",
-          expectedVersion(c),
-        );
-        return written(c, note, after, 200);
+      changeBackends(c, "remove-backend", 200, (list, group) => {
+        list.splice(indexOf(c, list, group), 1);
       }),
   );
 
-  app.patch(
-    "/api/groups/:group/backends/:address",
-    (c) =>
-      audited(c, "reweight-backend", async (note) => {
-        const group = groupParam(c);
-        const address = c.req.param("address");
-        const body = parseBody(backendPatchBody, await jsonBody(c));
-        const { after } = await repo.modify(
-          group,
-          (cfg) => {
-            const list = Array.isArray(cfg.backend_servers) ? [...cfg.backend_servers] : [];
-            const i = backendIndex(list, address);
-            if (i < 0) throw new ApiError(404, { error: `no backend ${address} in ${group}` });
-            const cur = list[i];
-            const addr = typeof cur === "string" ? cur : (cur as { address: string }).address;
-            const next: Record<string, unknown> = {
-              ...(typeof cur === "object" && cur !== null ? cur : {}),
-              address: addr,
-            };
-            if (body.weight !== undefined) next.weight = body.weight;
-            if (body.drain === true) next.drain = true;
-            else if (body.drain === false) delete next.drain;
-            list[i] = next;
-            const updated = { ...cfg, backend_servers: list };
-            validated(group, updated);
-            return updated;
-          },
-          c.get("who"),
-          "reweight-backend",
-          expectedVersion(c),
-        );
-        return written(c, note, after, 200);
-      }),
-  );
+  app.patch("/api/groups/:group/backends/:address", async (c) => {
+    const body = await jsonBody(c).then((b) => parseBody(backendPatchBody, b)).catch((e) => e);
+    return changeBackends(c, "reweight-backend", 200, (list, group) => {
+      if (body instanceof Error) throw body;
+      const i = indexOf(c, list, group);
+      const cur = list[i];
+      const next: Record<string, unknown> = typeof cur === "object" && cur !== null
+        ? { ...cur }
+        : { address: cur };
+      if (body.weight !== undefined) next.weight = body.weight;
+      if (body.drain === true) next.drain = true;
+      else if (body.drain === false) delete next.drain;
+      list[i] = next;
+    });
+  });
 
   app.get("/api/groups/:group/history", async (c) => {
     const group = groupParam(c);

@@ -14,8 +14,9 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { PROXIES_ROOT, proxiesGroupPath, proxyInstancePath } from "../store/layout.ts";
-import type { CoordinationStore, NodeData, WatchHandle } from "../store/types.ts";
+import { TreeWatcher } from "../source/tree_watch.ts";
+import { PROXIES_ROOT } from "../store/layout.ts";
+import type { CoordinationStore, NodeData } from "../store/types.ts";
 import { parseRegistration } from "./fleet.ts";
 import type { Registration } from "./fleet.ts";
 
@@ -38,17 +39,11 @@ export interface RegistrationWatcherOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-interface Tracked<T> {
-  /** Set right after the watch starts (its first delivery is always later). */
-  handle: WatchHandle | null;
-  delivered: boolean;
-  value: T;
-}
-
 const decoder = new TextDecoder();
 
 /**
- * Follows the proxy registrations of some or all groups.
+ * Follows the proxy registrations of some or all groups (the watching is
+ * {@link TreeWatcher}'s; this adds parsing and the invalid list).
  *
  * @example
  * ```ts ignore
@@ -59,42 +54,33 @@ const decoder = new TextDecoder();
  */
 export class RegistrationWatcher {
   readonly #o: RegistrationWatcherOptions;
-  #root: Tracked<readonly string[]> | null = null;
-  readonly #groups = new Map<string, Tracked<readonly string[]>>();
-  /** `group/id` -> watch of that instance's node. */
-  readonly #instances = new Map<string, Tracked<NodeData | null>>();
+  readonly #tree: TreeWatcher;
+  /** `group/id` -> the node last parsed (to parse only what changed). */
+  readonly #seen = new Map<string, NodeData>();
   readonly #parsed = new Map<string, Registration>();
   readonly #invalid = new Map<string, InvalidRegistration>();
-  #stopped = false;
   /** Bumped on every change of the copy. */
   generation = 0;
 
   constructor(options: RegistrationWatcherOptions) {
     this.#o = options;
+    this.#tree = new TreeWatcher({
+      store: options.store,
+      root: PROXIES_ROOT,
+      parents: options.groups,
+      onChange: () => this.#refresh(),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   }
 
   /** Starts the watches. */
   start(): void {
-    const onError = this.#o.onError;
-    if (this.#o.groups === null) {
-      const tracked: Tracked<readonly string[]> = { handle: null, delivered: false, value: [] };
-      tracked.handle = this.#o.store.watchChildren(PROXIES_ROOT, (snap) => {
-        tracked.delivered = true;
-        tracked.value = snap?.children ?? [];
-        this.#syncGroups(tracked.value);
-      }, onError ? { onError } : {});
-      this.#root = tracked;
-    } else {
-      this.#syncGroups(this.#o.groups);
-    }
+    this.#tree.start();
   }
 
   /** True when every watch in play has delivered its first state. */
   complete(): boolean {
-    if (this.#root !== null && !this.#root.delivered) return false;
-    for (const g of this.#groups.values()) if (!g.delivered) return false;
-    for (const i of this.#instances.values()) if (!i.delivered) return false;
-    return true;
+    return this.#tree.complete();
   }
 
   /** The live, valid registrations. */
@@ -109,89 +95,36 @@ export class RegistrationWatcher {
 
   /** The groups followed now. */
   groups(): string[] {
-    return [...this.#groups.keys()].sort();
+    if (this.#o.groups !== null) return [...this.#o.groups].sort();
+    return [...new Set(this.#tree.entries().map((e) => e.parent))].sort();
   }
 
   /** Stops every watch. */
   stop(): void {
-    this.#stopped = true;
-    this.#root?.handle?.close();
-    for (const g of this.#groups.values()) g.handle?.close();
-    for (const i of this.#instances.values()) i.handle?.close();
-    this.#groups.clear();
-    this.#instances.clear();
+    this.#tree.stop();
   }
 
-  #changed(): void {
-    if (this.#stopped) return;
+  #refresh(): void {
+    const live = new Set<string>();
+    for (const e of this.#tree.entries()) {
+      const name = `${e.parent}/${e.name}`;
+      live.add(name);
+      if (this.#seen.get(name) === e.node) continue;
+      this.#seen.set(name, e.node);
+      this.#update(e.parent, e.name, e.node);
+    }
+    for (const name of [...this.#seen.keys()]) {
+      if (live.has(name)) continue;
+      this.#seen.delete(name);
+      this.#parsed.delete(name);
+      this.#invalid.delete(name);
+    }
     this.generation++;
     this.#o.onChange();
   }
 
-  #syncGroups(wanted: readonly string[]): void {
-    if (this.#stopped) return;
-    const want = new Set(wanted);
-    for (const [group, tracked] of this.#groups) {
-      if (want.has(group)) continue;
-      tracked.handle?.close();
-      this.#groups.delete(group);
-      this.#syncInstances(group, []);
-    }
-    for (const group of want) {
-      if (this.#groups.has(group)) continue;
-      const tracked: Tracked<readonly string[]> = { handle: null, delivered: false, value: [] };
-      this.#groups.set(group, tracked);
-      tracked.handle = this.#o.store.watchChildren(
-        proxiesGroupPath(group),
-        (snap) => {
-          if (this.#groups.get(group) !== tracked) return;
-          tracked.delivered = true;
-          tracked.value = snap?.children ?? [];
-          this.#syncInstances(group, tracked.value);
-          this.#changed();
-        },
-        this.#o.onError ? { onError: this.#o.onError } : {},
-      );
-    }
-    this.#changed();
-  }
-
-  #syncInstances(group: string, ids: readonly string[]): void {
-    const want = new Set(ids);
-    for (const [name, tracked] of this.#instances) {
-      const slash = name.indexOf("/");
-      if (name.slice(0, slash) !== group || want.has(name.slice(slash + 1))) continue;
-      tracked.handle?.close();
-      this.#instances.delete(name);
-      this.#parsed.delete(name);
-      this.#invalid.delete(name);
-    }
-    for (const id of want) {
-      const name = `${group}/${id}`;
-      if (this.#instances.has(name)) continue;
-      const tracked: Tracked<NodeData | null> = { handle: null, delivered: false, value: null };
-      this.#instances.set(name, tracked);
-      tracked.handle = this.#o.store.watchData(
-        proxyInstancePath(group, id),
-        (node) => {
-          if (this.#instances.get(name) !== tracked) return;
-          tracked.delivered = true;
-          tracked.value = node;
-          this.#update(group, id, node);
-          this.#changed();
-        },
-        this.#o.onError ? { onError: this.#o.onError } : {},
-      );
-    }
-  }
-
-  #update(group: string, id: string, node: NodeData | null): void {
+  #update(group: string, id: string, node: NodeData): void {
     const name = `${group}/${id}`;
-    if (node === null) {
-      this.#parsed.delete(name);
-      this.#invalid.delete(name);
-      return;
-    }
     const parsed = parseRegistration(group, id, decoder.decode(node.data));
     if (parsed.ok) {
       const before = this.#parsed.get(name);
