@@ -18,7 +18,6 @@ import {
   parseContentLength,
   TARGET,
   TOKEN,
-  trimOws,
 } from "./syntax.ts";
 
 /** Size limits applied while parsing a request head. */
@@ -74,6 +73,9 @@ export interface ResponseHead extends CommonHead {
   readonly reason: string;
 }
 
+/** Header names already checked against TOKEN, with their lower-case form (bounded). */
+const NAME_CACHE = new Map<string, string>();
+
 const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
 
 function parseFields(
@@ -95,14 +97,24 @@ function parseFields(
     const colon = text.indexOf(":", pos);
     if (colon < 0 || colon >= eol) return headError(400, "header line without a colon");
     const name = text.slice(pos, colon);
-    if (!TOKEN.test(name)) {
-      return headError(400, name.length === 0 ? "empty header name" : "invalid header name");
+    let low = NAME_CACHE.get(name);
+    if (low === undefined) {
+      if (!TOKEN.test(name)) {
+        return headError(400, name.length === 0 ? "empty header name" : "invalid header name");
+      }
+      low = name.toLowerCase();
+      if (NAME_CACHE.size < 1024) NAME_CACHE.set(name, low);
     }
-    const value = trimOws(text.slice(colon + 1, eol));
+    // OWS around the value, trimmed by index so the value is sliced once
+    let vs = colon + 1;
+    let ve = eol;
+    while (vs < ve && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
+    while (ve > vs && (text.charCodeAt(ve - 1) === 32 || text.charCodeAt(ve - 1) === 9)) ve--;
+    const value = text.slice(vs, ve);
     if (BAD_VALUE_CHAR.test(value)) return headError(400, `invalid character in ${name} value`);
     if (names.length >= maxCount) return headError(statusOnLimit, "too many header fields");
     names.push(name);
-    lower.push(name.toLowerCase());
+    lower.push(low);
     values.push(value);
     pos = eol + 2;
   }
@@ -118,10 +130,13 @@ interface Framing {
 }
 
 /** Reads the framing headers; returns a reason string when they are ambiguous. */
+/** Shared empty token list: most messages have no Connection header (never mutated). */
+const NO_TOKENS: string[] = [];
+
 function readFraming(fields: Fields): Framing | string {
   let clValues: string[] | null = null;
   let teValues: string[] | null = null;
-  let connectionTokens: string[] = [];
+  let connectionTokens: string[] = NO_TOKENS;
   let upgrade: string | null = null;
   const { lower, values } = fields;
   for (let i = 0; i < lower.length; i++) {
@@ -253,7 +268,9 @@ export function parseRequestHead(text: string, limits: HeadLimits): RequestHead 
     method,
     target,
     minor,
-    ...fields,
+    names: fields.names,
+    lower: fields.lower,
+    values: fields.values,
     host,
     contentLength: framing.contentLength,
     chunked: framing.chunked,
@@ -304,7 +321,9 @@ export function parseResponseHead(text: string, maxHeaderCount: number): Respons
     status,
     reason,
     minor,
-    ...fields,
+    names: fields.names,
+    lower: fields.lower,
+    values: fields.values,
     contentLength: framing.contentLength,
     chunked: framing.chunked,
     connectionTokens: framing.connectionTokens,

@@ -8,11 +8,11 @@
 import { Buffer } from "node:buffer";
 import type net from "node:net";
 import { simpleResponse } from "../http1/forward.ts";
+import { findHeadEnd } from "../http1/bytes.ts";
 import { parseRequestHead } from "../http1/head.ts";
-import type { ProxyContext } from "./context.ts";
+import { COARSE_SLACK_MS, type ProxyContext } from "./context.ts";
 import { type ClientSide, Exchange } from "./exchange.ts";
 
-const CRLFCRLF = Buffer.from("\r\n\r\n");
 /** Pipelined bytes buffered while an exchange runs before reading pauses. */
 const MAX_BUFFERED = 64 * 1024;
 /**
@@ -73,7 +73,7 @@ export class ClientConnection implements ClientSide {
   ) {
     this.clientIp = normalizeIp(socket.remoteAddress);
     socket.setNoDelay(true);
-    this.deadline = ctx.now() + ctx.limits.headerTimeoutMs;
+    this.deadline = ctx.coarseNow + COARSE_SLACK_MS + ctx.limits.headerTimeoutMs;
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
     socket.on("drain", () => {
@@ -157,9 +157,9 @@ export class ClientConnection implements ClientSide {
         const limits = this.ctx.limits;
         if (this.#deadlineIsIdle) {
           this.#deadlineIsIdle = false;
-          this.deadline = this.ctx.now() + limits.headerTimeoutMs;
+          this.deadline = this.ctx.coarseNow + COARSE_SLACK_MS + limits.headerTimeoutMs;
         }
-        const idx = buf.indexOf(CRLFCRLF);
+        const idx = findHeadEnd(buf);
         if (idx < 0) {
           if (buf.length > limits.maxHeaderBytes) {
             this.#reject(431, "request head too large");
@@ -175,8 +175,7 @@ export class ClientConnection implements ClientSide {
           break;
         }
         const head = parseRequestHead(buf.toString("latin1", 0, idx), limits);
-        const rest = buf.subarray(idx + 4);
-        this.#buf = rest.length > 0 ? rest : null;
+        this.#buf = idx + 4 === buf.length ? null : buf.subarray(idx + 4);
         if ("error" in head) {
           this.#reject(head.status, head.reason);
           break;
@@ -194,7 +193,7 @@ export class ClientConnection implements ClientSide {
         const ex = new Exchange(this.ctx, this, head, snap);
         this.#exchange = ex;
         this.#rxSeen = this.#rx;
-        this.#rxAt = this.ctx.now();
+        this.#rxAt = this.ctx.coarseNow;
         ex.begin();
         if (this.#exchange === ex && !ex.bodyDone && this.#buf !== null) {
           const pending = this.#buf;
@@ -257,7 +256,7 @@ export class ClientConnection implements ClientSide {
       }
     }
     this.resumeReading();
-    this.deadline = this.ctx.now() + this.ctx.limits.idleTimeoutMs;
+    this.deadline = this.ctx.coarseNow + COARSE_SLACK_MS + this.ctx.limits.idleTimeoutMs;
     this.#deadlineIsIdle = true;
     if (this.#buf !== null) {
       if (this.#parsing) return; // the running parse loop picks it up

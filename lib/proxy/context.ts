@@ -13,6 +13,9 @@ import type { ProxyMetrics } from "./metrics.ts";
 import type { RetryBudget } from "./retry_budget.ts";
 import type { UpstreamPool } from "./upstream_pool.ts";
 
+/** How stale the coarse clock may be; deadlines taken from it add this much. */
+export const COARSE_SLACK_MS = 100;
+
 /** Protocol limits and timeouts of the client side. */
 export interface ProxyLimits {
   /** Largest request head (request line + fields) in bytes; 431 beyond. */
@@ -82,6 +85,13 @@ export interface ProxyContext {
   now(): number;
   /** Wall-clock milliseconds (for the retry budget's seconds). */
   wallNow(): number;
+  /**
+   * now() as of the last timeout sweep (at most {@link COARSE_SLACK_MS} old):
+   * for deadlines, idle stamps and the retry budget, not for durations.
+   */
+  readonly coarseNow: number;
+  /** wallNow() as of the last sweep. */
+  readonly coarseWall: number;
   /** True while shutting down: responses carry `Connection: close`. */
   readonly draining: boolean;
 }

@@ -22,10 +22,11 @@ import {
   simpleResponse,
   upstreamRequestHead,
 } from "../http1/forward.ts";
+import { findHeadEnd, latin1With } from "../http1/bytes.ts";
 import { parseResponseHead, type RequestHead, type ResponseHead } from "../http1/head.ts";
 import type { PickContext } from "../balancer/types.ts";
 import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
-import type { ProxyContext } from "./context.ts";
+import { COARSE_SLACK_MS, type ProxyContext } from "./context.ts";
 import { requestHashKey, usesKey } from "./hash_key.ts";
 import type { BackendMetrics, ProxyErrorCause } from "./metrics.ts";
 import type { UpstreamConnection, UpstreamOwner } from "./upstream_pool.ts";
@@ -66,7 +67,7 @@ const enum Res {
   Done,
 }
 
-const CRLFCRLF = Buffer.from("\r\n\r\n");
+const EMPTY = Buffer.alloc(0);
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 const MAX_PENDING_BODY = 256 * 1024;
 const SMALL_WRITE = 16 * 1024;
@@ -96,7 +97,8 @@ export class Exchange implements UpstreamOwner {
   /** Every byte of the client's request body has been read. */
   bodyDone: boolean;
   #bodySent = false;
-  #pending: (Uint8Array | string)[] = [];
+  /** Body bytes read before the upstream connection is ready (allocated only then). */
+  #pending: (Uint8Array | string)[] | null = null;
   #pendingBytes = 0;
   #waitUpDrain = false;
 
@@ -117,21 +119,25 @@ export class Exchange implements UpstreamOwner {
   /** Monotonic deadline for the response head (0 = none). */
   responseDeadline = 0;
 
-  readonly #onResChunk = (data: Uint8Array): void => {
+  /** Decoder callbacks, created only for chunked bodies (most requests allocate neither). */
+  #resChunkFn: ((data: Uint8Array) => void) | null = null;
+  #reqChunkFn: ((data: Uint8Array) => void) | null = null;
+
+  #onResChunk(data: Uint8Array): void {
     if (data.length === 0) return; // a zero-size chunk would end the body early
     if (this.#clientChunked) {
       this.#writeClient(chunkHeader(data.length));
       this.#writeClient(data);
       this.#writeClient(CHUNK_END);
     } else this.#writeClient(data);
-  };
+  }
 
-  readonly #onReqChunk = (data: Uint8Array): void => {
+  #onReqChunk(data: Uint8Array): void {
     if (data.length === 0) return;
     this.#sendBody(chunkHeader(data.length));
     this.#sendBody(data);
     this.#sendBody(CHUNK_END);
-  };
+  }
 
   constructor(ctx: ProxyContext, client: ClientSide, req: RequestHead, snap: GroupSnapshot) {
     this.#ctx = ctx;
@@ -164,7 +170,7 @@ export class Exchange implements UpstreamOwner {
       this.#fail(413, "limit", "request body too large\n");
       return;
     }
-    this.#ctx.budget().recordRequest(this.#ctx.wallNow());
+    this.#ctx.budget().recordRequest(this.#ctx.coarseWall);
     this.#attempt();
   }
 
@@ -197,7 +203,7 @@ export class Exchange implements UpstreamOwner {
     pool.connect(snap.config.connect_timeout_seconds * 1000).then(
       (conn) => {
         if (this.#finished || this.#backend !== backend) {
-          conn.pool.release(conn, this.#ctx.now());
+          conn.pool.release(conn, this.#ctx.coarseNow);
           return;
         }
         this.#attach(conn);
@@ -248,8 +254,8 @@ export class Exchange implements UpstreamOwner {
     this.#res = Res.Head;
     if (this.bodyDone) this.#armResponseTimer();
     const pending = this.#pending;
-    if (pending.length === 0) {
-      up.write(head);
+    if (pending === null || pending.length === 0) {
+      up.write(latin1With(head, null, 0));
     } else {
       this.#bodySent = true;
       if (this.#pendingBytes <= SMALL_WRITE) {
@@ -263,7 +269,7 @@ export class Exchange implements UpstreamOwner {
         up.socket.uncork();
         this.#waitUpDrain = up.socket.writableNeedDrain;
       }
-      this.#pending = [];
+      this.#pending = null;
       this.#pendingBytes = 0;
       if (!this.#waitUpDrain) this.#client.resumeReading();
     }
@@ -271,7 +277,8 @@ export class Exchange implements UpstreamOwner {
 
   /** Starts the response-head timeout once the whole request has been handed to the backend. */
   #armResponseTimer(): void {
-    this.responseDeadline = this.#ctx.now() + this.#snap.config.response_timeout_seconds * 1000;
+    this.responseDeadline = this.#ctx.coarseNow + COARSE_SLACK_MS +
+      this.#snap.config.response_timeout_seconds * 1000;
   }
 
   /** An attempt failed before any response byte: retry elsewhere when safe, else answer. */
@@ -331,7 +338,11 @@ export class Exchange implements UpstreamOwner {
       return take;
     }
     const decoder = this.#decoder!;
-    const used = decoder.push(chunk, offset, this.#onReqChunk);
+    const used = decoder.push(
+      chunk,
+      offset,
+      this.#reqChunkFn ??= (d: Uint8Array) => this.#onReqChunk(d),
+    );
     if (used < 0) {
       this.#requestBodyError(`bad chunked request body: ${decoder.error}`);
       return -1;
@@ -364,7 +375,7 @@ export class Exchange implements UpstreamOwner {
       }
       return;
     }
-    this.#pending.push(data);
+    (this.#pending ??= []).push(data);
     this.#pendingBytes += data.length;
     if (this.#pendingBytes > MAX_PENDING_BODY) this.#client.pauseReading();
   }
@@ -426,7 +437,7 @@ export class Exchange implements UpstreamOwner {
   #readHead(chunk: Buffer): void {
     let buf = chunk;
     if (this.#resBuf !== null) buf = Buffer.concat([this.#resBuf, chunk]);
-    const idx = buf.indexOf(CRLFCRLF);
+    const idx = findHeadEnd(buf);
     if (idx < 0) {
       if (buf.length > this.#ctx.limits.maxResponseHeaderBytes) {
         this.#badResponse("response head too large");
@@ -442,7 +453,7 @@ export class Exchange implements UpstreamOwner {
       this.#badResponse(head.reason);
       return;
     }
-    const rest = buf.subarray(idx + 4);
+    const rest = idx + 4 === buf.length ? EMPTY : buf.subarray(idx + 4);
     if (head.status < 200) {
       this.#informational(head, rest);
       return;
@@ -534,7 +545,7 @@ export class Exchange implements UpstreamOwner {
     if (this.#res === Res.Length && rest.length > 0 && rest.length <= SMALL_WRITE) {
       // the common case: head and (all or part of) the body in one write
       const take = rest.length < this.#resRemaining ? rest.length : this.#resRemaining;
-      this.#writeClient(Buffer.concat([Buffer.from(text, "latin1"), rest.subarray(0, take)]));
+      this.#writeClient(latin1With(text, rest, take));
       this.#resRemaining -= take;
       if (take < rest.length) this.#reusable = false;
       if (this.#resRemaining === 0) this.#responseDone();
@@ -576,7 +587,11 @@ export class Exchange implements UpstreamOwner {
 
   #forwardChunked(chunk: Uint8Array, offset: number): void {
     const decoder = this.#resDecoder!;
-    const used = decoder.push(chunk, offset, this.#onResChunk);
+    const used = decoder.push(
+      chunk,
+      offset,
+      this.#resChunkFn ??= (d: Uint8Array) => this.#onResChunk(d),
+    );
     if (used < 0) {
       this.#ctx.log.warn("bad chunked response from backend", {
         backend: this.#backend?.address,
@@ -832,7 +847,7 @@ export class Exchange implements UpstreamOwner {
     this.#up = null;
     if (up) {
       if (this.#waitClientDrain) up.socket.resume();
-      if (this.#reusable && this.bodyDone) up.pool.release(up, this.#ctx.now());
+      if (this.#reusable && this.bodyDone) up.pool.release(up, this.#ctx.coarseNow);
       else up.destroy();
     }
     this.#client.exchangeFinished(keepAlive);

@@ -81,6 +81,10 @@ export class ProxyServer implements ProxyContext {
   readonly #perIp = new Map<string, number>();
   #budget: RetryBudget;
   #budgetKey = "";
+  #budgetFor: unknown = null;
+  /** now() / wallNow() as of the last sweep (deadlines need no more precision). */
+  coarseNow: number = performance.now();
+  coarseWall: number = Date.now();
   #server: net.Server | null = null;
   #sweeper: ReturnType<typeof setInterval> | null = null;
   #gcTimer: ReturnType<typeof setInterval> | null = null;
@@ -142,7 +146,8 @@ export class ProxyServer implements ProxyContext {
 
   budget(): RetryBudget {
     const retry = this.state.snapshot?.config.retry;
-    if (retry) {
+    if (retry && retry !== this.#budgetFor) {
+      this.#budgetFor = retry;
       const key = `${retry.budget_ratio}/${retry.min_retries_per_second}`;
       if (key !== this.#budgetKey) {
         this.#budgetKey = key;
@@ -226,6 +231,8 @@ export class ProxyServer implements ProxyContext {
   #sweep(): void {
     this.state.tick();
     const now = this.now();
+    this.coarseNow = now;
+    this.coarseWall = this.wallNow();
     for (const c of this.#connections) c.checkTimeouts(now);
     for (const p of this.#pools.values()) p.reap(now);
   }

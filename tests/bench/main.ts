@@ -1,0 +1,634 @@
+/**
+ * `deno task bench`: Switchyard under Bun and under Deno side by side with
+ * nginx and HAProxy (one worker each, keep-alive to the same two backends)
+ * and with the backend hit directly, in one run on this machine, with wrk.
+ * Reports requests per second and added latency as ratios to nginx, checks
+ * its own measurements (errors, a saturated load generator, a busy machine),
+ * and writes `results.json`, `results.md` and SVG charts (default
+ * `docs/bench/`).
+ *
+ * `--profile` instead runs Switchyard under each runtime with its CPU
+ * profiler at 50 connections and writes `profile.md`.
+ *
+ * Run `deno task bench --help` for the flags.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { type FlagSpec, formatFlags, parseFlags } from "../../lib/cli/flags.ts";
+import { REPO_ROOT } from "../../lib/runtime/role_command.ts";
+import { sleep } from "../support/processes.ts";
+import { profileMarkdown, summarizeProfile } from "./profile.ts";
+import { setAffinity, Supervisor, ticksPerSecond } from "./procs.ts";
+import { type BenchResults, writeReport } from "./report.ts";
+import { bars, type CheckLimits, checkRun, type Measurement, summarize } from "./results.ts";
+import { DEFAULT_SCENARIOS, type Scenario, SCENARIOS, selectScenarios } from "./scenarios.ts";
+import { ensureTools, type LoadSample, machineInfo, sampleLoad, versions } from "./system.ts";
+import {
+  altTargets,
+  type BackendInstance,
+  type RunningTarget,
+  sanityCheck,
+  selectTargets,
+  startBackends,
+  startTarget,
+  TARGETS,
+  type TargetSpec,
+} from "./targets.ts";
+import { runWrk } from "./wrk.ts";
+
+const FLAGS: readonly FlagSpec[] = [
+  {
+    name: "quick",
+    type: "boolean",
+    help: "fast check: 2 s runs, 1 run, 1 s warm-up, output to .state/bench/quick/",
+    default: false,
+  },
+  { name: "duration", type: "number", value: "SECONDS", help: "length of each wrk run" },
+  { name: "runs", type: "number", value: "N", help: "runs per figure (median reported)" },
+  { name: "warmup", type: "number", value: "SECONDS", help: "load on each target first" },
+  {
+    name: "scenarios",
+    type: "string",
+    value: "LIST",
+    help: `comma-separated (${SCENARIOS.map((s) => s.id).join(", ")}) or all`,
+    default: DEFAULT_SCENARIOS.join(","),
+  },
+  {
+    name: "targets",
+    type: "string",
+    value: "LIST",
+    help: `comma-separated (${TARGETS.map((t) => t.id).join(", ")}), default or all`,
+    default: "default",
+  },
+  {
+    name: "pin",
+    type: "string",
+    value: "MODE",
+    help: "split: each target on the last CPU, wrk and backends on the others; none",
+    default: "split",
+  },
+  { name: "wrk-threads", type: "number", value: "N", help: "wrk threads (-t)", default: 1 },
+  {
+    name: "out",
+    type: "string",
+    value: "DIR",
+    help: "output directory (default docs/bench, or .state/bench/quick with --quick)",
+  },
+  {
+    name: "alt",
+    type: "string",
+    value: "DIR",
+    help: "also measure Switchyard from other checkouts, comma-separated (A/B of engine changes)",
+  },
+  {
+    name: "render",
+    type: "string",
+    value: "FILE",
+    help: "only re-render results.md and the charts from a results.json (into its directory)",
+  },
+  {
+    name: "profile",
+    type: "boolean",
+    help: "profile Switchyard (--cpu-prof) under load instead of benchmarking",
+    default: false,
+  },
+  {
+    name: "max-others",
+    type: "number",
+    value: "CORES",
+    help: "flag a run when other processes used more CPU than this",
+    default: 0.05,
+  },
+  {
+    name: "wait-idle",
+    type: "number",
+    value: "SECONDS",
+    help: "wait up to this long for the machine to be idle before starting (and before a re-run)",
+    default: 120,
+  },
+  {
+    name: "wait-budget",
+    type: "number",
+    value: "SECONDS",
+    help: "total time re-runs may spend waiting for idle; then busy runs are only flagged",
+    default: 900,
+  },
+  {
+    name: "retries",
+    type: "number",
+    value: "N",
+    help: "re-runs of a measurement flagged only because the machine was busy",
+    default: 2,
+  },
+  {
+    name: "install",
+    type: "boolean",
+    help: "apt-get install missing tools (nginx, haproxy, wrk, curl)",
+    default: true,
+  },
+];
+
+interface Options {
+  readonly quick: boolean;
+  readonly duration: number;
+  readonly runs: number;
+  readonly warmup: number;
+  readonly scenarios: Scenario[];
+  readonly targets: TargetSpec[];
+  readonly pin: "split" | "none";
+  readonly wrkThreads: number;
+  readonly out: string;
+  readonly profile: boolean;
+  readonly maxOthers: number;
+  readonly waitIdle: number;
+  readonly retries: number;
+  readonly waitBudget: number;
+  readonly install: boolean;
+}
+
+function log(line: string): void {
+  console.error(`[bench] ${line}`);
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const f = parseFlags(argv, FLAGS);
+  if (f.help) {
+    console.log(`deno task bench [flags]\n\n${formatFlags(FLAGS)}`);
+    Deno.exit(0);
+  }
+  const quick = f.quick === true;
+  const num = (name: string, dflt: number, quickValue: number): number => {
+    const v = f[name];
+    const n = v === undefined ? (quick ? quickValue : dflt) : Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number`);
+    return n;
+  };
+  const pin = String(f.pin);
+  if (pin !== "split" && pin !== "none") throw new Error(`--pin must be split or none`);
+  const duration = Math.max(1, Math.round(num("duration", 10, 2)));
+  const runs = Math.max(1, Math.round(num("runs", 3, 1)));
+  return {
+    quick,
+    duration,
+    runs,
+    warmup: num("warmup", 5, 1),
+    scenarios: selectScenarios(String(f.scenarios)),
+    targets: [
+      ...selectTargets(String(f.targets)),
+      ...(f.alt !== undefined ? altTargets(String(f.alt)) : []),
+    ],
+    pin,
+    wrkThreads: Math.max(1, Math.round(Number(f["wrk-threads"]))),
+    out: path.resolve(
+      f.out !== undefined
+        ? String(f.out)
+        : quick
+        ? path.join(REPO_ROOT, ".state", "bench", "quick")
+        : path.join(REPO_ROOT, "docs", "bench"),
+    ),
+    profile: f.profile === true,
+    maxOthers: Number(f["max-others"]),
+    waitIdle: Number(f["wait-idle"]),
+    retries: Math.max(0, Math.round(Number(f.retries))),
+    waitBudget: Number(f["wait-budget"]),
+    install: f.install !== false,
+  };
+}
+
+/** CPU lists for targets and for the load side (wrk + backends). */
+function pinning(mode: "split" | "none"): { target: string | null; load: string | null } {
+  const n = navigator.hardwareConcurrency;
+  if (mode === "none" || n < 2) return { target: null, load: null };
+  return { target: String(n - 1), load: n === 2 ? "0" : `0-${n - 2}` };
+}
+
+/** Waits (up to `seconds`) until other processes use less than `maxCores`; returns the sample. */
+async function waitForIdle(seconds: number, maxCores: number): Promise<LoadSample> {
+  const deadline = Date.now() + seconds * 1000;
+  let warned = false;
+  for (;;) {
+    const s = await sampleLoad(2000, ticksPerSecond());
+    if (s.others_cores <= maxCores || Date.now() >= deadline) {
+      if (s.others_cores > maxCores) {
+        log(
+          `the machine is still busy (${s.others_cores} cores used by: ${
+            s.top.map((t) => `${t.process} ${t.cores}`).join(", ")
+          }); going ahead, affected runs will be flagged`,
+        );
+      }
+      return s;
+    }
+    if (!warned) {
+      log(
+        `waiting for the machine to be idle: other processes use ${s.others_cores} cores (${
+          s.top.map((t) => `${t.process} ${t.cores}`).join(", ")
+        })`,
+      );
+      warned = true;
+    }
+  }
+}
+
+interface Env {
+  readonly opts: Options;
+  readonly sup: Supervisor;
+  readonly stateDir: string;
+  readonly pin: { target: string | null; load: string | null };
+  readonly backends: BackendInstance[];
+  readonly problems: string[];
+  /** Seconds re-runs may still spend waiting for an idle machine. */
+  waitLeft: number;
+}
+
+async function startTargets(env: Env, profile: boolean): Promise<RunningTarget[]> {
+  const out: RunningTarget[] = [];
+  for (const spec of env.opts.targets) {
+    if (profile && spec.kind !== "switchyard") continue;
+    try {
+      out.push(
+        await startTarget(spec, {
+          sup: env.sup,
+          stateDir: env.stateDir,
+          backends: env.backends,
+          cpus: env.pin.target,
+          profile,
+        }),
+      );
+      log(`started ${spec.id}`);
+    } catch (e) {
+      env.problems.push(`${spec.id} did not start: ${(e as Error).message.split("\n")[0]}`);
+      log(`${spec.id} did not start: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** curl-checks every (scenario, target); returns the pairs that failed. */
+function sanity(env: Env, targets: readonly RunningTarget[]): Set<string> {
+  const failed = new Set<string>();
+  for (const s of env.opts.scenarios) {
+    for (const t of targets) {
+      const problem = sanityCheck(t, s, env.backends, env.stateDir);
+      if (problem) {
+        failed.add(`${s.id}/${t.spec.id}`);
+        env.problems.push(`${t.spec.id}, ${s.id}: sanity check failed: ${problem}`);
+        log(`sanity check failed for ${t.spec.id} (${s.id}): ${problem}`);
+      }
+    }
+  }
+  return failed;
+}
+
+async function warmUp(env: Env, targets: readonly RunningTarget[]): Promise<void> {
+  const secs = env.opts.warmup;
+  if (secs <= 0) return;
+  for (const t of targets) {
+    const shapes = [{ path: "/", method: "GET", bodyBytes: 0, connections: 50, seconds: secs }];
+    for (const s of env.opts.scenarios) {
+      if (s.path !== "/") {
+        shapes.push({ ...s, connections: Math.min(s.connections, 50), seconds: 1 });
+      }
+    }
+    for (const w of shapes) {
+      await runWrk(env.sup, {
+        url: `${t.url}${w.path}`,
+        connections: w.connections,
+        threads: env.opts.wrkThreads,
+        durationS: Math.max(1, Math.round(w.seconds)),
+        cpus: env.pin.load,
+        method: w.method,
+        bodyBytes: w.bodyBytes,
+      }, { target: t.proc, backends: env.backends.map((b) => b.proc), all: env.sup.processes })
+        .catch((e) => log(`warm-up of ${t.spec.id} failed: ${(e as Error).message}`));
+    }
+  }
+}
+
+async function measure(
+  env: Env,
+  t: RunningTarget,
+  s: Scenario,
+  run: number,
+  limits: CheckLimits,
+): Promise<Measurement> {
+  // one-core scenarios: the target joins wrk and the backends on their core for the run
+  const move = s.placement === "one-core" && env.pin.target !== null &&
+    env.pin.load !== null && t.spec.kind !== "direct";
+  if (move) setAffinity(t.proc.pid, env.pin.load!);
+  try {
+    return await measureOnce(env, t, s, run, move ? { ...limits, clientCore: null } : limits);
+  } finally {
+    if (move && t.proc.running) setAffinity(t.proc.pid, env.pin.target!);
+  }
+}
+
+async function measureOnce(
+  env: Env,
+  t: RunningTarget,
+  s: Scenario,
+  run: number,
+  limits: CheckLimits,
+): Promise<Measurement> {
+  for (let attempt = 0;; attempt++) {
+    const started = new Date().toISOString();
+    const r = await runWrk(env.sup, {
+      url: `${t.url}${s.path}`,
+      connections: s.connections,
+      threads: Math.min(env.opts.wrkThreads, s.connections),
+      durationS: env.opts.duration,
+      cpus: env.pin.load,
+      method: s.method,
+      bodyBytes: s.bodyBytes,
+    }, { target: t.proc, backends: env.backends.map((b) => b.proc), all: env.sup.processes });
+    const flags = checkRun(r, Math.min(env.opts.wrkThreads, s.connections), t.spec.kind, limits);
+    if (!t.proc.running) flags.push(`${t.spec.id} exited during the run`);
+    const m: Measurement = {
+      scenario: s.id,
+      target: t.spec.id,
+      run,
+      started_at: started,
+      attempts: attempt + 1,
+      ...r,
+      flags,
+    };
+    const onlyBusy = flags.length > 0 && flags.every((f) => f.startsWith("machine busy"));
+    if (!onlyBusy || attempt >= env.opts.retries || env.waitLeft <= 0) return m;
+    log(`  ${flags.join("; ")}: waiting for idle, then re-running`);
+    const t0 = Date.now();
+    await waitForIdle(Math.min(env.opts.waitIdle, 60, env.waitLeft), env.opts.maxOthers);
+    env.waitLeft -= (Date.now() - t0) / 1000;
+  }
+}
+
+function line(m: Measurement): string {
+  const l = m.latency_us;
+  const c = m.cpu;
+  return `${m.scenario} ${m.target.padEnd(16)} ${
+    Math.round(m.rps).toString().padStart(7)
+  } req/s  p50 ${l.p50} µs  p99 ${l.p99} µs  | cores: target ${c.target_cores} ` +
+    `(sys ${c.target_sys_cores}) wrk ${c.wrk_cores}` +
+    ` backends ${c.backends_cores} others ${c.others_cores} busy [${c.core_busy.join(", ")}]` +
+    ` irq [${c.core_irq.join(", ")}] steal [${c.core_steal.join(", ")}]` +
+    (m.flags.length > 0 ? `  ⚠ ${m.flags.join("; ")}` : "");
+}
+
+async function bench(env: Env, meta: Omit<BenchResults["meta"], "finished">): Promise<void> {
+  const { opts } = env;
+  const targets = await startTargets(env, false);
+  const failed = sanity(env, targets);
+  log(`warming up (${opts.warmup} s per target)`);
+  await warmUp(env, targets);
+  const limits: CheckLimits = {
+    maxOthersCores: opts.maxOthers,
+    wrkSaturation: 0.95,
+    clientCore: env.pin.load !== null && /^\d+$/.test(env.pin.load) ? Number(env.pin.load) : null,
+    targetCore: env.pin.target !== null ? Number(env.pin.target) : null,
+  };
+  const measurements: Measurement[] = [];
+  for (let run = 1; run <= opts.runs; run++) {
+    for (const s of opts.scenarios) {
+      // rotate the order from run to run so no target always follows the same one
+      const k = (run - 1) % Math.max(1, targets.length);
+      const order = [...targets.slice(k), ...targets.slice(0, k)];
+      for (const t of order) {
+        if (failed.has(`${s.id}/${t.spec.id}`)) continue;
+        if (!t.proc.running) {
+          const p = `${t.spec.id} is not running (exit ${t.proc.child.exitCode}); no figures`;
+          if (!env.problems.includes(p)) env.problems.push(p);
+          continue;
+        }
+        try {
+          const m = await measure(env, t, s, run, limits);
+          measurements.push(m);
+          log(`[run ${run}/${opts.runs}] ${line(m)}`);
+        } catch (e) {
+          env.problems.push(`${t.spec.id}, ${s.id}, run ${run}: ${(e as Error).message}`);
+          log(`${t.spec.id} ${s.id} run ${run} failed: ${(e as Error).message}`);
+        }
+        await sleep(300);
+      }
+    }
+  }
+  for (const t of targets) {
+    if (!t.proc.running) {
+      env.problems.push(`${t.spec.id} exited (code ${t.proc.child.exitCode}):\n${t.proc.log}`);
+    }
+  }
+  const started = new Set(targets.map((t) => t.spec.id));
+  const specs = opts.targets.filter((t) => started.has(t.id));
+  const summaries = summarize(opts.scenarios, specs, measurements);
+  const results: BenchResults = {
+    schema: 1,
+    meta: { ...meta, finished: new Date().toISOString() },
+    scenarios: opts.scenarios,
+    targets: specs.map((t) => ({
+      id: t.id,
+      label: t.label,
+      kind: t.kind,
+      config: targets.find((x) => x.spec.id === t.id)?.configPath
+        ? fs.readFileSync(targets.find((x) => x.spec.id === t.id)!.configPath!, "utf8")
+        : null,
+    })),
+    measurements,
+    summaries,
+    bars: bars(summaries),
+    problems: env.problems,
+  };
+  const files = writeReport(opts.out, results);
+  printSummary(results);
+  log(`wrote ${files.map((f) => path.relative(REPO_ROOT, f)).join(", ")}`);
+}
+
+function printSummary(r: BenchResults): void {
+  const rows: string[] = [];
+  for (const s of r.summaries) {
+    const v = s.vs_nginx;
+    rows.push(
+      `${s.scenario.padEnd(9)} ${s.target.padEnd(16)} ${
+        Math.round(s.rps.median).toString().padStart(7)
+      } req/s [${Math.round(s.rps.min)}-${Math.round(s.rps.max)}]  p50 ${s.latency_us.p50.median}` +
+        ` µs  p99 ${s.latency_us.p99.median} µs` +
+        (s.added_latency_us
+          ? `  added p50 ${s.added_latency_us.p50.median} p99 ${s.added_latency_us.p99.median}`
+          : "") +
+        (v ? `  x nginx: rps ${v.rps ?? "-"} added p50 ${v.added_p50 ?? "-"}` : "") +
+        (s.clean ? "" : `  ⚠ ${s.flags.join("; ")}`),
+    );
+  }
+  console.log(rows.join("\n"));
+  for (const b of r.bars) {
+    console.log(
+      `bar: ${b.bar}: ${b.measured ?? "n/a"} -> ${
+        b.pass === null ? "not measured" : b.pass ? "met" : "NOT met"
+      }${b.clean || b.pass === null ? "" : " (flagged figures)"}`,
+    );
+  }
+  for (const p of r.problems) console.log(`problem: ${p.split("\n")[0]}`);
+}
+
+async function profile(env: Env): Promise<void> {
+  const { opts } = env;
+  const targets = await startTargets(env, true);
+  const s = SCENARIOS.find((x) => x.id === "rps-c50")!;
+  const sections: string[] = [];
+  for (const t of targets) {
+    const problem = sanityCheck(t, s, env.backends, env.stateDir);
+    if (problem) throw new Error(`${t.spec.id}: ${problem}`);
+  }
+  for (const t of targets) {
+    // warm this one up right before its profiled run, so the profile is mostly load
+    await warmUp(env, [t]);
+    const r = await runWrk(env.sup, {
+      url: `${t.url}/`,
+      connections: 50,
+      threads: opts.wrkThreads,
+      durationS: opts.duration,
+      cpus: env.pin.load,
+      method: "GET",
+      bodyBytes: 0,
+    }, { target: t.proc, backends: env.backends.map((b) => b.proc), all: env.sup.processes });
+    log(`profiled ${t.spec.id}: ${Math.round(r.rps)} req/s under the profiler`);
+    await env.sup.stop(t.proc, 10_000);
+    const dir = t.profileDir!;
+    await sleep(500);
+    const file = fs.readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+    if (!file) {
+      env.problems.push(`${t.spec.id}: no .cpuprofile written in ${dir}`);
+      continue;
+    }
+    const summary = summarizeProfile(JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")));
+    sections.push(profileMarkdown(
+      `${t.spec.label}`,
+      summary,
+      `Whole process life (start-up, ${opts.warmup} s warm-up, ${opts.duration} s at 50 ` +
+        `connections: ${Math.round(r.rps)} req/s under the profiler). Raw profile and the ` +
+        `runtime's own Markdown: \`${path.relative(REPO_ROOT, dir)}/\`.`,
+    ));
+  }
+  const m = machineInfo();
+  const v = versions();
+  const text = [
+    "# Switchyard CPU profiles under load",
+    "",
+    `Generated by \`deno task bench --profile\` on ${new Date().toISOString()}: ` +
+    `${m.cpu_model}, ${m.cpus} CPUs; deno ${v.deno}; bun ${v.bun}; Switchyard ` +
+    `${v.switchyard}. Each proxy ran with its runtime's sampling profiler (\`--cpu-prof\`), ` +
+    `pinned as in the benchmark; percentages are of the sampled busy (non-idle) time.`,
+    "",
+    "How to read it: a sampling profiler charges a syscall to the JavaScript-visible function " +
+    "that made it, so the runtimes' socket writes (`writeBuffered` in Bun, `writeBuffer` and " +
+    "`writeLatin1String` in Deno) include `send(2)` and the kernel's whole loopback TCP path, " +
+    "delivery to the peer and its wake-up. That is what nginx pays too: the byte-relay targets " +
+    "(`deno task bench --targets all`) measure it on each runtime's `node:net` without any " +
+    "HTTP work. The rows under `lib/` are Switchyard's own work.",
+    "",
+    ...sections,
+    ...(env.problems.length > 0 ? ["Problems:", "", ...env.problems.map((p) => `- ${p}`)] : []),
+  ].join("\n");
+  fs.mkdirSync(opts.out, { recursive: true });
+  const out = path.join(opts.out, "profile.md");
+  fs.writeFileSync(out, text + "\n");
+  log(`wrote ${path.relative(REPO_ROOT, out)}`);
+}
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = parseOptions(Deno.args);
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}\n\n${formatFlags(FLAGS)}`);
+    return 2;
+  }
+  const render = Deno.args.find((a) => a.startsWith("--render"));
+  if (render !== undefined) {
+    const i = Deno.args.indexOf(render);
+    const file = render.includes("=") ? render.slice(9) : Deno.args[i + 1];
+    if (!file) {
+      console.error("bench: --render FILE");
+      return 2;
+    }
+    const saved = JSON.parse(fs.readFileSync(file, "utf8")) as BenchResults;
+    // figures are recomputed from the raw runs, so a newer harness renders older results
+    const summaries = summarize(saved.scenarios, saved.targets, saved.measurements);
+    const results: BenchResults = { ...saved, summaries, bars: bars(summaries) };
+    const files = writeReport(path.dirname(path.resolve(file)), results, false);
+    log(`wrote ${files.map((f) => path.relative(REPO_ROOT, f)).join(", ")}`);
+    return 0;
+  }
+  const stateDir = path.join(REPO_ROOT, ".state", "bench");
+  fs.mkdirSync(stateDir, { recursive: true });
+  const sup = new Supervisor(stateDir);
+  let stopping = false;
+  const onSignal = (sig: Deno.Signal) => {
+    if (stopping) Deno.exit(130);
+    stopping = true;
+    log(`${sig}: stopping every process started`);
+    sup.stopAll(2_000).finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
+  globalThis.addEventListener("unload", () => sup.killAllSync());
+  try {
+    const stale = sup.reapStale();
+    if (stale > 0) log(`killed ${stale} process(es) left over by an earlier run`);
+    const installed = opts.install ? ensureTools(log) : [];
+    const pin = pinning(opts.pin);
+    log(
+      `pinning: ${
+        pin.target === null
+          ? "none"
+          : `targets on CPU ${pin.target}, wrk and backends on CPU ${pin.load}`
+      }`,
+    );
+    log("checking the machine is idle");
+    const loadBefore = await waitForIdle(opts.waitIdle, Math.max(opts.maxOthers, 0.15));
+    const date = new Date().toISOString();
+    const backends = await startBackends(sup, 2, pin.load);
+    log(`backends: ${backends.map((b) => b.address).join(", ")}`);
+    const env: Env = {
+      opts,
+      sup,
+      stateDir,
+      pin,
+      backends,
+      problems: [],
+      waitLeft: opts.waitBudget,
+    };
+    if (opts.profile) {
+      await profile(env);
+    } else {
+      const meta = {
+        date,
+        command: `deno task bench ${Deno.args.join(" ")}`.trim(),
+        options: {
+          duration_s: opts.duration,
+          runs: opts.runs,
+          warmup_s: opts.warmup,
+          wrk_threads: opts.wrkThreads,
+          quick: opts.quick,
+          max_others_cores: opts.maxOthers,
+        },
+        pinning: { mode: opts.pin, target_cpus: pin.target, load_cpus: pin.load },
+        machine: machineInfo(),
+        versions: versions(),
+        backend: "tests/bench/backend.ts under Bun (Bun.serve answering a fixed 3-byte body)",
+        load_before: loadBefore,
+        installed,
+      };
+      await bench(env, meta);
+    }
+    return 0;
+  } catch (e) {
+    log(`failed: ${(e as Error).stack ?? e}`);
+    return 1;
+  } finally {
+    await sup.stopAll();
+  }
+}
+
+if (import.meta.main) {
+  const code = await main();
+  Deno.exit(code);
+}

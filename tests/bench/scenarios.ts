@@ -1,0 +1,117 @@
+/**
+ * What the benchmark measures: one scenario is one wrk load shape (connections,
+ * request) run against every target. Issue 3 needs `rps-c50` and `lat-c1`;
+ * the others are issue 9's data-plane suite (the WebSocket echo rate needs a
+ * client other than wrk and is not here yet).
+ *
+ * @module
+ */
+
+/** One load shape. */
+export interface Scenario {
+  readonly id: string;
+  readonly title: string;
+  /** wrk connections (`-c`). */
+  readonly connections: number;
+  /** Request path on the target. */
+  readonly path: string;
+  readonly method: "GET" | "POST";
+  /** Request body size (POST), 0 for none. */
+  readonly bodyBytes: number;
+  /**
+   * The figure the scenario exists for: requests per second (throughput,
+   * compared as a ratio), or latency (compared as added latency over the
+   * backend hit directly).
+   */
+  readonly primary: "rps" | "latency";
+  /**
+   * Where the target runs when pinning is on. `split`: on its own core, wrk and
+   * the backends on the other(s): a proxy has a whole core for throughput.
+   * `one-core`: moved onto wrk's and the backends' core for the run. At one
+   * connection the request is a serial chain (wrk, proxy, backend, proxy, wrk),
+   * so one core loses no parallelism, and it avoids cross-core wake-ups, which
+   * in a VM cost tens of microseconds each (an IPI to a halted vCPU) and would
+   * drown the proxy's own latency.
+   */
+  readonly placement: "split" | "one-core";
+}
+
+/** Every scenario the harness knows, in report order. */
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: "rps-c50",
+    title: "Requests/s at 50 connections, GET of a 3-byte body",
+    connections: 50,
+    path: "/",
+    method: "GET",
+    bodyBytes: 0,
+    primary: "rps",
+    placement: "split",
+  },
+  {
+    id: "lat-c1",
+    title: "Latency at 1 connection, GET of a 3-byte body",
+    connections: 1,
+    path: "/",
+    method: "GET",
+    bodyBytes: 0,
+    primary: "latency",
+    placement: "one-core",
+  },
+  {
+    id: "rps-c1",
+    title: "Requests/s at 1 connection",
+    connections: 1,
+    path: "/",
+    method: "GET",
+    bodyBytes: 0,
+    primary: "rps",
+    placement: "one-core",
+  },
+  {
+    id: "rps-c256",
+    title: "Requests/s at 256 connections",
+    connections: 256,
+    path: "/",
+    method: "GET",
+    bodyBytes: 0,
+    primary: "rps",
+    placement: "split",
+  },
+  {
+    id: "body-1m",
+    title: "1 MiB response body, 50 connections",
+    connections: 50,
+    path: "/1m",
+    method: "GET",
+    bodyBytes: 0,
+    primary: "rps",
+    placement: "split",
+  },
+  {
+    id: "post-64k",
+    title: "POST of a 64 KiB body, 50 connections",
+    connections: 50,
+    path: "/upload",
+    method: "POST",
+    bodyBytes: 64 * 1024,
+    primary: "rps",
+    placement: "split",
+  },
+];
+
+/** Issue 3's speed section. */
+export const DEFAULT_SCENARIOS: readonly string[] = ["rps-c50", "lat-c1"];
+
+/** Resolves a `--scenarios` list (`all` for every one). */
+export function selectScenarios(list: string): Scenario[] {
+  if (list === "all") return [...SCENARIOS];
+  const ids = list.split(",").map((s) => s.trim()).filter(Boolean);
+  return ids.map((id) => {
+    const s = SCENARIOS.find((x) => x.id === id);
+    if (!s) {
+      throw new Error(`unknown scenario "${id}" (known: ${SCENARIOS.map((x) => x.id).join(", ")})`);
+    }
+    return s;
+  });
+}

@@ -1,0 +1,410 @@
+/**
+ * What the benchmark measures against: two bench backends, and the targets
+ * in front of them (nginx, HAProxy, Switchyard under each runtime, and the
+ * backend hit directly), with the configs it generates for each. Every proxy
+ * gets the same two backends, round robin, keep-alive on both sides, no
+ * access log, one worker/thread.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { REPO_ROOT, type Runtime, runtimeBinary } from "../../lib/runtime/role_command.ts";
+import { freePort, httpOk, waitUntil } from "../support/processes.ts";
+import type { Spawned, Supervisor } from "./procs.ts";
+import type { Scenario } from "./scenarios.ts";
+
+/** Idle keep-alive connections the proxies may keep to the backends (enough for 256 clients). */
+const UPSTREAM_IDLE = 512;
+
+/** A running bench backend. */
+export interface BackendInstance {
+  readonly name: string;
+  readonly port: number;
+  readonly address: string;
+  readonly url: string;
+  readonly proc: Spawned;
+}
+
+/** Starts `n` bench backends (Bun.serve, `tests/bench/backend.ts`) named b1..bn. */
+export async function startBackends(
+  sup: Supervisor,
+  n: number,
+  cpus: string | null,
+): Promise<BackendInstance[]> {
+  const out: BackendInstance[] = [];
+  for (let i = 1; i <= n; i++) {
+    const port = await freePort();
+    const name = `b${i}`;
+    const proc = sup.spawn(
+      `backend ${name}`,
+      runtimeBinary("bun"),
+      [
+        path.join(REPO_ROOT, "tests", "bench", "backend.ts"),
+        "--port",
+        String(port),
+        "--name",
+        name,
+      ],
+      { cpus },
+    );
+    const url = `http://127.0.0.1:${port}`;
+    await ready(proc, url);
+    out.push({ name, port, address: `127.0.0.1:${port}`, url, proc });
+  }
+  return out;
+}
+
+/** The kinds of target. */
+export type TargetKind = "direct" | "nginx" | "haproxy" | "switchyard" | "relay";
+
+/** A target the benchmark can measure. */
+export interface TargetSpec {
+  readonly id: string;
+  readonly label: string;
+  readonly kind: TargetKind;
+  readonly runtime?: Runtime;
+  /** Another Switchyard checkout to run (`--alt`), for A/B runs of an engine change. */
+  readonly root?: string;
+}
+
+/** Every known target, in report order (issue 9 adds `--workers 2` variants). */
+export const TARGETS: readonly TargetSpec[] = [
+  { id: "direct", label: "backend directly (no proxy)", kind: "direct" },
+  { id: "nginx", label: "nginx (1 worker)", kind: "nginx" },
+  { id: "haproxy", label: "HAProxy (nbthread 1)", kind: "haproxy" },
+  { id: "switchyard-bun", label: "Switchyard under Bun", kind: "switchyard", runtime: "bun" },
+  { id: "switchyard-deno", label: "Switchyard under Deno", kind: "switchyard", runtime: "deno" },
+  {
+    id: "relay-bun",
+    label: "byte relay, node:net under Bun (floor)",
+    kind: "relay",
+    runtime: "bun",
+  },
+  {
+    id: "relay-deno",
+    label: "byte relay, node:net under Deno (floor)",
+    kind: "relay",
+    runtime: "deno",
+  },
+];
+
+/** What `deno task bench` measures unless told otherwise (issue 3's targets). */
+export const DEFAULT_TARGETS: readonly string[] = [
+  "direct",
+  "nginx",
+  "haproxy",
+  "switchyard-bun",
+  "switchyard-deno",
+];
+
+/**
+ * Switchyard targets running other checkouts' `roles/proxy.ts` (`--alt DIR,DIR`),
+ * for A/B runs of an engine change: `switchyard-bun@<dir name>`...
+ */
+export function altTargets(roots: string): TargetSpec[] {
+  return roots.split(",").filter(Boolean).flatMap((root) => {
+    const name = path.basename(path.resolve(root));
+    return (["bun", "deno"] as const).map((runtime): TargetSpec => ({
+      id: `switchyard-${runtime}@${name}`,
+      label: `Switchyard under ${runtime === "bun" ? "Bun" : "Deno"} (${name})`,
+      kind: "switchyard",
+      runtime,
+      root: path.resolve(root),
+    }));
+  });
+}
+
+/** Resolves a `--targets` list (`default`, or `all` for every one). */
+export function selectTargets(list: string): TargetSpec[] {
+  if (list === "all") return [...TARGETS];
+  if (list === "default") return TARGETS.filter((t) => DEFAULT_TARGETS.includes(t.id));
+  return list.split(",").map((s) => s.trim()).filter(Boolean).map((id) => {
+    const t = TARGETS.find((x) => x.id === id);
+    if (!t) {
+      throw new Error(`unknown target "${id}" (known: ${TARGETS.map((x) => x.id).join(", ")})`);
+    }
+    return t;
+  });
+}
+
+/** A started target. */
+export interface RunningTarget {
+  readonly spec: TargetSpec;
+  /** Base URL wrk and curl use (no trailing slash). */
+  readonly url: string;
+  /** The process whose tree is the target's CPU (the backend itself for `direct`). */
+  readonly proc: Spawned;
+  /** Generated config file, if any. */
+  readonly configPath: string | null;
+  /** Where a CPU profile goes (Switchyard with `profile`). */
+  readonly profileDir: string | null;
+}
+
+/** What starting a target needs. */
+export interface StartContext {
+  readonly sup: Supervisor;
+  readonly stateDir: string;
+  readonly backends: readonly BackendInstance[];
+  /** `taskset -c` list for the target, or null. */
+  readonly cpus: string | null;
+  /** Start Switchyard with the runtime's CPU profiler writing here (`--cpu-prof`). */
+  readonly profile?: boolean;
+}
+
+/** Starts one target and waits until it answers. */
+export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<RunningTarget> {
+  switch (spec.kind) {
+    case "direct": {
+      const b = ctx.backends[0]!;
+      return { spec, url: b.url, proc: b.proc, configPath: null, profileDir: null };
+    }
+    case "nginx":
+      return await startNginx(spec, ctx);
+    case "haproxy":
+      return await startHaproxy(spec, ctx);
+    case "switchyard":
+      return await startSwitchyard(spec, ctx);
+    case "relay":
+      return await startRelay(spec, ctx);
+  }
+}
+
+/** nginx as a reverse proxy: 1 worker, upstream keep-alive, round robin, no access log. */
+export function nginxConfig(dir: string, port: number, backends: readonly string[]): string {
+  return `# generated by tests/bench (Switchyard benchmark)
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+worker_rlimit_nofile 16384;
+events {
+  worker_connections 8192;
+}
+http {
+  access_log off;
+  # wrk keeps its connections for the whole run, as it does with the other targets
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  client_body_temp_path ${dir}/client_body;
+  client_body_buffer_size 128k;
+  proxy_temp_path ${dir}/proxy_temp;
+  # never spill a response to disk (the 1 MiB scenario): relay through memory like the others
+  proxy_max_temp_file_size 0;
+  upstream backends {
+${backends.map((b) => `    server ${b};`).join("\n")}
+    keepalive ${UPSTREAM_IDLE * 2};
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+  }
+  server {
+    listen 127.0.0.1:${port} backlog=1024;
+    location / {
+      proxy_pass http://backends;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`;
+}
+
+async function startNginx(spec: TargetSpec, ctx: StartContext): Promise<RunningTarget> {
+  const dir = path.join(ctx.stateDir, "nginx");
+  fs.mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const configPath = path.join(dir, "nginx.conf");
+  fs.writeFileSync(configPath, nginxConfig(dir, port, ctx.backends.map((b) => b.address)));
+  const args = ["-p", `${dir}/`, "-e", path.join(dir, "nginx-error.log"), "-c", configPath];
+  checkConfig("nginx", ["-t", ...args]);
+  const proc = ctx.sup.spawn(spec.id, "nginx", args, { cpus: ctx.cpus });
+  const url = `http://127.0.0.1:${port}`;
+  await ready(proc, url);
+  return { spec, url, proc, configPath, profileDir: null };
+}
+
+/** HAProxy: one thread, keep-alive both sides with connection reuse, round robin, no log. */
+export function haproxyConfig(port: number, backends: readonly string[]): string {
+  return `# generated by tests/bench (Switchyard benchmark)
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  option http-keep-alive
+  option forwardfor
+  http-reuse always
+  timeout connect 5s
+  timeout client 75s
+  timeout server 75s
+  timeout http-keep-alive 75s
+frontend bench
+  bind 127.0.0.1:${port}
+  default_backend backends
+backend backends
+  balance roundrobin
+${backends.map((b, i) => `  server b${i + 1} ${b}`).join("\n")}
+`;
+}
+
+async function startHaproxy(spec: TargetSpec, ctx: StartContext): Promise<RunningTarget> {
+  const dir = path.join(ctx.stateDir, "haproxy");
+  fs.mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const configPath = path.join(dir, "haproxy.cfg");
+  fs.writeFileSync(configPath, haproxyConfig(port, ctx.backends.map((b) => b.address)));
+  checkConfig("haproxy", ["-c", "-f", configPath]);
+  // -db: foreground, one process (no master-worker), logs to stderr
+  const proc = ctx.sup.spawn(spec.id, "haproxy", ["-db", "-f", configPath], { cpus: ctx.cpus });
+  const url = `http://127.0.0.1:${port}`;
+  await ready(proc, url);
+  return { spec, url, proc, configPath, profileDir: null };
+}
+
+/** Switchyard's config file for the bench group. */
+export function switchyardConfig(backends: readonly string[]): Record<string, unknown> {
+  return {
+    bench: {
+      backend_servers: backends,
+      algorithm: "ROUND_ROBIN",
+      health_check_frequency_seconds: 3600,
+      upstream_keepalive: { max_idle: UPSTREAM_IDLE, idle_timeout_seconds: 120 },
+    },
+  };
+}
+
+async function startSwitchyard(spec: TargetSpec, ctx: StartContext): Promise<RunningTarget> {
+  const runtime = spec.runtime!;
+  const dir = path.join(ctx.stateDir, spec.id);
+  fs.mkdirSync(dir, { recursive: true });
+  const configPath = path.join(dir, "lb.json");
+  fs.writeFileSync(
+    configPath,
+    JSON.stringify(switchyardConfig(ctx.backends.map((b) => b.address)), null, 2),
+  );
+  const port = await freePort();
+  const adminPort = await freePort();
+  const root = spec.root ?? REPO_ROOT;
+  const script = path.join(root, "roles", "proxy.ts");
+  const flags = [
+    "--config",
+    configPath,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--admin-listen",
+    `127.0.0.1:${adminPort}`,
+    "--no-health-checks",
+    "--log-level",
+    "warn",
+    "--drain-seconds",
+    "1",
+  ];
+  let profileDir: string | null = null;
+  const prof: string[] = [];
+  if (ctx.profile) {
+    profileDir = path.join(dir, "profile");
+    fs.rmSync(profileDir, { recursive: true, force: true });
+    fs.mkdirSync(profileDir, { recursive: true });
+    prof.push("--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`);
+  }
+  const args = runtime === "deno"
+    ? ["run", ...prof, "-A", script, ...flags]
+    : [...prof, script, ...flags];
+  // the checkout's own deno.json / node_modules apply (cwd = its root)
+  const proc = ctx.sup.spawn(spec.id, runtimeBinary(runtime), args, { cpus: ctx.cpus, cwd: root });
+  await ready(proc, `http://127.0.0.1:${adminPort}/healthz`);
+  return { spec, url: `http://127.0.0.1:${port}`, proc, configPath, profileDir };
+}
+
+async function startRelay(spec: TargetSpec, ctx: StartContext): Promise<RunningTarget> {
+  const port = await freePort();
+  const script = path.join(REPO_ROOT, "tests", "bench", "relay.ts");
+  const flags = [
+    "--port",
+    String(port),
+    "--backends",
+    ctx.backends.map((b) => b.address).join(","),
+  ];
+  const args = spec.runtime === "deno" ? ["run", "-A", script, ...flags] : [script, ...flags];
+  const proc = ctx.sup.spawn(spec.id, runtimeBinary(spec.runtime!), args, { cpus: ctx.cpus });
+  const url = `http://127.0.0.1:${port}`;
+  await ready(proc, url);
+  return { spec, url, proc, configPath: null, profileDir: null };
+}
+
+function checkConfig(bin: string, args: readonly string[]): void {
+  const r = spawnSync(bin, args, { encoding: "utf8" });
+  if (r.status !== 0) {
+    throw new Error(`${bin} ${args.join(" ")} failed:\n${r.stdout ?? ""}${r.stderr ?? ""}`);
+  }
+}
+
+async function ready(proc: Spawned, url: string): Promise<void> {
+  try {
+    await waitUntil(`${proc.name} to answer ${url}`, async () => {
+      if (!proc.running) throw new Error(`${proc.name} exited early`);
+      return await httpOk(url);
+    }, 30_000);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n--- ${proc.name} output ---\n${proc.log}`);
+  }
+}
+
+/**
+ * Checks with curl that a target really proxies the scenario's request to
+ * the backends: every answer is a 200 with the backend's body, and a proxy
+ * spreads requests over both backends. Returns a problem, or null.
+ */
+export function sanityCheck(
+  target: RunningTarget,
+  s: Scenario,
+  backends: readonly BackendInstance[],
+  stateDir: string,
+): string | null {
+  const url = `${target.url}${s.path}`;
+  const n = 4;
+  const args = ["-sS", "--max-time", "10", "-w", "|%{http_code}|%{size_download}\n"];
+  if (s.method === "POST") {
+    const file = path.join(stateDir, `body-${s.bodyBytes}.bin`);
+    if (!fs.existsSync(file)) fs.writeFileSync(file, new Uint8Array(s.bodyBytes).fill(120));
+    args.push("-X", "POST", "-H", "content-type: application/octet-stream");
+    args.push("--data-binary", `@${file}`);
+  }
+  for (let i = 0; i < n; i++) args.push(url);
+  const r = spawnSync("curl", args, { encoding: "latin1", maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) return `curl ${url} failed: ${(r.stderr ?? "").trim()}`;
+  const out = r.stdout ?? "";
+  const answers: { body: string; code: string; size: number }[] = [];
+  const re = /\|(\d{3})\|(\d+)\n/g;
+  let start = 0;
+  for (let m = re.exec(out); m !== null; m = re.exec(out)) {
+    answers.push({ body: out.slice(start, m.index), code: m[1]!, size: Number(m[2]) });
+    start = re.lastIndex;
+  }
+  if (answers.length !== n) return `curl ${url}: expected ${n} answers, got ${answers.length}`;
+  const seen = new Set<string>();
+  for (const a of answers) {
+    if (a.code !== "200") return `${url} answered ${a.code}: ${a.body.slice(0, 200)}`;
+    if (s.path === "/1m") {
+      if (a.size !== 1024 * 1024) return `${url}: ${a.size} bytes, expected 1048576`;
+      continue;
+    }
+    if (s.path === "/upload") {
+      if (a.body !== `${s.bodyBytes}\n`) return `${url}: body ${JSON.stringify(a.body)}`;
+      continue;
+    }
+    const name = backends.find((b) => a.body === `${b.name}\n`)?.name;
+    if (!name) return `${url}: unexpected body ${JSON.stringify(a.body.slice(0, 200))}`;
+    seen.add(name);
+  }
+  // a proxy balances each request; the relay pins a connection to one backend
+  const balances = target.spec.kind !== "direct" && target.spec.kind !== "relay";
+  if (s.path === "/" && balances && seen.size < backends.length) {
+    return `${url}: only ${[...seen].join(", ")} answered; expected round robin over ${
+      backends.map((b) => b.name).join(", ")
+    }`;
+  }
+  return null;
+}
