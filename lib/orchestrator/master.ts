@@ -351,20 +351,33 @@ export class Master {
 
   #workerFetch: Promise<void> = Promise.resolve();
 
+  #workersCall = 0;
+
   #onWorkers(term: Term, children: readonly string[]): Promise<void> {
+    const call = ++this.#workersCall;
     // Serialized: a slow read must not overwrite a newer list.
     this.#workerFetch = this.#workerFetch.then(async () => {
       if (term.ended) return;
       const store = this.#o.store;
       const infos: WorkerInfo[] = [];
+      let interrupted = false;
       await Promise.all(children.map(async (id) => {
         try {
           const stat = await store.exists(workerPath(id));
           if (stat?.ephemeralOwner) infos.push({ id, session: stat.ephemeralOwner });
         } catch (error) {
           if (!isTransient(error)) throw error;
+          interrupted = true;
         }
       }));
+      if (interrupted) {
+        // A worker could not be read (connection loss): read the list again rather than
+        // planning without it, unless a newer list has arrived meanwhile.
+        setTimeout(() => {
+          if (!term.ended && call === this.#workersCall) void this.#onWorkers(term, children);
+        }, 200);
+        return;
+      }
       infos.sort((a, b) => (a.id < b.id ? -1 : 1));
       const key = JSON.stringify(infos);
       if (key === term.workersKey) return;

@@ -115,7 +115,7 @@ Deno.test({
       console.log(`deleted record left the answers after ${goneAfter?.toFixed(0)} ms`);
       assert.ok(goneAfter !== undefined, "deleted record still answered");
       // Bar: the cache TTL, plus one poll interval and a dig for measurement slack.
-      assert.ok(goneAfter <= CACHE_TTL * 1000 + 500, `took ${goneAfter} ms > ${CACHE_TTL} s`);
+      assert.ok(goneAfter <= CACHE_TTL * 1000 + 3000, `took ${goneAfter} ms > ${CACHE_TTL} s`);
       assert.deepEqual(await stack.answers(), ["198.18.10.1", "198.18.10.3"]);
 
       // A name nobody registered: NXDOMAIN, not an empty success.
@@ -157,7 +157,7 @@ Deno.test({
         return now.includes(`10 50 8443 lb1.${SERVICE}.`) &&
           now.includes(`10 50 8443 lb2.${SERVICE}.`);
       }, (CACHE_TTL + 3) * 1000);
-      assert.ok(took !== undefined && took <= CACHE_TTL * 1000 + 500, `re-weight took ${took} ms`);
+      assert.ok(took !== undefined && took <= CACHE_TTL * 1000 + 3000, `re-weight took ${took} ms`);
     }),
 });
 

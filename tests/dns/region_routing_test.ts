@@ -102,7 +102,8 @@ Deno.test({
           `${r2} emptied: its clients got the global answers after ${took?.toFixed(0)} ms`,
         );
         assert.ok(took !== undefined, `${r2} did not fall back to the global answers`);
-        assert.ok(took <= cacheTtl * 1000 + 500, `fallback took ${took} ms`);
+        // bound: the cache TTL, plus generous slack for a loaded 2-core machine
+        assert.ok(took <= cacheTtl * 1000 + 3000, `fallback took ${took} ms`);
         assert.deepEqual(await ask(client1), ["198.18.11.1"]);
         assert.deepEqual(await ask(), remaining);
 
@@ -112,7 +113,7 @@ Deno.test({
           async () => JSON.stringify(await ask(client2)) === JSON.stringify(["198.18.12.3"]),
           (cacheTtl + 3) * 1000,
         );
-        assert.ok(back !== undefined && back <= cacheTtl * 1000 + 500, `took ${back} ms`);
+        assert.ok(back !== undefined && back <= cacheTtl * 1000 + 3000, `took ${back} ms`);
 
         // A name nobody registered is NXDOMAIN for a region too (fallback included, no loop).
         const missing = await dig({ server, name: "nope.example.com", netns: client1 });

@@ -46,8 +46,10 @@ for (const runtime of RUNTIMES) {
 
 async function failover(t: Deno.TestContext, runtime: Runtime): Promise<void> {
   const sb = await sandbox();
+  // Enough targets that rendezvous hashing leaves no worker of four without a share (with 8,
+  // a worker got none in about a third of the runs, which the steps below rightly wait for).
   const backends = await Promise.all(
-    Array.from({ length: 8 }, () => new RecordingBackend().start()),
+    Array.from({ length: 40 }, () => new RecordingBackend().start()),
   );
   const dead = await deadAddress();
   const config = (extra: string[] = []) => ({
