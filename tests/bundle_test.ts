@@ -25,7 +25,9 @@ Deno.test({
     assert.ok(fs.statSync(bundle).size > 10_000);
     // the bundle must not import project sources or packages at run time
     const imports = fs.readFileSync(bundle, "utf8").split("\n").filter((l) => /^import /.test(l));
-    for (const line of imports) assert.match(line, /from "node:[a-z0-9_/]+";$/, `unexpected ${line}`);
+    for (const line of imports) {
+      assert.match(line, /from "node:[a-z0-9_/]+";$/, `unexpected ${line}`);
+    }
     const backends = await startBackends(2);
     try {
       for (const runtime of RUNTIMES) {

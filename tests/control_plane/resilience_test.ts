@@ -65,8 +65,10 @@ Deno.test({
     try {
       await waitUntil("config applied", async () => (await proxy.status()).config?.version === "0");
       const before = await proxy.status();
-      await waitUntil("the registration", async () =>
-        (await zk.store.children(proxiesGroupPath("ex")).catch(() => [])).length === 1);
+      await waitUntil(
+        "the registration",
+        async () => (await zk.store.children(proxiesGroupPath("ex")).catch(() => [])).length === 1,
+      );
       // freeze the proxy past its session timeout: ZooKeeper expires the session
       proxy.process.signal("SIGSTOP");
       await sleep(1000);

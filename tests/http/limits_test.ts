@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { RUNTIMES, sleep } from "../support/processes.ts";
-import { E2E, metricsText, proxyFor, sample, sampleSum } from "../support/http_lab.ts";
+import { E2E, metricsText, proxyFor, sampleSum } from "../support/http_lab.ts";
 import { header, okResponse, RawBackend, RawConnection } from "../support/raw_http.ts";
 
 /**

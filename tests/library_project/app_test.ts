@@ -8,21 +8,25 @@ import { Hono } from "hono";
 import { createLoadBalancer, validateGroupConfig } from "switchyard";
 
 function backend(name: string): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    const url = new URL(req.url);
-    const body = req.body ? await req.text() : "";
-    return Response.json({
-      name,
-      path: url.pathname + url.search,
-      method: req.method,
-      body,
-      xff: req.headers.get("x-forwarded-for"),
-    });
-  });
+  return Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      const url = new URL(req.url);
+      const body = req.body ? await req.text() : "";
+      return Response.json({
+        name,
+        path: url.pathname + url.search,
+        method: req.method,
+        body,
+        xff: req.headers.get("x-forwarded-for"),
+      });
+    },
+  );
 }
 
 Deno.test({
-  name: "createLoadBalancer() mounted in a Hono app balances by weight and forwards requests",
+  name:
+    "createLoadBalancer() mounted in a Hono app balances by weight and forwards requests",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -43,7 +47,10 @@ Deno.test({
     const app = new Hono();
     app.get("/", (c) => c.text("home"));
     app.all("/api/*", lb.handler);
-    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      app.fetch,
+    );
     const base = `http://127.0.0.1:${server.addr.port}`;
     try {
       const names: string[] = [];
@@ -57,7 +64,10 @@ Deno.test({
       assert.deepEqual(names.filter((n) => n === "a").length, 2);
       assert.deepEqual(names.filter((n) => n === "b").length, 6);
 
-      const post = await fetch(`${base}/api/echo`, { method: "POST", body: "hello" });
+      const post = await fetch(`${base}/api/echo`, {
+        method: "POST",
+        body: "hello",
+      });
       const pj = await post.json();
       assert.equal(pj.method, "POST");
       assert.equal(pj.body, "hello");
@@ -76,7 +86,10 @@ Deno.test({
         assert.equal(r.status, 200);
         assert.equal((await r.json()).name, "b");
       }
-      assert.equal(validateGroupConfig("api", { backend_servers: [] }).ok, true);
+      assert.equal(
+        validateGroupConfig("api", { backend_servers: [] }).ok,
+        true,
+      );
     } finally {
       lb.close();
       await server.shutdown();
