@@ -10,6 +10,7 @@
  *
  * @module
  */
+import "./zod_jitless.ts"; // first: before any schema is built or used
 import { validateGroupConfig } from "../../../config/schema.ts";
 import type { ConsoleState, SeriesByGroup, SeriesPoint } from "../model.ts";
 import { Api } from "./api.ts";
