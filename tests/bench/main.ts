@@ -1,11 +1,21 @@
 /**
- * `deno task bench`: Switchyard under Bun and under Deno side by side with
- * nginx and HAProxy (one worker each, keep-alive to the same two backends)
- * and with the backend hit directly, in one run on this machine, with wrk.
- * Reports requests per second and added latency as ratios to nginx, checks
- * its own measurements (errors, a saturated load generator, a busy machine),
- * and writes `results.json`, `results.md` and SVG charts (default
- * `docs/bench/`).
+ * `deno task bench`: the whole benchmark suite in one run on this machine.
+ *
+ * - Data plane: Switchyard under Bun and under Deno (one process, and
+ *   `--workers 2`) side by side with nginx and HAProxy (one worker each,
+ *   keep-alive to the same two backends) and with the backend hit directly:
+ *   wrk at 1, 50 and 256 connections, a 1 MiB response, a 64 KiB POST, and a
+ *   WebSocket echo rate (`ws_load.ts`). Requests per second and added latency
+ *   as ratios to nginx; the checks flag errors, a saturated load generator
+ *   and a busy machine next to the figure.
+ * - Control plane (`control/`): config propagation to N = 1, 5, 20 proxies,
+ *   health-failure detection (orchestrator and passive ejection),
+ *   orchestrator probe capacity, DNS proxy death, keepalived failover.
+ *
+ * Writes `results.json` (every figure), `results.md` (tables, ratios, the
+ * issues' bars) and SVG charts into `docs/bench/` (`.state/bench/quick/`
+ * with `--quick`). `--part data|control` runs one half and keeps the other
+ * half's figures from the results already there.
  *
  * `--profile` instead runs Switchyard under each runtime with its CPU
  * profiler at 50 connections and writes `profile.md`.
@@ -21,8 +31,18 @@ import { REPO_ROOT } from "../../lib/runtime/role_command.ts";
 import { sleep } from "../support/processes.ts";
 import { profileMarkdown, summarizeProfile } from "./profile.ts";
 import { setAffinity, Supervisor, ticksPerSecond } from "./procs.ts";
+import type { ControlContext, ControlResults } from "./control/common.ts";
+import { interruptCleanup } from "./control/common.ts";
+import { CONTROL_PARTS, controlSettings, runControl } from "./control/mod.ts";
 import { type BenchResults, writeReport } from "./report.ts";
-import { bars, type CheckLimits, checkRun, type Measurement, summarize } from "./results.ts";
+import {
+  bars,
+  type CheckLimits,
+  checkRun,
+  controlBars,
+  type Measurement,
+  summarize,
+} from "./results.ts";
 import { DEFAULT_SCENARIOS, type Scenario, SCENARIOS, selectScenarios } from "./scenarios.ts";
 import { ensureTools, type LoadSample, machineInfo, sampleLoad, versions } from "./system.ts";
 import {
@@ -40,9 +60,18 @@ import { runWrk } from "./wrk.ts";
 
 const FLAGS: readonly FlagSpec[] = [
   {
+    name: "part",
+    type: "string",
+    value: "PART",
+    help: "all (data plane, then control plane), data or control; a single part keeps the " +
+      "other's figures from the results.json already in the output directory",
+    default: "all",
+  },
+  {
     name: "quick",
     type: "boolean",
-    help: "fast check: 2 s runs, 1 run, 1 s warm-up, output to .state/bench/quick/",
+    help: "fast check: 2 s runs, 1 run, 1 s warm-up, fewer control-plane trials, output to " +
+      ".state/bench/quick/",
     default: false,
   },
   { name: "duration", type: "number", value: "SECONDS", help: "length of each wrk run" },
@@ -128,9 +157,41 @@ const FLAGS: readonly FlagSpec[] = [
     help: "apt-get install missing tools (nginx, haproxy, wrk, curl)",
     default: true,
   },
+  {
+    name: "control",
+    type: "string",
+    value: "LIST",
+    help: `control-plane parts, comma-separated (${CONTROL_PARTS.join(", ")}) or all`,
+    default: "all",
+  },
+  {
+    name: "trials",
+    type: "number",
+    value: "N",
+    help: "control plane: kills per detection/DNS figure and keepalived cycles (default 5/3/3, " +
+      "quick 2/1/1)",
+  },
+  {
+    name: "writes",
+    type: "number",
+    value: "N",
+    help: "control plane: config writes per method and proxy count (default 100, quick 20)",
+  },
+  {
+    name: "max-others-control",
+    type: "number",
+    value: "CORES",
+    help: "flag a control-plane figure when other processes used more CPU than this meanwhile",
+    default: 0.25,
+  },
 ];
 
 interface Options {
+  readonly parts: readonly ("data" | "control")[];
+  readonly controlParts: readonly string[];
+  readonly trials: number | undefined;
+  readonly writes: number | undefined;
+  readonly maxOthersControl: number;
   readonly quick: boolean;
   readonly duration: number;
   readonly runs: number;
@@ -169,7 +230,26 @@ function parseOptions(argv: readonly string[]): Options {
   if (pin !== "split" && pin !== "none") throw new Error(`--pin must be split or none`);
   const duration = Math.max(1, Math.round(num("duration", 10, 2)));
   const runs = Math.max(1, Math.round(num("runs", 3, 1)));
+  const part = String(f.part);
+  if (part !== "all" && part !== "data" && part !== "control") {
+    throw new Error("--part must be all, data or control");
+  }
+  const controlParts = String(f.control) === "all"
+    ? [...CONTROL_PARTS]
+    : String(f.control).split(",").map((x) => x.trim()).filter(Boolean);
+  for (const c of controlParts) {
+    if (!CONTROL_PARTS.includes(c)) {
+      throw new Error(`unknown control part "${c}" (known: ${CONTROL_PARTS.join(", ")})`);
+    }
+  }
+  const optional = (name: string) =>
+    f[name] === undefined ? undefined : Math.max(1, Math.round(Number(f[name])));
   return {
+    parts: part === "all" ? ["data", "control"] : [part],
+    controlParts,
+    trials: optional("trials"),
+    writes: optional("writes"),
+    maxOthersControl: Number(f["max-others-control"]),
     quick,
     duration,
     runs,
@@ -197,11 +277,19 @@ function parseOptions(argv: readonly string[]): Options {
   };
 }
 
+/** The CPU lists: one-process targets, the load side (wrk + backends), multi-worker targets. */
+interface Pinning {
+  readonly target: string | null;
+  readonly load: string | null;
+  /** Every CPU: where a `--workers 2` target runs (see the report's pinning note). */
+  readonly all: string | null;
+}
+
 /** CPU lists for targets and for the load side (wrk + backends). */
-function pinning(mode: "split" | "none"): { target: string | null; load: string | null } {
+function pinning(mode: "split" | "none"): Pinning {
   const n = navigator.hardwareConcurrency;
-  if (mode === "none" || n < 2) return { target: null, load: null };
-  return { target: String(n - 1), load: n === 2 ? "0" : `0-${n - 2}` };
+  if (mode === "none" || n < 2) return { target: null, load: null, all: null };
+  return { target: String(n - 1), load: n === 2 ? "0" : `0-${n - 2}`, all: `0-${n - 1}` };
 }
 
 /** Waits (up to `seconds`) until other processes use less than `maxCores`; returns the sample. */
@@ -235,7 +323,7 @@ interface Env {
   readonly opts: Options;
   readonly sup: Supervisor;
   readonly stateDir: string;
-  readonly pin: { target: string | null; load: string | null };
+  readonly pin: Pinning;
   readonly backends: BackendInstance[];
   readonly problems: string[];
   /** Seconds re-runs may still spend waiting for an idle machine. */
@@ -253,6 +341,7 @@ async function startTargets(env: Env, profile: boolean): Promise<RunningTarget[]
           stateDir: env.stateDir,
           backends: env.backends,
           cpus: env.pin.target,
+          allCpus: env.pin.all,
           profile,
         }),
       );
@@ -285,7 +374,14 @@ async function warmUp(env: Env, targets: readonly RunningTarget[]): Promise<void
   const secs = env.opts.warmup;
   if (secs <= 0) return;
   for (const t of targets) {
-    const shapes = [{ path: "/", method: "GET", bodyBytes: 0, connections: 50, seconds: secs }];
+    const shapes: {
+      path: string;
+      method: string;
+      bodyBytes: number;
+      connections: number;
+      seconds: number;
+      tool?: "wrk" | "ws";
+    }[] = [{ path: "/", method: "GET", bodyBytes: 0, connections: 50, seconds: secs }];
     for (const s of env.opts.scenarios) {
       if (s.path !== "/") {
         shapes.push({ ...s, connections: Math.min(s.connections, 50), seconds: 1 });
@@ -300,6 +396,7 @@ async function warmUp(env: Env, targets: readonly RunningTarget[]): Promise<void
         cpus: env.pin.load,
         method: w.method,
         bodyBytes: w.bodyBytes,
+        tool: w.tool,
       }, { target: t.proc, backends: env.backends.map((b) => b.proc), all: env.sup.processes })
         .catch((e) => log(`warm-up of ${t.spec.id} failed: ${(e as Error).message}`));
     }
@@ -314,13 +411,15 @@ async function measure(
   limits: CheckLimits,
 ): Promise<Measurement> {
   // one-core scenarios: the target joins wrk and the backends on their core for the run
-  const move = s.placement === "one-core" && env.pin.target !== null &&
+  const move = s.placement === "one-core" && t.cpus !== null &&
     env.pin.load !== null && t.spec.kind !== "direct";
   if (move) setAffinity(t.proc.pid, env.pin.load!);
+  // a target on every core shares wrk's: "its core" and "the load core" mean nothing
+  const lim = move || t.spread ? { ...limits, clientCore: null } : limits;
   try {
-    return await measureOnce(env, t, s, run, move ? { ...limits, clientCore: null } : limits);
+    return await measureOnce(env, t, s, run, lim);
   } finally {
-    if (move && t.proc.running) setAffinity(t.proc.pid, env.pin.target!);
+    if (move && t.proc.running) setAffinity(t.proc.pid, t.cpus!);
   }
 }
 
@@ -331,18 +430,21 @@ async function measureOnce(
   run: number,
   limits: CheckLimits,
 ): Promise<Measurement> {
+  // the WebSocket client is one thread (one event loop)
+  const threads = s.tool === "ws" ? 1 : Math.min(env.opts.wrkThreads, s.connections);
   for (let attempt = 0;; attempt++) {
     const started = new Date().toISOString();
     const r = await runWrk(env.sup, {
       url: `${t.url}${s.path}`,
       connections: s.connections,
-      threads: Math.min(env.opts.wrkThreads, s.connections),
+      threads,
       durationS: env.opts.duration,
       cpus: env.pin.load,
       method: s.method,
       bodyBytes: s.bodyBytes,
+      tool: s.tool,
     }, { target: t.proc, backends: env.backends.map((b) => b.proc), all: env.sup.processes });
-    const flags = checkRun(r, Math.min(env.opts.wrkThreads, s.connections), t.spec.kind, limits);
+    const flags = checkRun(r, threads, t.spec.kind, limits);
     if (!t.proc.running) flags.push(`${t.spec.id} exited during the run`);
     const m: Measurement = {
       scenario: s.id,
@@ -374,7 +476,13 @@ function line(m: Measurement): string {
     (m.flags.length > 0 ? `  ⚠ ${m.flags.join("; ")}` : "");
 }
 
-async function bench(env: Env, meta: Omit<BenchResults["meta"], "finished">): Promise<void> {
+/** The data plane's part of the results. */
+type DataPart = Pick<
+  BenchResults,
+  "meta" | "scenarios" | "targets" | "measurements" | "problems"
+>;
+
+async function bench(env: Env, meta: Omit<BenchResults["meta"], "finished">): Promise<DataPart> {
   const { opts } = env;
   const targets = await startTargets(env, false);
   const failed = sanity(env, targets);
@@ -418,9 +526,7 @@ async function bench(env: Env, meta: Omit<BenchResults["meta"], "finished">): Pr
   }
   const started = new Set(targets.map((t) => t.spec.id));
   const specs = opts.targets.filter((t) => started.has(t.id));
-  const summaries = summarize(opts.scenarios, specs, measurements);
-  const results: BenchResults = {
-    schema: 1,
+  return {
     meta: { ...meta, finished: new Date().toISOString() },
     scenarios: opts.scenarios,
     targets: specs.map((t) => ({
@@ -432,13 +538,20 @@ async function bench(env: Env, meta: Omit<BenchResults["meta"], "finished">): Pr
         : null,
     })),
     measurements,
-    summaries,
-    bars: bars(summaries),
     problems: env.problems,
   };
-  const files = writeReport(opts.out, results);
-  printSummary(results);
-  log(`wrote ${files.map((f) => path.relative(REPO_ROOT, f)).join(", ")}`);
+}
+
+/** The full results from the data part and the control part (recomputing every figure). */
+function assemble(data: DataPart, control: ControlResults | null): BenchResults {
+  const summaries = summarize(data.scenarios, data.targets, data.measurements);
+  return {
+    schema: 2,
+    ...data,
+    summaries,
+    bars: [...bars(summaries), ...(control ? controlBars(control.figures) : [])],
+    control,
+  };
 }
 
 function printSummary(r: BenchResults): void {
@@ -457,15 +570,29 @@ function printSummary(r: BenchResults): void {
         (s.clean ? "" : `  ⚠ ${s.flags.join("; ")}`),
     );
   }
+  for (const f of r.control?.figures ?? []) {
+    const st = f.stat;
+    rows.push(
+      `${f.id.padEnd(28)} ${
+        f.error
+          ? `not measured: ${f.error}`
+          : `median ${st?.median} ${f.unit}  p99 ${st?.p99}  range ${st?.min}-${st?.max}  n ${st?.n}`
+      }${f.flags.length > 0 ? `  ⚠ ${f.flags.join("; ")}` : ""}`,
+    );
+  }
   console.log(rows.join("\n"));
   for (const b of r.bars) {
     console.log(
-      `bar: ${b.bar}: ${b.measured ?? "n/a"} -> ${
-        b.pass === null ? "not measured" : b.pass ? "met" : "NOT met"
-      }${b.clean || b.pass === null ? "" : " (flagged figures)"}`,
+      `bar (issue ${b.issue ?? 3}): ${b.bar}: ${b.measured ?? "n/a"}${
+        b.unit && b.unit !== "x" ? ` ${b.unit}` : ""
+      } -> ${b.pass === null ? "not measured" : b.pass ? "met" : "NOT met"}${
+        b.clean || b.pass === null ? "" : " (flagged figures)"
+      }`,
     );
   }
-  for (const p of r.problems) console.log(`problem: ${p.split("\n")[0]}`);
+  for (const p of [...r.problems, ...(r.control?.problems ?? [])]) {
+    console.log(`problem: ${p.split("\n")[0]}`);
+  }
 }
 
 async function profile(env: Env): Promise<void> {
@@ -533,6 +660,15 @@ async function profile(env: Env): Promise<void> {
   log(`wrote ${path.relative(REPO_ROOT, out)}`);
 }
 
+/** The results already in `dir` (to keep the part this run does not measure), or null. */
+function previous(dir: string): BenchResults | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, "results.json"), "utf8")) as BenchResults;
+  } catch {
+    return null;
+  }
+}
+
 async function main(): Promise<number> {
   let opts: Options;
   try {
@@ -551,8 +687,7 @@ async function main(): Promise<number> {
     }
     const saved = JSON.parse(fs.readFileSync(file, "utf8")) as BenchResults;
     // figures are recomputed from the raw runs, so a newer harness renders older results
-    const summaries = summarize(saved.scenarios, saved.targets, saved.measurements);
-    const results: BenchResults = { ...saved, summaries, bars: bars(summaries) };
+    const results = assemble(saved, saved.control ?? null);
     const files = writeReport(path.dirname(path.resolve(file)), results, false);
     log(`wrote ${files.map((f) => path.relative(REPO_ROOT, f)).join(", ")}`);
     return 0;
@@ -565,60 +700,115 @@ async function main(): Promise<number> {
     if (stopping) Deno.exit(130);
     stopping = true;
     log(`${sig}: stopping every process started`);
-    sup.stopAll(2_000).finally(() => Deno.exit(130));
+    const cleanup = Promise.all([sup.stopAll(2_000), interruptCleanup()]);
+    Promise.race([cleanup, sleep(20_000)]).finally(() => Deno.exit(130));
   };
   Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
   globalThis.addEventListener("unload", () => sup.killAllSync());
+  const doData = opts.parts.includes("data") || opts.profile;
+  const doControl = opts.parts.includes("control") && !opts.profile;
   try {
     const stale = sup.reapStale();
     if (stale > 0) log(`killed ${stale} process(es) left over by an earlier run`);
-    const installed = opts.install ? ensureTools(log) : [];
+    const installed = doData && opts.install ? ensureTools(log) : [];
     const pin = pinning(opts.pin);
-    log(
-      `pinning: ${
-        pin.target === null
-          ? "none"
-          : `targets on CPU ${pin.target}, wrk and backends on CPU ${pin.load}`
-      }`,
-    );
+    if (doData) {
+      log(
+        `pinning: ${
+          pin.target === null
+            ? "none"
+            : `targets on CPU ${pin.target}, wrk and backends on CPU ${pin.load}, ` +
+              `--workers 2 targets on CPUs ${pin.all}`
+        }`,
+      );
+    }
     log("checking the machine is idle");
     const loadBefore = await waitForIdle(opts.waitIdle, Math.max(opts.maxOthers, 0.15));
-    const date = new Date().toISOString();
-    const backends = await startBackends(sup, 2, pin.load);
-    log(`backends: ${backends.map((b) => b.address).join(", ")}`);
-    const env: Env = {
-      opts,
-      sup,
-      stateDir,
-      pin,
-      backends,
-      problems: [],
-      waitLeft: opts.waitBudget,
+    const meta: Omit<BenchResults["meta"], "finished"> = {
+      date: new Date().toISOString(),
+      command: `deno task bench ${Deno.args.join(" ")}`.trim(),
+      options: {
+        duration_s: opts.duration,
+        runs: opts.runs,
+        warmup_s: opts.warmup,
+        wrk_threads: opts.wrkThreads,
+        quick: opts.quick,
+        max_others_cores: opts.maxOthers,
+      },
+      pinning: { mode: opts.pin, target_cpus: pin.target, load_cpus: pin.load, all_cpus: pin.all },
+      machine: machineInfo(),
+      versions: versions(),
+      backend: "tests/bench/backend.ts under Bun (Bun.serve answering a fixed 3-byte body, " +
+        "a 1 MiB body, the size of a POSTed body, or a WebSocket echo)",
+      load_before: loadBefore,
+      installed,
+      parts: opts.parts,
+      data_from: null,
     };
-    if (opts.profile) {
-      await profile(env);
-    } else {
-      const meta = {
-        date,
-        command: `deno task bench ${Deno.args.join(" ")}`.trim(),
-        options: {
-          duration_s: opts.duration,
-          runs: opts.runs,
-          warmup_s: opts.warmup,
-          wrk_threads: opts.wrkThreads,
-          quick: opts.quick,
-          max_others_cores: opts.maxOthers,
-        },
-        pinning: { mode: opts.pin, target_cpus: pin.target, load_cpus: pin.load },
-        machine: machineInfo(),
-        versions: versions(),
-        backend: "tests/bench/backend.ts under Bun (Bun.serve answering a fixed 3-byte body)",
-        load_before: loadBefore,
-        installed,
+    let data: DataPart | null = null;
+    if (doData) {
+      const backends = await startBackends(sup, 2, pin.load);
+      log(`backends: ${backends.map((b) => b.address).join(", ")}`);
+      const env: Env = {
+        opts,
+        sup,
+        stateDir,
+        pin,
+        backends,
+        problems: [],
+        waitLeft: opts.waitBudget,
       };
-      await bench(env, meta);
+      if (opts.profile) {
+        await profile(env);
+        return 0;
+      }
+      data = await bench(env, meta);
+      // nothing of the data plane keeps running while the control plane is measured
+      await sup.stopAll();
     }
+    let control: ControlResults | null = null;
+    if (doControl) {
+      const ctx: ControlContext = {
+        quick: opts.quick,
+        log,
+        stateDir: opts.quick ? opts.out : stateDir,
+        outDir: opts.out,
+        maxOthers: opts.maxOthersControl,
+        waitIdle: async () => {
+          await waitForIdle(Math.min(opts.waitIdle, 60), Math.max(opts.maxOthersControl, 0.15));
+        },
+      };
+      control = await runControl(
+        ctx,
+        opts.controlParts,
+        controlSettings(opts.quick, opts.trials, opts.writes),
+      );
+    }
+    // a single part keeps the other part's figures from the results already there
+    const old = opts.parts.length === 1 ? previous(opts.out) : null;
+    if (data === null) {
+      data = old && old.measurements.length > 0
+        ? {
+          meta: { ...old.meta, parts: opts.parts, data_from: old.meta.date },
+          scenarios: old.scenarios,
+          targets: old.targets,
+          measurements: old.measurements,
+          problems: old.problems,
+        }
+        : {
+          meta: { ...meta, finished: new Date().toISOString() },
+          scenarios: [],
+          targets: [],
+          measurements: [],
+          problems: [],
+        };
+    }
+    if (control === null && old?.control) control = old.control;
+    const results = assemble(data, control);
+    const files = writeReport(opts.out, results);
+    printSummary(results);
+    log(`wrote ${files.map((f) => path.relative(REPO_ROOT, f)).join(", ")}`);
     return 0;
   } catch (e) {
     log(`failed: ${(e as Error).stack ?? e}`);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ControlFigure } from "./control/common.ts";
 import type { Scenario } from "./scenarios.ts";
 import { round } from "./system.ts";
 import type { TargetSpec } from "./targets.ts";
@@ -74,17 +75,25 @@ export interface Summary {
   readonly clean: boolean;
 }
 
-/** One of issue 3's bars. */
+/** One bar from the issues, with the figure measured against it. */
 export interface Bar {
   readonly bar: string;
+  /** The issue that set it (3: speed; 4: propagation; 5: orchestrator; 6: keepalived). */
+  readonly issue?: number;
+  /** Data plane: the target; control plane: "-". */
   readonly target: string;
+  /** Data plane: the scenario; control plane: the figure's id. */
   readonly scenario: string;
   readonly measured: number | null;
+  /** What `measured` is in: a ratio to nginx ("x"), milliseconds or seconds. */
+  readonly unit?: "x" | "ms" | "s";
   readonly threshold: number;
-  readonly direction: "at least" | "at most";
+  readonly direction: "at least" | "at most" | "under";
   readonly pass: boolean | null;
   /** The figures behind it carry no flags. */
   readonly clean: boolean;
+  /** What limits the figure (the machine, the method, the configuration). */
+  readonly limits?: string;
 }
 
 /** Thresholds of the self-checks. */
@@ -279,25 +288,53 @@ export function bars(summaries: readonly Summary[]): Bar[] {
     pick: (s: Summary) => number | null | undefined,
     direction: Bar["direction"],
     threshold: number,
+    limits: (s: Summary | undefined) => string,
   ): Bar => {
     const s = find(scenario, target);
     const measured = s ? pick(s) ?? null : null;
-    const pass = measured === null
-      ? null
-      : direction === "at least"
-      ? measured >= threshold
-      : measured <= threshold;
+    const pass = measured === null ? null : passes(measured, direction, threshold);
     const directClean = find(scenario, "direct")?.clean ?? true;
     return {
       bar,
+      issue: 3,
       target,
       scenario,
       measured,
+      unit: "x",
       threshold,
       direction,
       pass,
       clean: (s?.clean ?? false) && nginxClean(scenario) && directClean,
+      limits: limits(s),
     };
+  };
+  const rpsLimits = (s: Summary | undefined): string => {
+    const nginx = find("rps-c50", "nginx");
+    if (!s || !nginx) return "not measured";
+    const parts = [
+      `one core for the proxy, wrk and both backends on the other; it used ` +
+      `${s.cpu.us_per_request.toFixed(1)} µs of CPU per request against nginx's ` +
+      `${nginx.cpu.us_per_request.toFixed(1)} µs, and ran its core at ` +
+      `${Math.round(s.cpu.target_cores * 100)}%`,
+    ];
+    if (!nginx.clean) {
+      parts.push(
+        "nginx's own figure is a lower bound (the load core was saturated, not nginx's), " +
+          "so the ratio flatters Switchyard",
+      );
+    }
+    if (s.vs_nginx?.rps_per_core != null) {
+      parts.push(`per core of CPU used: ${s.vs_nginx.rps_per_core.toFixed(2)}x nginx`);
+    }
+    return parts.join("; ");
+  };
+  const latLimits = (s: Summary | undefined): string => {
+    const nginx = find("lat-c1", "nginx");
+    if (!s || !nginx || !s.added_latency_us || !nginx.added_latency_us) return "not measured";
+    return `a few microseconds each (${s.added_latency_us.p50.median} µs against nginx's ` +
+      `${nginx.added_latency_us.p50.median} µs; wrk reports whole µs, the runs spread ` +
+      `${s.added_latency_us.p50.min}-${s.added_latency_us.p50.max} µs), measured with ` +
+      `everything on one vCPU of a VM`;
   };
   return [
     def(
@@ -307,6 +344,7 @@ export function bars(summaries: readonly Summary[]): Bar[] {
       (s) => s.vs_nginx?.rps,
       "at least",
       0.9,
+      rpsLimits,
     ),
     def(
       "Switchyard under Bun: added median latency at 1 connection, at most 1.2x nginx's",
@@ -315,6 +353,7 @@ export function bars(summaries: readonly Summary[]): Bar[] {
       (s) => s.vs_nginx?.added_p50,
       "at most",
       1.2,
+      latLimits,
     ),
     def(
       "Switchyard under Deno: requests/s at 50 connections, at least 0.5x nginx",
@@ -323,6 +362,112 @@ export function bars(summaries: readonly Summary[]): Bar[] {
       (s) => s.vs_nginx?.rps,
       "at least",
       0.5,
+      rpsLimits,
     ),
   ];
+}
+
+/** Whether `measured` meets a bar. */
+export function passes(measured: number, direction: Bar["direction"], threshold: number): boolean {
+  return direction === "at least"
+    ? measured >= threshold
+    : direction === "at most"
+    ? measured <= threshold
+    : measured < threshold;
+}
+
+/** The control plane's bars (issues 4, 5 and 6), from its figures. */
+export function controlBars(figures: readonly ControlFigure[]): Bar[] {
+  const out: Bar[] = [];
+  const def = (
+    f: ControlFigure | undefined,
+    id: string,
+    issue: number,
+    bar: string,
+    pick: (f: ControlFigure) => number | null,
+    direction: Bar["direction"],
+    threshold: number,
+    limits: (f: ControlFigure) => string,
+  ) => {
+    const measured = f && !f.error && f.stat ? pick(f) : null;
+    out.push({
+      bar,
+      issue,
+      target: "-",
+      scenario: id,
+      measured,
+      unit: f?.unit ?? "ms",
+      threshold,
+      direction,
+      pass: measured === null ? null : passes(measured, direction, threshold),
+      clean: f !== undefined && f.error === null && f.flags.length === 0 &&
+        !f.source.startsWith("NOT"),
+      limits: !f ? "not run" : f.error ? `not measured: ${f.error}` : limits(f),
+    });
+  };
+  const get = (id: string) => figures.find((f) => f.id === id);
+  // issue 4's bar is for five proxies (N = 1 and 20 are reported in the table, not barred)
+  for (const method of ["zk", "api"] as const) {
+    const id = `propagation-${method}-n5`;
+    def(
+      get(id),
+      id,
+      4,
+      `Config propagation, ${
+        method === "zk" ? "ZooKeeper write (as zkCli.sh set)" : "admin API write"
+      } -> applied on all 5 proxies: p99 under 25 ms`,
+      (f) => f.stat!.p99,
+      "under",
+      25,
+      (f) =>
+        `${f.stat!.n} writes, 1 ms clock; 5 proxy processes, ZooKeeper and the writer share ` +
+        `2 cores (the machine was ${f.load?.machine_busy_cores ?? "?"} cores busy on ` +
+        `average): every proxy's watch delivery and config swap queues for the same CPU`,
+    );
+  }
+  for (const rt of ["deno", "bun"]) {
+    for (const kind of ["steady", "failure"]) {
+      const id = `orchestrator-${rt}-${kind}`;
+      const f = get(id);
+      if (!f) continue;
+      def(
+        f,
+        id,
+        5,
+        `Orchestrator under ${rt === "bun" ? "Bun" : "Deno"}, 5,000 backends at 1 s, probe lag ` +
+          `p99 under 250 ms (${kind === "steady" ? "steady" : "1,000 failing"})`,
+        (x) => x.stat!.p99,
+        "under",
+        250,
+        (x) => {
+          const e = x.extra ?? {};
+          return `interpolated from the lag histograms' buckets; three orchestrators, the ` +
+            `simulated backends and ZooKeeper on 2 cores (machine ${
+              e.machine_busy_percent ?? "?"
+            }% busy); ${x.source.startsWith("NOT") ? x.source : "measured in this run"}`;
+        },
+      );
+    }
+  }
+  for (
+    const [id, what] of [
+      ["keepalived-coredns-death", "master's CoreDNS killed"],
+      ["keepalived-stopped", "master's keepalived stopped"],
+    ] as const
+  ) {
+    def(
+      get(id),
+      id,
+      6,
+      `keepalived failover (${what}): at most 3 s of failed queries, every time`,
+      (f) => f.stat!.max,
+      "at most",
+      3,
+      (f) =>
+        `worst of ${f.stat!.n} failovers; a query fails after 1 s, queries every 100 ms; ` +
+        `VRRP advert_int 1 s: a node lost without a last advert (host or link down) takes ` +
+        `3 x advert_int + skew (~3.4 s in the lab), which this does not measure`,
+    );
+  }
+  return out;
 }

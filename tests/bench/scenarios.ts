@@ -1,8 +1,10 @@
 /**
- * What the benchmark measures: one scenario is one wrk load shape (connections,
- * request) run against every target. Issue 3 needs `rps-c50` and `lat-c1`;
- * the others are issue 9's data-plane suite (the WebSocket echo rate needs a
- * client other than wrk and is not here yet).
+ * What the benchmark measures: one scenario is one load shape (connections,
+ * request) run against every target, with wrk, or for the WebSocket echo rate
+ * with `ws_load.ts`. Issue 3 needs `rps-c50` and `lat-c1`; the others are
+ * issue 9's data-plane suite. Requests/s at 1 connection come from the
+ * `lat-c1` runs (the same load shape; `rps-c1` is the same thing again, kept
+ * for `--scenarios`).
  *
  * @module
  */
@@ -34,6 +36,10 @@ export interface Scenario {
    * drown the proxy's own latency.
    */
   readonly placement: "split" | "one-core";
+  /** The load generator (default wrk). */
+  readonly tool?: "wrk" | "ws";
+  /** What one "request" is, for the tables (default req/s). */
+  readonly unit?: "req/s" | "msg/s";
 }
 
 /** Every scenario the harness knows, in report order. */
@@ -98,10 +104,29 @@ export const SCENARIOS: readonly Scenario[] = [
     primary: "rps",
     placement: "split",
   },
+  {
+    id: "ws-echo",
+    title: "WebSocket echo, 50 connections, 32-byte messages",
+    connections: 50,
+    path: "/ws",
+    method: "GET",
+    bodyBytes: 0,
+    primary: "rps",
+    placement: "split",
+    tool: "ws",
+    unit: "msg/s",
+  },
 ];
 
-/** Issue 3's speed section. */
-export const DEFAULT_SCENARIOS: readonly string[] = ["rps-c50", "lat-c1"];
+/** What `deno task bench` measures by default: issue 3's two and issue 9's data plane. */
+export const DEFAULT_SCENARIOS: readonly string[] = [
+  "rps-c50",
+  "lat-c1",
+  "rps-c256",
+  "body-1m",
+  "post-64k",
+  "ws-echo",
+];
 
 /** Resolves a `--scenarios` list (`all` for every one). */
 export function selectScenarios(list: string): Scenario[] {

@@ -3,12 +3,14 @@
  * in front of them (nginx, HAProxy, Switchyard under each runtime, and the
  * backend hit directly), with the configs it generates for each. Every proxy
  * gets the same two backends, round robin, keep-alive on both sides, no
- * access log, one worker/thread.
+ * access log, one worker/thread; Switchyard is also measured with
+ * `--workers 2` (two processes on one port, SO_REUSEPORT).
  *
  * @module
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { REPO_ROOT, type Runtime, runtimeBinary } from "../../lib/runtime/role_command.ts";
 import { freePort, httpOk, waitUntil } from "../support/processes.ts";
@@ -67,15 +69,34 @@ export interface TargetSpec {
   readonly runtime?: Runtime;
   /** Another Switchyard checkout to run (`--alt`), for A/B runs of an engine change. */
   readonly root?: string;
+  /**
+   * Switchyard's `--workers N` (default 1). With pinning, a target with more
+   * than one worker may run on every CPU (see `StartContext.allCpus`).
+   */
+  readonly workers?: number;
 }
 
-/** Every known target, in report order (issue 9 adds `--workers 2` variants). */
+/** Every known target, in report order. */
 export const TARGETS: readonly TargetSpec[] = [
   { id: "direct", label: "backend directly (no proxy)", kind: "direct" },
   { id: "nginx", label: "nginx (1 worker)", kind: "nginx" },
   { id: "haproxy", label: "HAProxy (nbthread 1)", kind: "haproxy" },
   { id: "switchyard-bun", label: "Switchyard under Bun", kind: "switchyard", runtime: "bun" },
   { id: "switchyard-deno", label: "Switchyard under Deno", kind: "switchyard", runtime: "deno" },
+  {
+    id: "switchyard-bun-w2",
+    label: "Switchyard under Bun, --workers 2",
+    kind: "switchyard",
+    runtime: "bun",
+    workers: 2,
+  },
+  {
+    id: "switchyard-deno-w2",
+    label: "Switchyard under Deno, --workers 2",
+    kind: "switchyard",
+    runtime: "deno",
+    workers: 2,
+  },
   {
     id: "relay-bun",
     label: "byte relay, node:net under Bun (floor)",
@@ -90,13 +111,15 @@ export const TARGETS: readonly TargetSpec[] = [
   },
 ];
 
-/** What `deno task bench` measures unless told otherwise (issue 3's targets). */
+/** What `deno task bench` measures unless told otherwise (issues 3 and 9's targets). */
 export const DEFAULT_TARGETS: readonly string[] = [
   "direct",
   "nginx",
   "haproxy",
   "switchyard-bun",
   "switchyard-deno",
+  "switchyard-bun-w2",
+  "switchyard-deno-w2",
 ];
 
 /**
@@ -140,6 +163,10 @@ export interface RunningTarget {
   readonly configPath: string | null;
   /** Where a CPU profile goes (Switchyard with `profile`). */
   readonly profileDir: string | null;
+  /** The `taskset -c` list it runs on (null: not pinned). */
+  readonly cpus: string | null;
+  /** It may run on more than one core (so "its core" means nothing to the checks). */
+  readonly spread: boolean;
 }
 
 /** What starting a target needs. */
@@ -149,6 +176,12 @@ export interface StartContext {
   readonly backends: readonly BackendInstance[];
   /** `taskset -c` list for the target, or null. */
   readonly cpus: string | null;
+  /**
+   * `taskset -c` list for targets with several workers (every CPU: on a
+   * 2-CPU machine a second worker can only run beside wrk and the backends),
+   * or null.
+   */
+  readonly allCpus?: string | null;
   /** Start Switchyard with the runtime's CPU profiler writing here (`--cpu-prof`). */
   readonly profile?: boolean;
 }
@@ -158,7 +191,15 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
   switch (spec.kind) {
     case "direct": {
       const b = ctx.backends[0]!;
-      return { spec, url: b.url, proc: b.proc, configPath: null, profileDir: null };
+      return {
+        spec,
+        url: b.url,
+        proc: b.proc,
+        configPath: null,
+        profileDir: null,
+        cpus: b.proc.cpus,
+        spread: false,
+      };
     }
     case "nginx":
       return await startNginx(spec, ctx);
@@ -206,6 +247,15 @@ ${backends.map((b) => `    server ${b};`).join("\n")}
       proxy_set_header Connection "";
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     }
+    # WebSocket (the echo scenario): nginx passes an upgrade only when told to
+    location /ws {
+      proxy_pass http://backends;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_read_timeout 75s;
+    }
   }
 }
 `;
@@ -222,7 +272,7 @@ async function startNginx(spec: TargetSpec, ctx: StartContext): Promise<RunningT
   const proc = ctx.sup.spawn(spec.id, "nginx", args, { cpus: ctx.cpus });
   const url = `http://127.0.0.1:${port}`;
   await ready(proc, url);
-  return { spec, url, proc, configPath, profileDir: null };
+  return { spec, url, proc, configPath, profileDir: null, cpus: ctx.cpus, spread: false };
 }
 
 /** HAProxy: one thread, keep-alive both sides with connection reuse, round robin, no log. */
@@ -260,7 +310,7 @@ async function startHaproxy(spec: TargetSpec, ctx: StartContext): Promise<Runnin
   const proc = ctx.sup.spawn(spec.id, "haproxy", ["-db", "-f", configPath], { cpus: ctx.cpus });
   const url = `http://127.0.0.1:${port}`;
   await ready(proc, url);
-  return { spec, url, proc, configPath, profileDir: null };
+  return { spec, url, proc, configPath, profileDir: null, cpus: ctx.cpus, spread: false };
 }
 
 /** Switchyard's config file for the bench group. */
@@ -285,7 +335,9 @@ async function startSwitchyard(spec: TargetSpec, ctx: StartContext): Promise<Run
     JSON.stringify(switchyardConfig(ctx.backends.map((b) => b.address)), null, 2),
   );
   const port = await freePort();
-  const adminPort = await freePort();
+  const workers = spec.workers ?? 1;
+  // worker i serves its admin endpoints on the admin port + i
+  const adminPort = await freePorts(workers);
   const root = spec.root ?? REPO_ROOT;
   const script = path.join(root, "roles", "proxy.ts");
   const flags = [
@@ -300,6 +352,7 @@ async function startSwitchyard(spec: TargetSpec, ctx: StartContext): Promise<Run
     "warn",
     "--drain-seconds",
     "1",
+    ...(workers > 1 ? ["--workers", String(workers)] : []),
   ];
   let profileDir: string | null = null;
   const prof: string[] = [];
@@ -312,10 +365,42 @@ async function startSwitchyard(spec: TargetSpec, ctx: StartContext): Promise<Run
   const args = runtime === "deno"
     ? ["run", ...prof, "-A", script, ...flags]
     : [...prof, script, ...flags];
+  const spread = workers > 1 && ctx.allCpus !== undefined && ctx.allCpus !== ctx.cpus;
+  const cpus = spread ? ctx.allCpus! : ctx.cpus;
   // the checkout's own deno.json / node_modules apply (cwd = its root)
-  const proc = ctx.sup.spawn(spec.id, runtimeBinary(runtime), args, { cpus: ctx.cpus, cwd: root });
-  await ready(proc, `http://127.0.0.1:${adminPort}/healthz`);
-  return { spec, url: `http://127.0.0.1:${port}`, proc, configPath, profileDir };
+  const proc = ctx.sup.spawn(spec.id, runtimeBinary(runtime), args, { cpus, cwd: root });
+  for (let i = 0; i < workers; i++) {
+    await ready(proc, `http://127.0.0.1:${adminPort + i}/healthz`);
+  }
+  return {
+    spec,
+    url: `http://127.0.0.1:${port}`,
+    proc,
+    configPath,
+    profileDir,
+    cpus,
+    spread: spread || (workers > 1 && cpus === null),
+  };
+}
+
+/** The first of `n` consecutive free ports (re-tried a few times). */
+async function freePorts(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = await freePort();
+    if (n === 1) return first;
+    let ok = true;
+    for (let i = 1; i < n && ok; i++) ok = await portFree(first + i);
+    if (ok) return first;
+  }
+  throw new Error(`no ${n} consecutive free ports`);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
 }
 
 async function startRelay(spec: TargetSpec, ctx: StartContext): Promise<RunningTarget> {
@@ -331,7 +416,7 @@ async function startRelay(spec: TargetSpec, ctx: StartContext): Promise<RunningT
   const proc = ctx.sup.spawn(spec.id, runtimeBinary(spec.runtime!), args, { cpus: ctx.cpus });
   const url = `http://127.0.0.1:${port}`;
   await ready(proc, url);
-  return { spec, url, proc, configPath: null, profileDir: null };
+  return { spec, url, proc, configPath: null, profileDir: null, cpus: ctx.cpus, spread: false };
 }
 
 function checkConfig(bin: string, args: readonly string[]): void {
@@ -364,6 +449,7 @@ export function sanityCheck(
   stateDir: string,
 ): string | null {
   const url = `${target.url}${s.path}`;
+  if (s.tool === "ws") return wsSanityCheck(url);
   const n = 4;
   const args = ["-sS", "--max-time", "10", "-w", "|%{http_code}|%{size_download}\n"];
   if (s.method === "POST") {
@@ -405,6 +491,30 @@ export function sanityCheck(
     return `${url}: only ${[...seen].join(", ")} answered; expected round robin over ${
       backends.map((b) => b.name).join(", ")
     }`;
+  }
+  return null;
+}
+
+/** The WebSocket echo works through the target: a short run of the load client, no errors. */
+function wsSanityCheck(url: string): string | null {
+  const ws = url.replace(/^http:/, "ws:");
+  const r = spawnSync(runtimeBinary("bun"), [
+    path.join(REPO_ROOT, "tests", "bench", "ws_load.ts"),
+    "--url",
+    ws,
+    "--connections",
+    "2",
+    "--duration",
+    "0.5",
+  ], { encoding: "utf8", timeout: 20_000 });
+  const line = /^WS_JSON (.+)$/m.exec(r.stdout ?? "");
+  if (r.status !== 0 || !line) {
+    return `WebSocket client against ${ws} failed: ${(r.stderr ?? "").trim().slice(0, 300)}`;
+  }
+  const out = JSON.parse(line[1]!) as { requests: number; errors: Record<string, number> };
+  const errors = Object.entries(out.errors).filter(([, v]) => v > 0);
+  if (errors.length > 0 || out.requests === 0) {
+    return `${ws}: ${out.requests} echoes, errors ${JSON.stringify(Object.fromEntries(errors))}`;
   }
   return null;
 }

@@ -3,11 +3,13 @@
  * `done()` (a JSON line with the latency percentiles), wrk's CPU time from the
  * shell's `times` (exact, not sampled), and the CPU used meanwhile by the
  * target, the backends, and everything else on the machine from `/proc`.
+ * The WebSocket echo scenario runs `ws_load.ts` (under Bun) instead of wrk,
+ * with the same output and the same accounting.
  *
  * @module
  */
 import path from "node:path";
-import { REPO_ROOT } from "../../lib/runtime/role_command.ts";
+import { REPO_ROOT, runtimeBinary } from "../../lib/runtime/role_command.ts";
 import {
   coreBusy,
   coreShare,
@@ -23,6 +25,7 @@ import {
 import { round } from "./system.ts";
 
 const LUA = path.join(REPO_ROOT, "tests", "bench", "report.lua");
+const WS_LOAD = path.join(REPO_ROOT, "tests", "bench", "ws_load.ts");
 
 /** wrk's error counters. */
 export interface WrkErrors {
@@ -92,6 +95,38 @@ export interface WrkOptions {
   readonly cpus: string | null;
   readonly method: string;
   readonly bodyBytes: number;
+  /** The load generator: wrk (default), or the WebSocket echo client (`ws_load.ts`). */
+  readonly tool?: "wrk" | "ws";
+}
+
+/** The load generator's command line (wrk, or the WebSocket client under Bun). */
+function loadCommand(o: WrkOptions): string[] {
+  if (o.tool === "ws") {
+    return [
+      runtimeBinary("bun"),
+      WS_LOAD,
+      "--url",
+      o.url.replace(/^http:/, "ws:"),
+      "--connections",
+      String(o.connections),
+      "--duration",
+      String(o.durationS),
+    ];
+  }
+  return [
+    "wrk",
+    "-t",
+    String(o.threads),
+    "-c",
+    String(o.connections),
+    "-d",
+    `${o.durationS}s`,
+    "--timeout",
+    "5s",
+    "-s",
+    LUA,
+    o.url,
+  ];
 }
 
 /** Processes whose CPU is accounted separately. */
@@ -139,21 +174,9 @@ function delta(before: Map<number, number>, after: Map<number, number>, pids: nu
 
 /** Runs wrk once and measures what it cost. Throws when wrk fails or prints no result. */
 export async function runWrk(sup: Supervisor, o: WrkOptions, acc: Accounting): Promise<WrkRun> {
-  const wrkArgs = [
-    "-t",
-    String(o.threads),
-    "-c",
-    String(o.connections),
-    "-d",
-    `${o.durationS}s`,
-    "--timeout",
-    "5s",
-    "-s",
-    LUA,
-    o.url,
-  ];
+  const wrkArgs = loadCommand(o);
   // `times` prints the CPU time of the shell's children (wrk) when it exits
-  const script = 'wrk "$@"; rc=$?; times >&2; exit $rc';
+  const script = '"$@"; rc=$?; times >&2; exit $rc';
   const others = acc.all.filter((p) => p.running);
   const cpuBefore = cpuOf(others);
   const selfBefore = selfSeconds();
@@ -173,9 +196,9 @@ export async function runWrk(sup: Supervisor, o: WrkOptions, acc: Accounting): P
   const selfAfter = selfSeconds();
   const cpuAfter = cpuOf(others);
   const out = wrk.log;
-  const line = /^WRK_JSON (.+)$/m.exec(out);
+  const line = /^(?:WRK|WS)_JSON (.+)$/m.exec(out);
   if (code !== 0 || !line) {
-    throw new Error(`wrk ${wrkArgs.join(" ")} failed (exit ${code}):\n${out}`);
+    throw new Error(`${wrkArgs.join(" ")} failed (exit ${code}):\n${out}`);
   }
   const r = JSON.parse(line[1]!) as LuaResult;
   const times = [...out.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)];
