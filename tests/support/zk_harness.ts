@@ -49,6 +49,25 @@ export async function expireAndWait(
 }
 
 /**
+ * Checks the session events of a forced expiry, as `connected:<newSession>` / `disconnected` /
+ * `expired` strings. Killing the session from a second connection drops ours, and the client may
+ * resume the old session (`connected:false`) before the server has closed it: that is allowed.
+ * Required: it starts disconnected, sees `expired` exactly once, then a new session and nothing
+ * else, and never a new session before the expiry.
+ */
+export function assertForcedExpiry(kinds: readonly string[]): void {
+  const shown = JSON.stringify(kinds);
+  const expired = kinds.indexOf("expired");
+  if (
+    kinds[0] !== "disconnected" || expired < 1 || kinds.lastIndexOf("expired") !== expired ||
+    !kinds.slice(0, expired).every((k) => k === "disconnected" || k === "connected:false") ||
+    kinds.length !== expired + 2 || kinds[expired + 1] !== "connected:true"
+  ) {
+    throw new Error(`unexpected session events for a forced expiry: ${shown}`);
+  }
+}
+
+/**
  * A contract harness over a real ZooKeeper.
  *
  * @param servers `host:port,...` without chroot

@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertForcedExpiry } from "../support/zk_harness.ts";
 import { acquireZk } from "../support/zk_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -35,18 +36,7 @@ Deno.test("zookeeper store works under Bun: CRUD, versions, watch, multi, pings,
     assert.equal(result.newSessionId, true);
     assert.equal(result.watchAfterExpiry, true);
     assert.equal(result.ephemeralGone, true);
-    // Killing the session from a second connection drops ours; the client may resume the old
-    // session once (`connected:false`) before the server has closed it, then it sees the expiry.
-    // Either way: expired exactly once, then a new session, and never a new one before that.
-    const events = result.events as string[];
-    const expired = events.indexOf("expired");
-    assert.ok(expired > 0 && events.lastIndexOf("expired") === expired, line);
-    assert.equal(events[0], "disconnected", line);
-    assert.ok(
-      events.slice(0, expired).every((e) => e === "disconnected" || e === "connected:false"),
-      line,
-    );
-    assert.deepEqual(events.slice(expired), ["expired", "connected:true"], line);
+    assertForcedExpiry(result.events);
     console.log(
       `  bun ${result.version}: ${line.length} bytes of results, seen ${
         JSON.stringify(result.seen)
