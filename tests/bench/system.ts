@@ -166,7 +166,8 @@ export interface LoadSample {
   readonly top: readonly { readonly process: string; readonly cores: number }[];
 }
 
-function processTicks(): Map<number, { ticks: number; name: string }> {
+/** CPU ticks (user + system) and name of every process, from `/proc/<pid>/stat`. */
+export function processTicks(): Map<number, { ticks: number; name: string }> {
   const out = new Map<number, { ticks: number; name: string }>();
   for (const e of fs.readdirSync("/proc")) {
     const pid = Number(e);

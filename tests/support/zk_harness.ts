@@ -68,6 +68,21 @@ export function assertForcedExpiry(kinds: readonly string[]): void {
 }
 
 /**
+ * Checks the session events of an outage the session survives: disconnected first, the same
+ * session resumed (`connected:false`) last, nothing else between. A member (or a restarted
+ * ensemble still electing its leader) may take the connection and drop it again, so the pair
+ * may repeat; never an expiry, never a new session.
+ */
+export function assertSessionResumed(kinds: readonly string[]): void {
+  if (
+    kinds[0] !== "disconnected" || kinds.at(-1) !== "connected:false" ||
+    !kinds.every((k) => k === "disconnected" || k === "connected:false")
+  ) {
+    throw new Error(`unexpected session events for a resumed session: ${JSON.stringify(kinds)}`);
+  }
+}
+
+/**
  * A contract harness over a real ZooKeeper.
  *
  * @param servers `host:port,...` without chroot

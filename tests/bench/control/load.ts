@@ -9,10 +9,9 @@
  *
  * @module
  */
-import fs from "node:fs";
 import os from "node:os";
 import { coreBusy, type CoreTimes, coreTimes, descendants, ticksPerSecond } from "../procs.ts";
-import { round } from "../system.ts";
+import { processTicks, round } from "../system.ts";
 
 /** Daemons started through the deploy scripts (not our children), counted as ours. */
 const INFRA = new Set(["java", "etcd", "coredns", "keepalived"]);
@@ -37,22 +36,10 @@ interface Snapshot {
 }
 
 function snapshot(): Snapshot {
-  const procs = new Map<number, { ticks: number; name: string }>();
-  for (const e of fs.readdirSync("/proc")) {
-    const pid = Number(e);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-      const open = text.indexOf("(");
-      const close = text.lastIndexOf(")");
-      const f = text.slice(close + 2).split(" ");
-      procs.set(pid, { ticks: Number(f[11]) + Number(f[12]), name: text.slice(open + 1, close) });
-    } catch { /* exited */ }
-  }
   return {
     at: performance.now(),
     cores: coreTimes(),
-    procs,
+    procs: processTicks(),
     ours: new Set([Deno.pid, ...descendants(Deno.pid)]),
   };
 }
