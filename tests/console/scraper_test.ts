@@ -5,13 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { Registration, Topology } from "../../lib/admin/console/live_state.ts";
-import { parsePrometheusText } from "../../lib/admin/console/prometheus_text.ts";
-import {
-  counterDelta,
-  countersFromSamples,
-  histogramQuantile,
-  ratesBetween,
-} from "../../lib/admin/console/rates.ts";
+import { histogramQuantile, parseExposition } from "../../lib/prometheus/exposition.ts";
+import { counterDelta, countersFromSamples, ratesBetween } from "../../lib/admin/console/rates.ts";
 import { Ring } from "../../lib/admin/console/ring.ts";
 import { adminBaseUrl, FleetScraper, statusFacts } from "../../lib/admin/console/scraper.ts";
 import { silentLogger } from "../../lib/log.ts";
@@ -38,8 +33,8 @@ function metrics(n: { ok: number; err: number; none503: number; fast: number; sl
   ].join("\n");
 }
 
-Deno.test("parsePrometheusText() reads samples with escaped labels and skips bad lines", () => {
-  const s = parsePrometheusText(
+Deno.test("parseExposition() reads samples with escaped labels and skips bad lines", () => {
+  const s = parseExposition(
     '# HELP a x\na_total{path="/a\\"b",x="1"} 2\nbroken{ 3\nb 4.5e1\nc{le="+Inf"} +Inf\n',
   );
   assert.deepEqual(s, [
@@ -51,20 +46,20 @@ Deno.test("parsePrometheusText() reads samples with escaped labels and skips bad
 
 Deno.test("histogramQuantile() interpolates inside a bucket like histogram_quantile", () => {
   const b = new Map([[0.01, 50], [0.1, 100], [Infinity, 100]]);
-  assert.equal(histogramQuantile(b, 0.5), 0.01);
-  assert.ok(Math.abs(histogramQuantile(b, 0.75)! - 0.055) < 1e-9);
-  assert.equal(histogramQuantile(new Map([[0.1, 0], [Infinity, 0]]), 0.5), null);
+  assert.equal(histogramQuantile(0.5, b), 0.01);
+  assert.ok(Math.abs(histogramQuantile(0.75, b)! - 0.055) < 1e-9);
+  assert.equal(histogramQuantile(0.5, new Map([[0.1, 0], [Infinity, 0]])), null);
   // in +Inf: the largest finite bound
-  assert.equal(histogramQuantile(new Map([[0.1, 1], [Infinity, 10]]), 0.99), 0.1);
+  assert.equal(histogramQuantile(0.99, new Map([[0.1, 1], [Infinity, 10]])), 0.1);
 });
 
 Deno.test("ratesBetween() gives per-second rates and treats a counter reset as a restart", () => {
   const a = countersFromSamples(
-    parsePrometheusText(metrics({ ok: 100, err: 10, none503: 5, fast: 100, slow: 10 })),
+    parseExposition(metrics({ ok: 100, err: 10, none503: 5, fast: 100, slow: 10 })),
     0,
   );
   const b = countersFromSamples(
-    parsePrometheusText(metrics({ ok: 300, err: 30, none503: 25, fast: 250, slow: 80 })),
+    parseExposition(metrics({ ok: 300, err: 30, none503: 25, fast: 250, slow: 80 })),
     2000,
   );
   const r = ratesBetween(a, b)!;

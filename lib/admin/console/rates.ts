@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { PromSample } from "./prometheus_text.ts";
+import type { PromSample } from "../../prometheus/exposition.ts";
 
 /** Cumulative counters of one backend. */
 export interface BackendCounters {
@@ -172,34 +172,4 @@ export function mergeBuckets(maps: Iterable<ReadonlyMap<number, number>>): Map<n
   const out = new Map<number, number>();
   for (const m of maps) for (const [le, n] of m) out.set(le, (out.get(le) ?? 0) + n);
   return out;
-}
-
-/**
- * The q-quantile of a cumulative histogram (upper bound -> count), linearly
- * interpolated inside the bucket like PromQL's `histogram_quantile`. Null
- * when the histogram is empty; the largest finite bound when the quantile
- * falls in `+Inf`.
- *
- * @example
- * ```ts
- * import { histogramQuantile } from "./rates.ts";
- * histogramQuantile(new Map([[0.1, 50], [0.2, 100], [Infinity, 100]]), 0.75); // 0.15
- * ```
- */
-export function histogramQuantile(buckets: ReadonlyMap<number, number>, q: number): number | null {
-  const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
-  const total = sorted.length ? Math.max(...sorted.map(([, n]) => n)) : 0;
-  if (total <= 0) return null;
-  const rank = q * total;
-  let prevLe = 0;
-  let prevCount = 0;
-  for (const [le, count] of sorted) {
-    if (count >= rank && count > prevCount) {
-      if (le === Infinity) return prevLe;
-      return prevLe + (le - prevLe) * ((rank - prevCount) / (count - prevCount));
-    }
-    if (le !== Infinity) prevLe = le;
-    prevCount = Math.max(prevCount, count);
-  }
-  return prevLe;
 }

@@ -12,10 +12,9 @@
 import type { Logger } from "../../log.ts";
 import type { Registration, Topology } from "./live_state.ts";
 import type { LatencyView, ScrapeView, SeriesByGroup, SeriesPoint } from "./model.ts";
-import { parsePrometheusText } from "./prometheus_text.ts";
+import { histogramQuantile, parseExposition } from "../../prometheus/exposition.ts";
 import {
   countersFromSamples,
-  histogramQuantile,
   mergeBuckets,
   type ProxyCounters,
   type ProxyRates,
@@ -152,9 +151,9 @@ export function latencyOf(
   if (!(count > 0)) return null;
   const ms = (v: number | null) => v === null ? null : v * 1000;
   return {
-    p50: ms(histogramQuantile(buckets, 0.5)),
-    p90: ms(histogramQuantile(buckets, 0.9)),
-    p99: ms(histogramQuantile(buckets, 0.99)),
+    p50: ms(histogramQuantile(0.5, buckets)),
+    p90: ms(histogramQuantile(0.9, buckets)),
+    p99: ms(histogramQuantile(0.99, buckets)),
     mean: sum / count * 1000,
   };
 }
@@ -354,7 +353,7 @@ export class FleetScraper {
         this.#get(`${base}/metrics`),
       ]);
       const at = this.#now();
-      const counters = countersFromSamples(parsePrometheusText(metricsText), at);
+      const counters = countersFromSamples(parseExposition(metricsText), at);
       const status = statusFacts(JSON.parse(statusText));
       const rates = prev?.counters ? ratesBetween(prev.counters, counters) : null;
       this.#stats.set(key, { scrape: { ok: true, at, error: null }, status, counters, rates });
