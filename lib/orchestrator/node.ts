@@ -4,33 +4,19 @@
  *
  * @module
  */
-import type { ProbeResult, ProbeTarget } from "../health/probe.ts";
-import type { Logger } from "../log.ts";
 import { ELECTION_PATH } from "../store/layout.ts";
-import type { CoordinationStore } from "../store/mod.ts";
 import { type ElectionStatus, LeaderElection } from "./election.ts";
 import { Master, type MasterStatus } from "./master.ts";
-import { ensureOwnedPath, type OrchestratorAcls } from "./paths.ts";
-import { Worker, type WorkerEvents, type WorkerStatus } from "./worker.ts";
+import { ensureOwnedPath } from "./paths.ts";
+import { Worker, type WorkerEvents, type WorkerOptions, type WorkerStatus } from "./worker.ts";
 
-/** Options of an {@linkcode OrchestratorNode}. */
-export interface OrchestratorNodeOptions {
-  readonly store: CoordinationStore;
-  readonly id: string;
-  readonly acls: OrchestratorAcls;
-  readonly log: Logger;
-  readonly probe: (target: ProbeTarget) => Promise<ProbeResult>;
-  /** Monotonic ms. */
-  readonly now: () => number;
-  /** Wall-clock ms. */
-  readonly wallClock: () => number;
-  readonly random: () => number;
-  /** Probes in flight at most per process (default 1024). */
-  readonly maxConcurrency?: number;
+/**
+ * Options of an {@linkcode OrchestratorNode}: its worker's options (the same store, id, probe
+ * and clocks serve the master), plus the master's batching and the metrics hooks.
+ */
+export interface OrchestratorNodeOptions extends Omit<WorkerOptions, "maxWrites" | "events"> {
   /** Master batching (ms, default 100). */
   readonly debounceMs?: number;
-  /** Extra data of the worker node. */
-  readonly info?: Record<string, unknown>;
   readonly workerEvents?: WorkerEvents;
   /** Leadership changes (metrics). */
   readonly onLeadership?: (acting: boolean) => void;
