@@ -72,7 +72,6 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 const MAX_PENDING_BODY = 256 * 1024;
 const SMALL_WRITE = 16 * 1024;
 const NO_CONTEXT: PickContext = {};
-const ignore = (): void => {};
 
 /** Forwards one request. Created by the client connection once the head is parsed. */
 export class Exchange implements UpstreamOwner {
@@ -484,12 +483,18 @@ export class Exchange implements UpstreamOwner {
   #startResponse(head: ResponseHead, rest: Buffer): void {
     const req = this.#req;
     const noBody = req.method === "HEAD" || head.status === 204 || head.status === 304;
+    // The body's start came with the head: decode it before committing to the response, so
+    // that a garbled chunked body still gets a clean 502. The decoded bytes (views of `rest`)
+    // and the decoder's state carry on below, so nothing is decoded twice.
+    let early: ChunkedDecoder | null = null;
+    let earlyData: Uint8Array[] | null = null;
+    let earlyUsed = 0;
     if (head.chunked && !noBody && rest.length > 0) {
-      // The body's start came with the head: check its framing before committing to
-      // the response, so that a garbled chunked body still gets a clean 502.
-      const probe = new ChunkedDecoder();
-      if (probe.push(rest, 0, ignore) < 0) {
-        this.#badResponse(`bad chunked body: ${probe.error}`);
+      early = new ChunkedDecoder();
+      const data: Uint8Array[] = earlyData = [];
+      earlyUsed = early.push(rest, 0, (d) => data.push(d));
+      if (earlyUsed < 0) {
+        this.#badResponse(`bad chunked body: ${early.error}`);
         return;
       }
     }
@@ -522,7 +527,7 @@ export class Exchange implements UpstreamOwner {
         : NO_BODY;
     } else if (head.chunked) {
       this.#res = Res.Chunked;
-      this.#resDecoder = new ChunkedDecoder();
+      this.#resDecoder = early ?? new ChunkedDecoder();
       this.#clientChunked = req.minor === 1;
       knownEnd = this.#clientChunked;
       framing = this.#clientChunked ? { contentLength: -1, chunked: true } : NO_BODY;
@@ -564,7 +569,10 @@ export class Exchange implements UpstreamOwner {
         } else if (rest.length > 0) this.#forwardLength(rest, 0);
         return;
       case Res.Chunked:
-        if (rest.length > 0) this.#forwardChunked(rest, 0);
+        if (earlyData !== null) {
+          for (const d of earlyData) this.#onResChunk(d);
+          this.#chunkedProgress(rest, 0, earlyUsed);
+        }
         return;
       case Res.Close:
         if (rest.length > 0) this.#onResChunk(rest);
@@ -592,6 +600,12 @@ export class Exchange implements UpstreamOwner {
       offset,
       this.#resChunkFn ??= (d: Uint8Array) => this.#onResChunk(d),
     );
+    this.#chunkedProgress(chunk, offset, used);
+  }
+
+  /** After the response decoder consumed `used` bytes of `chunk[offset..]` (-1: an error). */
+  #chunkedProgress(chunk: Uint8Array, offset: number, used: number): void {
+    const decoder = this.#resDecoder!;
     if (used < 0) {
       this.#ctx.log.warn("bad chunked response from backend", {
         backend: this.#backend?.address,
