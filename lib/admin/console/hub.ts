@@ -207,14 +207,8 @@ export class ConsoleHub {
       const s = this.scraper.stats(reg);
       const rates = s?.rates?.groups.get(g.name);
       return {
-        id: reg.id,
-        group: reg.group,
-        address: reg.address,
-        admin: reg.admin,
-        region: reg.region,
-        runtime: reg.runtime,
+        ...reg,
         configVersion: reg.configVersion ?? s?.status?.configVersion ?? null,
-        startedAt: reg.startedAt,
         scrape: s?.scrape ?? null,
         connections: s?.status?.connections ?? null,
         draining: s?.status?.draining ?? null,

@@ -36,19 +36,14 @@ import {
   type ConnectionView,
   type IssueView,
   type OrchestratorView,
+  type ProxyView,
 } from "./model.ts";
 
-/** A proxy's registration, as it wrote it. */
-export interface Registration {
-  readonly id: string;
-  readonly group: string;
-  readonly address: string | null;
-  readonly admin: string | null;
-  readonly region: string | null;
-  readonly runtime: string | null;
-  readonly configVersion: string | null;
-  readonly startedAt: string | null;
-}
+/** A proxy's registration, as it wrote it: the registration's part of a {@link ProxyView}. */
+export type Registration = Pick<
+  ProxyView,
+  "id" | "group" | "address" | "admin" | "region" | "runtime" | "configVersion" | "startedAt"
+>;
 
 /** Why the orchestrator holds a backend unhealthy. */
 export interface UnhealthyInfo {
