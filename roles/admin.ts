@@ -17,6 +17,7 @@ import { type AdminToken, parseTokens } from "../lib/admin/tokens.ts";
 import { type FlagSpec, type FlagValues, parseListen } from "../lib/cli/flags.ts";
 import {
   COMMON_FLAGS,
+  fatal,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
@@ -26,14 +27,7 @@ import {
 import { zkConnectOptions } from "../lib/cli/zk.ts";
 import type { Logger } from "../lib/log.ts";
 import { Gauge, PROMETHEUS_CONTENT_TYPE, Registry } from "../lib/metrics/registry.ts";
-import {
-  addProcessMetrics,
-  args,
-  env,
-  exit,
-  onShutdownSignal,
-  writeErr,
-} from "../lib/runtime/process.ts";
+import { addProcessMetrics, args, env, onShutdownSignal } from "../lib/runtime/process.ts";
 import { REPO_ROOT } from "../lib/runtime/role_command.ts";
 import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
 import { InstanceRegistration } from "../lib/source/instance_registry.ts";
@@ -160,7 +154,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     api = await serve(app.fetch, { hostname: listen.host, port: listen.port });
   } catch (e) {
-    fatal(`cannot listen on ${flags.listen}: ${(e as Error).message}`);
+    fatal("admin", `cannot listen on ${flags.listen}: ${(e as Error).message}`);
   }
   const ops = new Hono();
   ops.get(
@@ -185,7 +179,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     opsServer = await serve(ops.fetch, { hostname: adminListen.host, port: adminListen.port });
   } catch (e) {
-    fatal(`cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`);
+    fatal("admin", `cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`);
   }
   const registration = new InstanceRegistration({
     store: zk,
@@ -215,11 +209,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     await opsServer.shutdown();
     await zk.close();
   });
-}
-
-function fatal(message: string): never {
-  writeErr(`admin: ${message}`);
-  exit(1);
 }
 
 /** The admin role's definition for the roles dispatcher. */

@@ -20,6 +20,7 @@ import process from "node:process";
 import { type FlagSpec, type FlagValues, parseListen } from "../lib/cli/flags.ts";
 import {
   COMMON_FLAGS,
+  fatal,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
@@ -44,14 +45,7 @@ import type { Logger } from "../lib/log.ts";
 import { LeaderElection } from "../lib/orchestrator/election.ts";
 import { PrometheusClient } from "../lib/prometheus/api.ts";
 import { FileSdWriter } from "../lib/prometheus/file_sd_writer.ts";
-import {
-  addProcessMetrics,
-  args,
-  env,
-  exit,
-  onShutdownSignal,
-  writeErr,
-} from "../lib/runtime/process.ts";
+import { addProcessMetrics, args, env, onShutdownSignal } from "../lib/runtime/process.ts";
 import { REPO_ROOT, type Runtime } from "../lib/runtime/role_command.ts";
 import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
 import { InstanceRegistration } from "../lib/source/instance_registry.ts";
@@ -211,11 +205,6 @@ function usage(message: string): never {
   usageError("autoscaler", AUTOSCALER_FLAGS, message);
 }
 
-function fatal(message: string): never {
-  writeErr(`autoscaler: ${message}`);
-  exit(1);
-}
-
 function positive(flags: FlagValues, name: string, max: number): number {
   const v = Number(flags[name]);
   if (!(v > 0 && v <= max)) usage(`--${name} must be above 0 and at most ${max}`);
@@ -227,10 +216,10 @@ function loadPolicy(file: string): Policy {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    fatal(`cannot read --policy ${file}: ${(e as Error).message}`);
+    fatal("autoscaler", `cannot read --policy ${file}: ${(e as Error).message}`);
   }
   const parsed = parsePolicy(text);
-  if (!parsed.ok) fatal(`${file}: invalid policy\n  ${parsed.issues.join("\n  ")}`);
+  if (!parsed.ok) fatal("autoscaler", `${file}: invalid policy\n  ${parsed.issues.join("\n  ")}`);
   return parsed.policy;
 }
 
@@ -377,7 +366,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       status,
     ).fetch,
     { hostname: adminListen.host, port: adminListen.port },
-  ).catch((e) => fatal(`cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`));
+  ).catch((e) =>
+    fatal("autoscaler", `cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`)
+  );
   const adminAddress = `${adminListen.host}:${admin.port}`;
 
   for (let attempt = 0; store === null && !stopping; attempt++) {

@@ -12,6 +12,7 @@ import process from "node:process";
 import { type FlagSpec, type FlagValues, parseListen } from "../lib/cli/flags.ts";
 import {
   COMMON_FLAGS,
+  fatal,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
@@ -35,14 +36,7 @@ import { foldRepeated, parseCoreDnsListen } from "../lib/dns/flags.ts";
 import type { CoreDnsListen } from "../lib/dns/flags.ts";
 import { parseRegionsFlag, parseRegionsJson } from "../lib/dns/regions.ts";
 import { normalizePrefix, normalizeZone } from "../lib/dns/skydns.ts";
-import {
-  addProcessMetrics,
-  args,
-  env,
-  exit,
-  onShutdownSignal,
-  writeErr,
-} from "../lib/runtime/process.ts";
+import { addProcessMetrics, args, env, onShutdownSignal } from "../lib/runtime/process.ts";
 import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
 import { writerOnlyAcl } from "../lib/store/acl.ts";
 import { DNS_ROOT, isValidNodeName } from "../lib/store/layout.ts";
@@ -389,7 +383,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       },
     ).fetch,
     { hostname: s.adminListen.host, port: s.adminListen.port },
-  ).catch((e) => fatal(`cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`));
+  ).catch((e) =>
+    fatal("dns", `cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`)
+  );
 
   const kv = new EtcdRecordStore({ endpoints: s.etcd, timeoutMs: s.etcdTimeoutMs });
   let store: CoordinationStore | null = null;
@@ -461,11 +457,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     await admin.shutdown();
     log.info("stopped");
   });
-}
-
-function fatal(message: string): never {
-  writeErr(`dns: ${message}`);
-  exit(1);
 }
 
 /** The dns role's definition for the roles dispatcher. */

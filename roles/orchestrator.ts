@@ -10,6 +10,7 @@ import process from "node:process";
 import { type FlagSpec, parseListen } from "../lib/cli/flags.ts";
 import {
   COMMON_FLAGS,
+  fatal,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
@@ -21,14 +22,7 @@ import { probe } from "../lib/health/probe.ts";
 import { orchestratorAdminApp, OrchestratorMetrics } from "../lib/orchestrator/admin.ts";
 import { OrchestratorNode } from "../lib/orchestrator/node.ts";
 import { orchestratorAcls } from "../lib/orchestrator/paths.ts";
-import {
-  addProcessMetrics,
-  args,
-  env,
-  exit,
-  onShutdownSignal,
-  writeErr,
-} from "../lib/runtime/process.ts";
+import { addProcessMetrics, args, env, onShutdownSignal } from "../lib/runtime/process.ts";
 import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
 import { isValidNodeName, WORKERS_PATH } from "../lib/store/layout.ts";
 import { InstanceRegistration } from "../lib/source/instance_registry.ts";
@@ -85,7 +79,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const startedAt = Date.now();
 
   const store = await connectStore(connect).catch((e) =>
-    fatal(`cannot connect to ZooKeeper ${connect.connectionString}: ${(e as Error).message}`)
+    fatal(
+      "orchestrator",
+      `cannot connect to ZooKeeper ${connect.connectionString}: ${(e as Error).message}`,
+    )
   );
   store.onSession((e) => {
     if (e.type === "disconnected") log.warn("ZooKeeper connection lost");
@@ -125,7 +122,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       stopping: () => stopping,
     }).fetch,
     { hostname: adminListen.host, port: adminListen.port },
-  ).catch((e) => fatal(`cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`));
+  ).catch((e) =>
+    fatal("orchestrator", `cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`)
+  );
 
   await node.start();
   const registration = new InstanceRegistration({
@@ -159,11 +158,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     await admin.shutdown();
     log.info("stopped");
   });
-}
-
-function fatal(message: string): never {
-  writeErr(`orchestrator: ${message}`);
-  exit(1);
 }
 
 /** The orchestrator role's definition for the roles dispatcher. */

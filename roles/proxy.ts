@@ -12,6 +12,7 @@ import process from "node:process";
 import { type FlagSpec, type FlagValues, parseListen } from "../lib/cli/flags.ts";
 import {
   COMMON_FLAGS,
+  fatal,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
@@ -23,7 +24,7 @@ import { formatIssues, parseJsonConfig, validateConfigFile } from "../lib/config
 import type { Logger } from "../lib/log.ts";
 import { ProxyInstance } from "../lib/proxy/instance.ts";
 import { superviseWorkers, workerIndex, WORKERS_FLAG } from "../lib/proxy/workers.ts";
-import { args, env, exit, onShutdownSignal, writeErr } from "../lib/runtime/process.ts";
+import { args, env, onShutdownSignal } from "../lib/runtime/process.ts";
 import { REPO_ROOT } from "../lib/runtime/role_command.ts";
 import { runtimeVersion } from "../lib/runtime/serve.ts";
 import { contentVersion, FileConfigSource } from "../lib/source/file.ts";
@@ -156,7 +157,7 @@ async function listenOn(
   try {
     bound = await instance.start(listen, adminListen);
   } catch (e) {
-    fatal(`cannot listen: ${(e as Error).message}`);
+    fatal("proxy", `cannot listen: ${(e as Error).message}`);
   }
   const snap = instance.state.snapshot;
   log.info("proxy listening", {
@@ -181,20 +182,23 @@ async function startFile(
 ): Promise<Started> {
   const source = new FileConfigSource(String(flags.config), log);
   const first = source.read();
-  if (first.text === null) fatal(`cannot read ${source.path}: ${first.error}`);
+  if (first.text === null) fatal("proxy", `cannot read ${source.path}: ${first.error}`);
   const parsed = parseJsonConfig(first.text);
-  if (!parsed.ok) fatal(`${source.path}: ${formatIssues(parsed.issues)}`);
+  if (!parsed.ok) fatal("proxy", `${source.path}: ${formatIssues(parsed.issues)}`);
   const file = validateConfigFile(parsed.value);
-  if (!file.ok) fatal(`${source.path}: invalid config\n${formatIssues(file.issues)}`);
+  if (!file.ok) fatal("proxy", `${source.path}: invalid config\n${formatIssues(file.issues)}`);
   const groups = Object.keys(file.value);
   let group = flags.group === undefined ? undefined : String(flags.group);
   if (group === undefined) {
     if (groups.length !== 1) {
-      fatal(`${source.path} has ${groups.length} groups (${groups.join(", ")}): use --group`);
+      fatal(
+        "proxy",
+        `${source.path} has ${groups.length} groups (${groups.join(", ")}): use --group`,
+      );
     }
     group = groups[0]!;
   } else if (!groups.includes(group)) {
-    fatal(`${source.path} has no group "${group}" (it has: ${groups.join(", ")})`);
+    fatal("proxy", `${source.path} has no group "${group}" (it has: ${groups.join(", ")})`);
   }
   const groupName = group;
   const blobOf = (all: unknown) => (all as Record<string, unknown>)[groupName];
@@ -406,11 +410,6 @@ function listenFlag(name: string, value: string): Listen {
   } catch (e) {
     usageError("proxy", PROXY_FLAGS, (e as Error).message);
   }
-}
-
-function fatal(message: string): never {
-  writeErr(`proxy: ${message}`);
-  exit(1);
 }
 
 /** The proxy role's definition for the roles dispatcher. */

@@ -85,6 +85,12 @@ export function usageError(role: string, specs: readonly FlagSpec[], message: st
   exit(2);
 }
 
+/** Reports a start-up failure (`<role>: <message>` on stderr) and exits 1. */
+export function fatal(role: string, message: string): never {
+  writeErr(`${role}: ${message}`);
+  exit(1);
+}
+
 /** A JSON-lines logger on stderr at the flag's level. */
 export function roleLogger(role: string, id: string, level: string): Logger {
   const parsed = parseLogLevel(level);
