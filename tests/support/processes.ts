@@ -15,8 +15,25 @@ import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 /** Both runtimes, for tests that run under each. */
 export const RUNTIMES: readonly Runtime[] = ["deno", "bun"];
 
-/** A free TCP port on 127.0.0.1 (bind to 0, read, release). */
-export function freePort(): Promise<number> {
+/** Ports {@link freePort} has handed out in this process. */
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on 127.0.0.1 (bind to 0, read, release), never one this process was given
+ * before: the kernel may offer a just-released port again, and two callers asking in a row
+ * (a listen port and an admin port, two backends) must not get the same one.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0;; attempt++) {
+    const port = await ephemeralPort();
+    if (!handedOut.has(port) || attempt >= 50) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function ephemeralPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once("error", reject);
