@@ -220,9 +220,7 @@ async function waitText(
       pattern.flags,
     );
   } catch (e) {
-    const now = await page.$eval(selector, (el) => (el as HTMLElement).innerText).catch(() =>
-      "(absent)"
-    );
+    const now = await text(page, selector).catch(() => "(absent)");
     throw new Error(`${selector} never matched ${pattern}: it shows ${JSON.stringify(now)}`, {
       cause: e,
     });
@@ -230,9 +228,19 @@ async function waitText(
   return await text(page, selector);
 }
 
-/** The rendered text of the first element matching `selector`. */
-function text(page: Page, selector: string): Promise<string> {
-  return page.$eval(selector, (el) => (el as HTMLElement).innerText);
+/**
+ * The rendered text of the first element matching `selector`, looked up and
+ * read in one page-side call: the overview is rebuilt on every push, so a
+ * handle taken first may be detached by the time it is read, and a detached
+ * element's innerText is its bare textContent (no line breaks).
+ */
+async function text(page: Page, selector: string): Promise<string> {
+  const found = await page.evaluate((sel: string) => {
+    const el = document.querySelector<HTMLElement>(sel);
+    return el === null ? null : el.innerText;
+  }, selector);
+  if (found === null) throw new Error(`no element matches ${selector}`);
+  return found;
 }
 
 Deno.test({
