@@ -9,7 +9,7 @@
 import type { RoleProcess } from "../../support/processes.ts";
 import { killTree } from "../procs.ts";
 import { round } from "../system.ts";
-import type { WindowLoad } from "./load.ts";
+import { busyFlags, type WindowLoad } from "./load.ts";
 
 /** The sections of the control-plane report. */
 export type Section = "propagation" | "detection" | "orchestrator" | "dns" | "keepalived";
@@ -100,11 +100,45 @@ export function statOf(samples: readonly number[], digits = 1): ControlStat | nu
   };
 }
 
-/** A figure that could not be measured. */
-export function failedFigure(
-  base: Pick<ControlFigure, "id" | "section" | "title" | "unit" | "setup" | "expected">,
-  error: unknown,
+/** What a part says about a figure before it is measured. */
+export type FigureBase = Pick<
+  ControlFigure,
+  "id" | "section" | "title" | "unit" | "setup" | "expected"
+>;
+
+/** What a measured figure carries besides its samples. */
+export interface Measured {
+  /** Decimals of the statistics. */
+  readonly digits: number;
+  /** The machine's load over the measurement window. */
+  readonly load: WindowLoad;
+  /** Flag the figure when other processes used more than this (cores). */
+  readonly maxOthers: number;
+  /** The part's own flags, after the busy-machine ones. */
+  readonly flags?: readonly string[];
+  readonly extra?: Record<string, unknown>;
+}
+
+/** A figure measured in this run: its samples, their statistics and every flag raised. */
+export function measuredFigure(
+  base: FigureBase,
+  samples: readonly number[],
+  m: Measured,
 ): ControlFigure {
+  return {
+    ...base,
+    samples,
+    stat: statOf(samples, m.digits),
+    source: "measured in this run",
+    flags: [...busyFlags(m.load, m.maxOthers), ...(m.flags ?? [])],
+    error: null,
+    load: m.load,
+    ...(m.extra === undefined ? {} : { extra: m.extra }),
+  };
+}
+
+/** A figure that could not be measured. */
+export function failedFigure(base: FigureBase, error: unknown): ControlFigure {
   const text = error instanceof Error ? error.message : String(error);
   return {
     ...base,

@@ -43,14 +43,14 @@ import {
   type ControlFigure,
   failedFigure,
   kill,
+  measuredFigure,
   onInterrupt,
   sleep,
-  statOf,
   statusOf,
   stop,
   track,
 } from "./common.ts";
-import { busyFlags, LoadWindow } from "./load.ts";
+import { LoadWindow } from "./load.ts";
 
 /** Options of {@link detection}. */
 export interface DetectionOptions {
@@ -256,14 +256,10 @@ async function viaOrchestrator(ctx: ControlContext, o: DetectionOptions): Promis
     const load = w.end();
     const rate = traffic.ratePerLoop(2);
     await traffic.stop();
-    return {
-      ...base,
-      samples,
-      stat: statOf(samples, 0),
-      source: "measured in this run",
-      flags: busyFlags(load, ctx.maxOthers),
-      error: null,
+    return measuredFigure(base, samples, {
+      digits: 0,
       load,
+      maxOthers: ctx.maxOthers,
       extra: {
         marked_in_zookeeper_ms: marked,
         client_requests: traffic.ok + traffic.failed,
@@ -271,7 +267,7 @@ async function viaOrchestrator(ctx: ControlContext, o: DetectionOptions): Promis
         client_failures: traffic.kinds,
         client_rate_per_proxy: rate,
       },
-    };
+    });
   } catch (e) {
     ctx.log(`detection (orchestrator) failed: ${(e as Error).message}`);
     return failedFigure(base, e);
@@ -346,21 +342,17 @@ async function viaPassive(ctx: ControlContext, o: DetectionOptions): Promise<Con
     const load = w.end();
     const rate = traffic.ratePerLoop(2);
     await traffic.stop();
-    return {
-      ...base,
-      samples,
-      stat: statOf(samples, 0),
-      source: "measured in this run",
-      flags: busyFlags(load, ctx.maxOthers),
-      error: null,
+    return measuredFigure(base, samples, {
+      digits: 0,
       load,
+      maxOthers: ctx.maxOthers,
       extra: {
         client_requests: traffic.ok + traffic.failed,
         client_requests_failed: traffic.failed,
         client_failures: traffic.kinds,
         client_rate_per_proxy: rate,
       },
-    };
+    });
   } catch (e) {
     ctx.log(`detection (passive) failed: ${(e as Error).message}`);
     return failedFigure(base, e);

@@ -17,6 +17,7 @@ import type { Runtime } from "../../../lib/runtime/role_command.ts";
 import { zkSandbox } from "../../support/control_plane.ts";
 import {
   answersOf,
+  dnsRoleFlags,
   type DnsRoleUnderTest,
   type FleetProxy,
   startDnsRole,
@@ -38,14 +39,15 @@ import {
   type ControlContext,
   type ControlFigure,
   failedFigure,
+  type FigureBase,
   kill,
+  measuredFigure,
   onInterrupt,
   sleep,
-  statOf,
   stop,
   track,
 } from "./common.ts";
-import { busyFlags, LoadWindow } from "./load.ts";
+import { LoadWindow } from "./load.ts";
 
 const SERVICE = "api.example.com";
 const DNS_PORT = 1053;
@@ -88,7 +90,7 @@ export async function dnsDeath(ctx: ControlContext, o: DnsOptions): Promise<Cont
 async function measure(
   ctx: ControlContext,
   o: DnsOptions,
-  base: Pick<ControlFigure, "id" | "section" | "title" | "unit" | "setup" | "expected">,
+  base: FigureBase,
 ): Promise<ControlFigure> {
   const stops: Stop[] = [];
   const unregister = onInterrupt(() => stopAll(stops));
@@ -105,30 +107,24 @@ async function measure(
     stops.push(() => kill(backends[0]!.process));
     await writeGroupConfig(zk.store, "edge", { backend_servers: backends.map((b) => b.address) });
     const corefile = `${dir.path}/Corefile`;
-    const dns: DnsRoleUnderTest = await startDnsRole(o.runtime, [
-      "--zk",
-      zk.connect,
-      "--zk-session-timeout",
-      "4",
-      "--etcd",
-      endpoints.join(","),
-      "--zone",
-      SERVICE,
-      "--prefix",
-      prefix,
-      "--ttl",
-      String(TTL_S),
-      "--corefile-out",
-      corefile,
-      "--coredns-listen",
-      `127.0.0.1:${DNS_PORT}`,
-      "--coredns-cache",
-      String(CACHE_S),
-      "--sync-seconds",
-      "5",
-      "--log-level",
-      "warn",
-    ]);
+    const dns: DnsRoleUnderTest = await startDnsRole(
+      o.runtime,
+      dnsRoleFlags(
+        {
+          zk: zk.connect,
+          zkSessionTimeout: 4,
+          etcd: endpoints,
+          zone: SERVICE,
+          prefix,
+          ttl: TTL_S,
+          corefile,
+          corednsListen: `127.0.0.1:${DNS_PORT}`,
+          corednsCache: CACHE_S,
+        },
+        "--sync-seconds",
+        "5",
+      ),
+    );
     track(dns.process);
     stops.push(() => stop(dns.process));
     stops.push(await startCoreDns("bench-dns", corefile));
@@ -173,15 +169,7 @@ async function measure(
       await waitAnswers(["127.0.0.21", "127.0.0.22"], "the proxy back in the answers");
     }
     const load = w.end();
-    return {
-      ...base,
-      samples,
-      stat: statOf(samples, 2),
-      source: "measured in this run",
-      flags: busyFlags(load, ctx.maxOthers),
-      error: null,
-      load,
-    };
+    return measuredFigure(base, samples, { digits: 2, load, maxOthers: ctx.maxOthers });
   } finally {
     await stopAll(stops).catch((e) => ctx.log(`dns cleanup: ${(e as Error).message}`));
     unregister();

@@ -26,11 +26,12 @@ import {
   type ControlContext,
   type ControlFigure,
   failedFigure,
+  type FigureBase,
+  measuredFigure,
   onInterrupt,
   sleep,
-  statOf,
 } from "./common.ts";
-import { busyFlags, LoadWindow } from "./load.ts";
+import { LoadWindow } from "./load.ts";
 
 /** Options of {@link keepalivedFailover}. */
 export interface KeepalivedOptions {
@@ -78,7 +79,7 @@ export async function keepalivedFailover(
 async function measure(
   ctx: ControlContext,
   o: KeepalivedOptions,
-  bases: Pick<ControlFigure, "id" | "section" | "title" | "unit" | "setup" | "expected">[],
+  bases: FigureBase[],
 ): Promise<ControlFigure[]> {
   const stops: Stop[] = [];
   const unregister = onInterrupt(() => stopAll(stops));
@@ -122,31 +123,26 @@ async function measure(
       );
     }
     const load = w.end();
-    const flags = busyFlags(load, ctx.maxOthers);
     const flapFlag = flaps.some((x) => x > 0)
       ? [`a returning node caused failed queries (${flaps.join(", ")})`]
       : [];
     return [deaths, stopsOut].map((list, i) => {
       const seconds = list.map((x) => x.seconds);
       const after = list.reduce((n, x) => n + x.failedAfterRecovery, 0);
-      return {
-        ...bases[i]!,
-        samples: seconds,
-        stat: statOf(seconds, 2),
-        source: "measured in this run",
+      return measuredFigure(bases[i]!, seconds, {
+        digits: 2,
+        load,
+        maxOthers: ctx.maxOthers,
         flags: [
-          ...flags,
           ...flapFlag,
           ...(after > 0 ? [`${after} failed queries after the first recovery`] : []),
         ],
-        error: null,
-        load,
         extra: {
           vip_moved_ms: list.map((x) => x.vipMovedMs),
           failed_queries: list.map((x) => x.failed),
           failed_queries_when_a_node_returns: flaps,
         },
-      };
+      });
     });
   } finally {
     await stopAll(stops).catch((e) => ctx.log(`keepalived cleanup: ${(e as Error).message}`));

@@ -17,31 +17,13 @@ import { REPO_ROOT, runtimeBinary } from "../../../lib/runtime/role_command.ts";
 import { RoleProcess } from "../../support/processes.ts";
 import { type ControlContext, type ControlFigure, failedFigure, track } from "./common.ts";
 import { busyFlags, LoadWindow, type WindowLoad } from "./load.ts";
+import type { RunResult } from "../orchestrator/main.ts";
 
 /** Options of {@link orchestratorCapacity}. */
 export interface OrchestratorOptions {
   readonly runtimes: readonly ("deno" | "bun")[];
   readonly steadySeconds: number;
   readonly warmupSeconds: number;
-}
-
-interface Window {
-  seconds: number;
-  machineBusyPercent: number;
-  loadAverage: number;
-  probesPerSecond: number;
-  lagMedianMs: number;
-  lagP99Ms: number;
-  statusP99MaxMs: number;
-  cpuPercent: Record<string, number>;
-  healthWritesPerSecond: number;
-}
-
-interface RunResult {
-  runtime: "deno" | "bun";
-  steady: Window;
-  massFailure: Window & { allMarkedAfterMs: number; marked: number };
-  recovery: { allClearedAfterMs: number };
 }
 
 interface Saved {

@@ -28,6 +28,7 @@ import {
   type ControlFigure,
   failedFigure,
   kill,
+  measuredFigure,
   onInterrupt,
   sleep,
   statOf,
@@ -35,7 +36,7 @@ import {
   stop,
   track,
 } from "./common.ts";
-import { busyFlags, LoadWindow } from "./load.ts";
+import { LoadWindow } from "./load.ts";
 
 /** Options of {@link propagation}. */
 export interface PropagationOptions {
@@ -143,16 +144,12 @@ export async function propagation(
           await sleep(Math.random() * 20);
         }
         let load = w.end();
-        figures.push({
-          ...base(n, "zk"),
-          samples: direct,
-          stat: statOf(direct, 0),
-          source: "measured in this run",
-          flags: busyFlags(load, ctx.maxOthers),
-          error: null,
+        figures.push(measuredFigure(base(n, "zk"), direct, {
+          digits: 0,
           load,
+          maxOthers: ctx.maxOthers,
           extra: { first_proxy_ms: statOf(directFirst, 0) },
-        });
+        }));
         ctx.log(`propagation: ${n} proxies, ${o.writes} admin API writes`);
         w = new LoadWindow();
         const viaApi: number[] = [];
@@ -170,16 +167,12 @@ export async function propagation(
           await sleep(Math.random() * 20);
         }
         load = w.end();
-        figures.push({
-          ...base(n, "api"),
-          samples: viaApi,
-          stat: statOf(viaApi, 0),
-          source: "measured in this run",
-          flags: busyFlags(load, ctx.maxOthers),
-          error: null,
+        figures.push(measuredFigure(base(n, "api"), viaApi, {
+          digits: 0,
           load,
+          maxOthers: ctx.maxOthers,
           extra: { first_proxy_ms: statOf(apiFirst, 0) },
-        });
+        }));
       } catch (e) {
         ctx.log(`propagation with ${n} proxies failed: ${(e as Error).message}`);
         for (const m of ["zk", "api"] as const) {

@@ -164,7 +164,8 @@ function machineJiffies(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
-interface Window {
+/** One measurement window of a run (results JSON). */
+export interface Window {
   seconds: number;
   /** Whole machine busy (all CPUs, every process: ours and anyone else's), percent of all CPUs. */
   machineBusyPercent: number;
@@ -250,7 +251,8 @@ async function http(url: string): Promise<string> {
   return await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
 }
 
-interface RunResult {
+/** One runtime's run (results JSON). */
+export interface RunResult {
   runtime: Runtime;
   assignedAfterMs: number;
   assignment: Record<string, number>;
