@@ -17,7 +17,7 @@ import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { zkSandbox } from "../support/control_plane.ts";
-import { E2E, startDnsRole, writeGroupConfig } from "../support/dns_fleet.ts";
+import { dnsRoleFlags, E2E, startDnsRole, writeGroupConfig } from "../support/dns_fleet.ts";
 import {
   etcdEndpoints,
   startCoreDns,
@@ -75,30 +75,24 @@ Deno.test({
 
         // DNS: the dns role writes the records and the Corefile; CoreDNS serves them.
         const corefile = path.join(work, "Corefile");
-        const dns = await startDnsRole("deno", [
-          "--zk",
-          zk.connect,
-          "--zk-session-timeout",
-          "4",
-          "--etcd",
-          endpoints.join(","),
-          "--zone",
-          SERVICE,
-          "--prefix",
-          testPrefix(),
-          "--ttl",
-          String(TTL_S),
-          "--corefile-out",
-          corefile,
-          "--coredns-listen",
-          `127.0.0.1:${DNS_PORT}`,
-          "--coredns-cache",
-          String(CACHE_S),
-          "--sync-seconds",
-          "5",
-          "--log-level",
-          "warn",
-        ]);
+        const dns = await startDnsRole(
+          "deno",
+          dnsRoleFlags(
+            {
+              zk: zk.connect,
+              zkSessionTimeout: 4,
+              etcd: endpoints,
+              zone: SERVICE,
+              prefix: testPrefix(),
+              ttl: TTL_S,
+              corefile,
+              corednsListen: `127.0.0.1:${DNS_PORT}`,
+              corednsCache: CACHE_S,
+            },
+            "--sync-seconds",
+            "5",
+          ),
+        );
         stops.push(async () => void await dns.process.stop());
         stops.push(await startCoreDns("test-autoscale", corefile));
         const a = () => resolveA("127.0.0.1", DNS_PORT, SERVICE).catch(() => [] as string[]);

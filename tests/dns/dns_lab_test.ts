@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { zkSandbox } from "../support/control_plane.ts";
 import {
+  dnsRoleFlags,
   E2E,
   signal,
   startDnsRole,
@@ -92,25 +93,16 @@ function withLab(
         prefix,
         dir: dir.path,
         stops,
-        dnsFlags: (corefile, ...extra) => [
-          "--zk",
-          zk.connect,
-          "--etcd",
-          etcd,
-          "--zone",
-          SERVICE,
-          "--prefix",
-          prefix,
-          "--corefile-out",
-          corefile,
-          "--coredns-listen",
-          `0.0.0.0:${lab("LAB_DNS_PORT")}`,
-          "--coredns-cache",
-          String(CACHE_S),
-          "--log-level",
-          "warn",
-          ...extra,
-        ],
+        dnsFlags: (corefile, ...extra) =>
+          dnsRoleFlags({
+            zk: zk.connect,
+            etcd,
+            zone: SERVICE,
+            prefix,
+            corefile,
+            corednsListen: `0.0.0.0:${lab("LAB_DNS_PORT")}`,
+            corednsCache: CACHE_S,
+          }, ...extra),
         proxy: async (runtime, id, host, extra = [], port = 0) => {
           const p = await startFleetProxy(runtime, zk.connect, "edge", id, host, extra, port);
           stops.push(async () => {

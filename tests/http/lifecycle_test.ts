@@ -260,38 +260,44 @@ function clientLoop(ports: readonly number[], workers: number): { stop(): Promis
   };
 }
 
+/** A proxy with `--workers 2` on a fixed port (admin ports `admin` and `admin + 1`), one backend. */
+async function startWorkersProxy(runtime: Runtime) {
+  const backends = await startBackends(1);
+  const dir = tempDir("workers");
+  const configPath = path.join(dir, "lb.json");
+  fs.writeFileSync(
+    configPath,
+    JSON.stringify({ g: { backend_servers: [backends[0]!.address] } }),
+  );
+  const port = await freePortRange(1);
+  const admin = await freePortRange(2);
+  const healthy = async (i: number) => await httpOk(`http://127.0.0.1:${admin + i}/healthz`);
+  const sup = await startRole(runtime, "proxy", [
+    "--config",
+    configPath,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--admin-listen",
+    `127.0.0.1:${admin}`,
+    "--workers",
+    "2",
+    "--no-health-checks",
+    "--log-level",
+    "warn",
+  ], {
+    script: WORKERS_SCRIPT,
+    ready: async () => (await healthy(0)) && (await healthy(1)),
+  });
+  return { backends, configPath, port, admin, sup };
+}
+
 for (const runtime of RUNTIMES) {
   Deno.test({
     name:
       `proxy --workers 2 (${runtime}) serves one port from two processes, restarts a dead worker and drains on SIGTERM`,
     ...E2E,
     fn: async () => {
-      const backends = await startBackends(1);
-      const dir = tempDir("workers");
-      const configPath = path.join(dir, "lb.json");
-      fs.writeFileSync(
-        configPath,
-        JSON.stringify({ g: { backend_servers: [backends[0]!.address] } }),
-      );
-      const port = await freePortRange(1);
-      const admin = await freePortRange(2);
-      const healthy = async (i: number) => await httpOk(`http://127.0.0.1:${admin + i}/healthz`);
-      const sup = await startRole(runtime, "proxy", [
-        "--config",
-        configPath,
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--admin-listen",
-        `127.0.0.1:${admin}`,
-        "--workers",
-        "2",
-        "--no-health-checks",
-        "--log-level",
-        "warn",
-      ], {
-        script: WORKERS_SCRIPT,
-        ready: async () => (await healthy(0)) && (await healthy(1)),
-      });
+      const { backends, port, admin, sup } = await startWorkersProxy(runtime);
       try {
         // new connections are spread over both workers
         for (let i = 0; i < 60; i++) {
@@ -353,31 +359,7 @@ for (const runtime of RUNTIMES) {
     name: `proxy --workers (${runtime}) workers shut down when their supervisor is killed`,
     ...E2E,
     fn: async () => {
-      const backends = await startBackends(1);
-      const dir = tempDir("workers");
-      const configPath = path.join(dir, "lb.json");
-      fs.writeFileSync(
-        configPath,
-        JSON.stringify({ g: { backend_servers: [backends[0]!.address] } }),
-      );
-      const port = await freePortRange(1);
-      const admin = await freePortRange(2);
-      const sup = await startRole(runtime, "proxy", [
-        "--config",
-        configPath,
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--admin-listen",
-        `127.0.0.1:${admin}`,
-        "--workers",
-        "2",
-        "--no-health-checks",
-      ], {
-        script: WORKERS_SCRIPT,
-        ready: async () =>
-          (await httpOk(`http://127.0.0.1:${admin}/healthz`)) &&
-          (await httpOk(`http://127.0.0.1:${admin + 1}/healthz`)),
-      });
+      const { backends, configPath, port, admin, sup } = await startWorkersProxy(runtime);
       try {
         sendSignal(sup, "SIGKILL");
         await sup.exited;

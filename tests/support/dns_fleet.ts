@@ -39,6 +39,53 @@ export interface DnsStatusDoc {
   corefile: { path: string; written_at: string | null; error: string | null } | null;
 }
 
+/** Where a dns role under test reads and writes: the flags every DNS test passes it. */
+export interface DnsRoleSetup {
+  /** ZooKeeper connection string (with the test's chroot). */
+  readonly zk: string;
+  /** etcd client URLs. */
+  readonly etcd: string | readonly string[];
+  readonly zone: string;
+  /** The test's own SkyDNS prefix (see `testPrefix`). */
+  readonly prefix: string;
+  readonly corefile: string;
+  /** CoreDNS's `host:port`. */
+  readonly corednsListen: string;
+  /** CoreDNS cache, seconds. */
+  readonly corednsCache: number;
+  /** Record TTL, seconds (the role's default when absent). */
+  readonly ttl?: number;
+  /** The role's ZooKeeper session timeout, seconds (the default when absent). */
+  readonly zkSessionTimeout?: number;
+}
+
+/** The dns role's flags for `setup`, quiet (`--log-level warn`), then `extra`. */
+export function dnsRoleFlags(setup: DnsRoleSetup, ...extra: string[]): string[] {
+  return [
+    "--zk",
+    setup.zk,
+    ...(setup.zkSessionTimeout === undefined
+      ? []
+      : ["--zk-session-timeout", String(setup.zkSessionTimeout)]),
+    "--etcd",
+    typeof setup.etcd === "string" ? setup.etcd : setup.etcd.join(","),
+    "--zone",
+    setup.zone,
+    "--prefix",
+    setup.prefix,
+    ...(setup.ttl === undefined ? [] : ["--ttl", String(setup.ttl)]),
+    "--corefile-out",
+    setup.corefile,
+    "--coredns-listen",
+    setup.corednsListen,
+    "--coredns-cache",
+    String(setup.corednsCache),
+    "--log-level",
+    "warn",
+    ...extra,
+  ];
+}
+
 /**
  * Starts the dns role (`roles/dns.ts`) with `flags` plus an admin port; ready once `/status`
  * answers (it answers before ZooKeeper does: pass `waitHealthy` to wait for `/healthz`).
