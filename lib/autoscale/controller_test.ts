@@ -33,6 +33,17 @@ const member = (id: string): FleetMember => ({
   load: null,
 });
 
+/** A provider that may remove any member and accepts every request (after `onApply`). */
+function acceptingProvider(onApply: () => void = () => {}): Provider {
+  return {
+    kind: "x",
+    removable: () => true,
+    apply: () => Promise.resolve(onApply()),
+    status: () => ({}),
+    stop: () => Promise.resolve(),
+  };
+}
+
 /** A fleet and source the test drives, and a provider that records (or fails). */
 function harness() {
   let now = 1_000_000;
@@ -150,13 +161,7 @@ Deno.test("Autoscaler: only the acting leader decides; a new leadership starts a
     policy: policy(),
     fleet: () => h.fleet,
     source: { kind: "x", sample: () => Promise.resolve([]), status: () => ({}) },
-    provider: {
-      kind: "x",
-      removable: () => true,
-      apply: () => Promise.resolve(),
-      status: () => ({}),
-      stop: () => Promise.resolve(),
-    },
+    provider: acceptingProvider(),
     now: () => 0,
     log: silentLogger,
     acting: () => acting,
@@ -179,13 +184,7 @@ Deno.test("Autoscaler: a failing source means no samples, not a crash; unknown f
       sample: () => Promise.reject(new Error("prometheus down")),
       status: () => ({}),
     },
-    provider: {
-      kind: "x",
-      removable: () => true,
-      apply: () => Promise.resolve(),
-      status: () => ({}),
-      stop: () => Promise.resolve(),
-    },
+    provider: acceptingProvider(),
     now: () => 0,
     log: silentLogger,
     hooks: { onSampleError: (e) => errors.push(e) },
@@ -207,13 +206,7 @@ Deno.test("Autoscaler in dry run decides but never calls the provider", async ()
       sample: () => Promise.resolve([{ id: "a", at: 0, values: { connections: 100 } }]),
       status: () => ({}),
     },
-    provider: {
-      kind: "x",
-      removable: () => true,
-      apply: () => Promise.resolve(void applied++),
-      status: () => ({}),
-      stop: () => Promise.resolve(),
-    },
+    provider: acceptingProvider(() => void applied++),
     now: () => 0,
     log: silentLogger,
     dryRun: true,
@@ -244,13 +237,7 @@ Deno.test("Autoscaler.start() evaluates on an interval without overlapping; stop
       },
       status: () => ({}),
     },
-    provider: {
-      kind: "x",
-      removable: () => true,
-      apply: () => Promise.resolve(),
-      status: () => ({}),
-      stop: () => Promise.resolve(),
-    },
+    provider: acceptingProvider(),
     now: () => 0,
     log: silentLogger,
   });
