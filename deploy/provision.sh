@@ -5,6 +5,10 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 SWY_LOG_TAG=provision
 
+# A new machine's package lists can be months old: refresh them once, before anything is
+# installed (skipped when refreshed in the last 12 hours; exported to the scripts below).
+swy_apt_update_once
+
 # Debian packages the tests use directly (each only installed when its binary is absent).
 bash "$SWY_REPO_ROOT/deploy/prometheus/prometheus.sh" install   # prometheus + promtool
 swy_ensure_cmd curl curl

@@ -30,17 +30,40 @@ swy_need_root() {
   [ "$(id -u)" = 0 ] || swy_die "must run as root"
 }
 
+# swy_apt_update_once: refreshes the package lists once before the first install. A new
+# machine's lists can be months old, and installing from them gives an old package (and an old
+# browser is not what the tests were written against). Done at most once per provisioning run
+# (SWY_APT_UPDATED is exported to the scripts it calls) and once per 12 hours on a machine (a
+# stamp outside the checkout), so re-running provisioning stays fast and idempotent.
+SWY_APT_STAMP="${SWITCHYARD_APT_STAMP:-/var/cache/switchyard/apt-lists-updated}"
+swy_apt_update_once() {
+  [ "${SWY_APT_UPDATED:-}" = 1 ] && return 0
+  if [ -n "$(find "$SWY_APT_STAMP" -mmin -720 2>/dev/null)" ]; then
+    export SWY_APT_UPDATED=1
+    return 0
+  fi
+  swy_need_root
+  swy_log "apt-get update (once, before installing)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || swy_die "apt-get update failed"
+  mkdir -p "$(dirname "$SWY_APT_STAMP")" && touch "$SWY_APT_STAMP"
+  export SWY_APT_UPDATED=1
+}
+
+# swy_apt_install PACKAGE...: apt-get install, after refreshing the lists once.
+swy_apt_install() {
+  swy_apt_update_once
+  swy_log "apt-get install -y $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2 || swy_die "could not install $*"
+}
+
 # swy_ensure_cmd BINARY DEBIAN_PACKAGE: install the package only when the binary is absent.
 swy_ensure_cmd() {
   local bin="$1" pkg="$2"
   if command -v "$bin" >/dev/null 2>&1; then return 0; fi
   [ -x "/usr/sbin/$bin" ] && return 0
-  swy_log "$bin not found: apt-get install -y $pkg"
+  swy_log "$bin not found"
   swy_need_root
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >&2; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || true
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >&2 || swy_die "could not install $pkg"
-  fi
+  swy_apt_install "$pkg"
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || swy_die "$pkg installed but $bin still missing"
 }
 

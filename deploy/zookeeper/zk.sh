@@ -81,7 +81,10 @@ cmd_install() {
     log "zookeeper $(dpkg-query -W -f='${Version}' zookeeper) already installed"
   else
     log "installing the Debian package zookeeper"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    # fresh lists first (a new machine's can be stale), unless provisioning just refreshed them
+    if [ "${SWY_APT_UPDATED:-}" != 1 ]; then
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q zookeeper
   fi
   zk_installed || die "zookeeper.jar or java missing after install"

@@ -182,7 +182,11 @@ async function launch(sinkPort: number) {
     headless: true,
     userDataDir: profile,
     extraPrefsFirefox: quietPrefs(sinkPort),
-    defaultViewport: { width: 1440, height: 1000 },
+    // The window's size is set at launch, not emulated: puppeteer's viewport emulation sends
+    // BiDi commands (emulation.setScreenOrientationOverride) that Firefox ESR 140 lacks, and a
+    // test must not depend on what only some browser versions implement.
+    defaultViewport: null,
+    args: ["--width=1440", "--height=1000"],
     env: {
       ...Deno.env.toObject(),
       MOZ_CRASHREPORTER_DISABLE: "1",
@@ -201,6 +205,95 @@ async function launch(sinkPort: number) {
   };
 }
 
+/**
+ * The page is driven only through WebDriver BiDi's own commands: `script.callFunction`
+ * (page.evaluate), `input.performActions` (keyboard, mouse) and screenshots. Puppeteer's
+ * higher-level helpers (locators, waitForSelector, waitForFunction, $eval) run an injected
+ * script that builds functions with `new Function()`, which the console's CSP (no
+ * 'unsafe-eval') blocks in Firefox ESR 140 and not in later versions; a test must not depend
+ * on which ESR the machine has, so these helpers poll with plain evaluate calls instead.
+ */
+async function poll<A extends unknown[]>(
+  page: Page,
+  what: string,
+  fn: (...args: A) => boolean,
+  args: A,
+  timeout = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    // deno-lint-ignore no-explicit-any
+    if (await page.evaluate(fn as any, ...args)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until an element matches `selector` (or, with `hidden`, until none is shown). */
+async function waitForSelector(
+  page: Page,
+  selector: string,
+  options: { hidden?: boolean; timeout?: number } = {},
+): Promise<void> {
+  await poll(
+    page,
+    `${selector} to be ${options.hidden ? "hidden" : "present"}`,
+    (sel: string, hidden: boolean) => {
+      const el = document.querySelector<HTMLElement>(sel);
+      const shown = el !== null && !el.hidden && el.getClientRects().length > 0;
+      return hidden ? !shown : el !== null;
+    },
+    [selector, options.hidden === true],
+    options.timeout,
+  );
+}
+
+/** Runs `fn` in the page on the first element matching `selector` and returns its result. */
+async function evalOn<T, A extends unknown[]>(
+  page: Page,
+  selector: string,
+  fn: (el: HTMLElement, ...args: A) => T,
+  ...args: A
+): Promise<T> {
+  const handle = await page.evaluateHandle(
+    (sel: string) => document.querySelector<HTMLElement>(sel),
+    selector,
+  );
+  try {
+    if (await page.evaluate((el: HTMLElement | null) => el === null, handle)) {
+      throw new Error(`no element matches ${selector}`);
+    }
+    // deno-lint-ignore no-explicit-any
+    return await page.evaluate(fn as any, handle, ...args) as T;
+  } finally {
+    await handle.dispose();
+  }
+}
+
+/** Clicks the middle of the first element matching `selector` with the mouse. */
+async function click(page: Page, selector: string): Promise<void> {
+  await waitForSelector(page, selector);
+  const [x, y] = await evalOn(page, selector, (el) => {
+    el.scrollIntoView({ block: "center" });
+    const r = el.getBoundingClientRect();
+    return [r.left + r.width / 2, r.top + r.height / 2];
+  });
+  await page.mouse.click(x!, y!);
+}
+
+/** Replaces the value of the text field matching `selector` by typing `value` into it. */
+async function fill(page: Page, selector: string, value: string): Promise<void> {
+  await waitForSelector(page, selector);
+  await evalOn(page, selector, (el) => {
+    (el as HTMLInputElement).focus();
+    (el as HTMLInputElement).select();
+  });
+  await page.keyboard.press("Backspace");
+  await page.keyboard.type(value);
+  const now = await evalOn(page, selector, (el) => (el as HTMLInputElement).value);
+  assert.equal(now, value, `typed into ${selector}`);
+}
+
 /** Waits until the first element matching `selector` exists and its text matches `pattern`. */
 async function waitText(
   page: Page,
@@ -209,15 +302,15 @@ async function waitText(
   timeout = 10_000,
 ): Promise<string> {
   try {
-    await page.waitForFunction(
+    await poll(
+      page,
+      `${selector} to match ${pattern}`,
       (sel: string, src: string, flags: string) => {
         const el = document.querySelector(sel) as HTMLElement | null;
         return el !== null && new RegExp(src, flags).test(el.innerText);
       },
-      { timeout, polling: 100 },
-      selector,
-      pattern.source,
-      pattern.flags,
+      [selector, pattern.source, pattern.flags],
+      timeout,
     );
   } catch (e) {
     const now = await text(page, selector).catch(() => "(absent)");
@@ -275,8 +368,14 @@ Deno.test({
       );
 
       const page = (await firefox.browser.pages())[0] ?? await firefox.browser.newPage();
-      // the first tab does not get puppeteer's defaultViewport under BiDi
-      await page.setViewport({ width: 1440, height: 1000 });
+      // the window's outer size is what launch sets; the page gets its width and the height
+      // less the (headless, but still laid out) toolbars
+      const [width, height] = await page.evaluate(() => [
+        globalThis.innerWidth,
+        globalThis.innerHeight,
+      ]);
+      assert.equal(width, 1440, "the page is as wide as the window given at launch");
+      assert.ok(height !== undefined && height >= 800 && height <= 1000, `page height ${height}`);
       const pageErrors: string[] = [];
       page.on("pageerror", (e) => pageErrors.push(String(e)));
       page.on("console", (m) => {
@@ -302,18 +401,18 @@ Deno.test({
 
       await t.step("signing in (a wrong token is refused) shows the live overview", async () => {
         await page.goto(admin.url, { waitUntil: "load" });
-        await page.waitForSelector('[data-role="signin"] #token');
+        await waitForSelector(page, '[data-role="signin"] #token');
         assert.doesNotMatch(await page.content(), /data-group|shop/);
-        await page.locator("#token").fill("not-the-token");
-        await page.locator('[data-role="signin"] button[type=submit]').click();
+        await fill(page, "#token", "not-the-token");
+        await click(page, '[data-role="signin"] button[type=submit]');
         await waitText(page, '[data-role="signin-error"]', /not valid/);
-        assert.equal(await page.$(shop), null);
+        assert.equal(await page.evaluate((sel: string) => document.querySelector(sel), shop), null);
 
-        await page.locator("#token").fill(admin.token);
-        await page.locator('[data-role="signin"] button[type=submit]').click();
-        await page.waitForSelector(shop);
+        await fill(page, "#token", admin.token);
+        await click(page, '[data-role="signin"] button[type=submit]');
+        await waitForSelector(page, shop);
         await waitText(page, "#live", /^live$/);
-        await page.waitForSelector(`${shop} [data-backend="${b1.address}"]`);
+        await waitForSelector(page, `${shop} [data-backend="${b1.address}"]`);
         assert.match(await text(page, `${shop} .group-head`), /ROUND_ROBIN/);
         // the proxy's registration and its /status, scraped by the admin role
         await waitText(page, `${shop} [data-proxy] .tag.ok`, /^v0$/, 15_000);
@@ -330,7 +429,7 @@ Deno.test({
         });
         assert.equal(added.status, 201, JSON.stringify(added.json));
         assert.equal(added.json.version, 1);
-        await page.waitForSelector(`${shop} [data-backend="${b2.address}"]`, { timeout: 10_000 });
+        await waitForSelector(page, `${shop} [data-backend="${b2.address}"]`, { timeout: 10_000 });
         await waitText(page, `${shop} [data-proxy] .tag.ok`, /^v1$/, 15_000);
         assert.equal(
           await page.evaluate(() =>
@@ -348,28 +447,32 @@ Deno.test({
       await t.step(
         "an invalid weight is shown next to its field and nothing is written",
         async () => {
-          await page.locator(`${shop} [data-action="edit"]`).click();
-          await page.waitForSelector('#drawer [data-role="form"]');
-          const rowsBefore = await page.$$eval("#drawer tbody tr", (rows) => rows.length);
-          await page.locator('#drawer [data-action="add-backend"]').click();
-          await page.waitForFunction(
-            (n: number) => document.querySelectorAll("#drawer tbody tr").length === n + 1,
-            {},
-            rowsBefore,
+          await click(page, `${shop} [data-action="edit"]`);
+          await waitForSelector(page, '#drawer [data-role="form"]');
+          const rowsBefore = await page.evaluate(() =>
+            document.querySelectorAll("#drawer tbody tr").length
           );
-          rowKey = await page.$eval(
+          await click(page, '#drawer [data-action="add-backend"]');
+          await poll(
+            page,
+            "a new backend row",
+            (n: number) => document.querySelectorAll("#drawer tbody tr").length === n + 1,
+            [rowsBefore],
+          );
+          rowKey = await evalOn(
+            page,
             "#drawer tbody tr:last-child",
             (tr) => tr.getAttribute("data-row") ?? "",
           );
           assert.notEqual(rowKey, "");
-          await page.locator(field("address")).fill(b3.address);
-          await page.locator(field("weight")).fill("0");
-          await page.locator('#drawer [data-action="review"]').click();
+          await fill(page, field("address"), b3.address);
+          await fill(page, field("weight"), "0");
+          await click(page, '#drawer [data-action="review"]');
           const message = await waitText(page, errorFor("weight"), /\S/);
           assert.match(message, /must be an integer from 1 to 10000 \(got 0\)/);
           // next to its field: the same table cell, shown just below the input
           assert.ok(
-            await page.$eval(field("weight"), (input) => {
+            await evalOn(page, field("weight"), (input) => {
               const error = input.parentElement?.querySelector(".field-error") as
                 | HTMLElement
                 | null;
@@ -382,10 +485,10 @@ Deno.test({
             }),
             "the error is shown right by the weight field",
           );
-          assert.match(await page.$eval(field("weight"), (el) => el.className), /invalid/);
-          assert.equal(await page.$eval(errorFor("address"), (el) => el.textContent), "");
+          assert.match(await evalOn(page, field("weight"), (el) => el.className), /invalid/);
+          assert.equal(await evalOn(page, errorFor("address"), (el) => el.textContent), "");
           assert.ok(
-            await page.$eval('#drawer [data-role="review"]', (el) => (el as HTMLElement).hidden),
+            await evalOn(page, '#drawer [data-role="review"]', (el) => (el as HTMLElement).hidden),
           );
           fs.mkdirSync(ARTIFACTS, { recursive: true });
           await page.screenshot({
@@ -404,12 +507,12 @@ Deno.test({
       );
 
       await t.step("a backend added through the form gets traffic through the proxy", async () => {
-        await page.locator(field("weight")).fill("2");
-        await page.locator('#drawer [data-action="review"]').click();
+        await fill(page, field("weight"), "2");
+        await click(page, '#drawer [data-action="review"]');
         const diff = await waitText(page, '#drawer [data-role="review"] [data-role="diff"]', /\S/);
         assert.match(diff, new RegExp(`\\+ backend_servers\\[2\\]: .*${b3.address}.*"weight":2`));
         assert.deepEqual(writes, []);
-        await page.locator('#drawer [data-action="confirm-save"]').click();
+        await click(page, '#drawer [data-action="confirm-save"]');
         await waitText(page, "#drawer .notice.ok", /now at version 2/);
         assert.deepEqual(writes, ["PUT /api/groups/shop"]);
         const stored = await admin.api("GET", "/api/groups/shop");
@@ -419,7 +522,7 @@ Deno.test({
           { address: b3.address, weight: 2 },
         ]);
         // pushed live to the overview, and the running proxy sends it traffic
-        await page.waitForSelector(`${shop} [data-backend="${b3.address}"]`, { timeout: 10_000 });
+        await waitForSelector(page, `${shop} [data-backend="${b3.address}"]`, { timeout: 10_000 });
         await waitUntil(
           "traffic to reach b3 through the proxy",
           async () => (await answers(proxy.url, 8)).includes("b3"),
@@ -427,8 +530,8 @@ Deno.test({
           200,
         );
         await waitText(page, `${shop} [data-proxy] .tag.ok`, /^v2$/, 15_000);
-        await page.locator('#drawer [data-action="close"]').click();
-        await page.waitForSelector("#drawer", { hidden: true });
+        await click(page, '#drawer [data-action="close"]');
+        await waitForSelector(page, "#drawer", { hidden: true });
       });
 
       await t.step("a screenshot of the overview", async () => {
