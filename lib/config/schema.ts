@@ -283,6 +283,12 @@ export const groupConfigSchema = z.strictObject({
   slow_start_seconds: seconds(0, 3600).default(0),
   /** Below this share of usable backends, spread over all of them (Envoy's panic mode; 0 = off). */
   panic_threshold_percent: count(0, 100).default(0),
+  /**
+   * Forward request header fields whose name contains `_`. Off (as nginx's
+   * `underscores_in_headers off`): CGI-style backends read `X_Real_IP` as `X-Real-IP`
+   * and `Transfer_Encoding` as the framing field, so such fields are dropped.
+   */
+  allow_underscores_in_headers: z.boolean({ error: "must be true or false" }).default(false),
 });
 
 /** A group config as written (the seed's blob); what stores hold. */

@@ -126,6 +126,7 @@ Deno.test("validateGroupConfig() fills every default when only backend_servers i
     host_rewrite: null,
     slow_start_seconds: 0,
     panic_threshold_percent: 0,
+    allow_underscores_in_headers: false,
   });
 });
 
@@ -193,6 +194,7 @@ Deno.test("validateGroupConfig() accepts every field set explicitly", () => {
     host_rewrite: "internal.example:8080",
     slow_start_seconds: 30,
     panic_threshold_percent: 50,
+    allow_underscores_in_headers: true,
   };
   const cfg = valid(blob);
   assert.deepEqual(cfg.backend_servers[1], {
@@ -797,6 +799,12 @@ Deno.test("validateGroupConfig() rejects bad production settings with field and 
     [{ outlier_detection: { enabled: "yes" } }, "outlier_detection.enabled: must be true or false"],
     [{ slow_start_seconds: -1 }, "slow_start_seconds: must be at least 0"],
     [{ panic_threshold_percent: 1.5 }, "panic_threshold_percent: must be an integer"],
+    [
+      { allow_underscores_in_headers: "yes" },
+      "allow_underscores_in_headers: must be true or false",
+    ],
+    [{ allow_underscores_in_headers: 1 }, "allow_underscores_in_headers: must be true or false"],
+    [{ allow_underscores_in_headers: null }, "allow_underscores_in_headers: must be true or false"],
   ];
   for (const [extra, expected] of cases) {
     const r = validateGroupConfig("g", { ...MINIMAL, ...extra });

@@ -4,8 +4,9 @@
  * The proxy never forwards a head it received: it parses it here, refuses
  * anything ambiguous (the request-smuggling vectors: CL with TE, differing or
  * malformed CL, codings other than a final chunked, obs-fold, whitespace
- * before the colon, CR/LF/NUL in values, bad names, missing or duplicate Host)
- * and then writes a fresh, normalized head. Input is the head as a latin1
+ * before the colon, CR/LF/NUL in values, bad names, missing or duplicate Host,
+ * a target with a fragment or bytes outside visible ASCII) and then writes a
+ * fresh, normalized head. Input is the head as a latin1
  * string without its final CRLFCRLF.
  *
  * @module
@@ -16,8 +17,9 @@ import {
   headError,
   listTokens,
   parseContentLength,
-  TARGET,
+  targetFault,
   TOKEN,
+  transferCodingError,
 } from "./syntax.ts";
 
 /** Size limits applied while parsing a request head. */
@@ -126,14 +128,22 @@ interface Framing {
   chunked: boolean;
   connectionTokens: string[];
   upgrade: string | null;
-  hasTe: boolean;
 }
 
-/** Reads the framing headers; returns a reason string when they are ambiguous. */
 /** Shared empty token list: most messages have no Connection header (never mutated). */
 const NO_TOKENS: string[] = [];
 
-function readFraming(fields: Fields): Framing | string {
+/**
+ * Reads the framing headers. Ambiguous framing is a 400 (CL with TE, bad or
+ * differing CL, TE in HTTP/1.0, TE not ending in a single chunked); a
+ * well-formed TE with a coding other than chunked is a 501. A response parser
+ * maps either to 502.
+ */
+function readFraming(
+  fields: Fields,
+  minor: number,
+  kind: "request" | "response",
+): Framing | HeadError {
   let clValues: string[] | null = null;
   let teValues: string[] | null = null;
   let connectionTokens: string[] = NO_TOKENS;
@@ -148,20 +158,20 @@ function readFraming(fields: Fields): Framing | string {
   }
   let chunked = false;
   if (teValues !== null) {
-    if (clValues !== null) return "both Content-Length and Transfer-Encoding";
-    const codings = listTokens(teValues.join(","));
-    if (codings.length !== 1 || codings[0] !== "chunked") {
-      return `unsupported Transfer-Encoding "${teValues.join(", ")}" (only a single chunked)`;
-    }
+    if (clValues !== null) return headError(400, "both Content-Length and Transfer-Encoding");
+    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+    if (minor === 0) return headError(400, `Transfer-Encoding in an HTTP/1.0 ${kind}`);
+    const fault = transferCodingError(teValues);
+    if (fault !== null) return fault;
     chunked = true;
   }
   let contentLength = -1;
   if (clValues !== null) {
     contentLength = parseContentLength(clValues);
-    if (contentLength === -2) return "invalid or conflicting Content-Length";
+    if (contentLength === -2) return headError(400, "invalid or conflicting Content-Length");
   }
   if (!connectionTokens.includes("upgrade")) upgrade = null;
-  return { contentLength, chunked, connectionTokens, upgrade, hasTe: teValues !== null };
+  return { contentLength, chunked, connectionTokens, upgrade };
 }
 
 function keepAliveFor(minor: number, tokens: readonly string[]): boolean {
@@ -173,13 +183,15 @@ function keepAliveFor(minor: number, tokens: readonly string[]): boolean {
  * Parses a request head (request line + fields, no final CRLFCRLF).
  *
  * Errors, checked in this order: 400 malformed request line or method, 414
- * target longer than `maxUriLength`, 400 invalid target characters, 505 an
- * HTTP version other than 1.0/1.1 (400 when not `HTTP/d.d` at all), 400 a
- * malformed field line or 431 more than `maxHeaderCount` fields (whichever
- * line comes first), 400 ambiguous framing (CL with TE, bad or differing CL,
- * TE other than a single `chunked`, TE in HTTP/1.0), 417 an expectation other
- * than `100-continue` (HTTP/1.1), 400 duplicate, missing (HTTP/1.1) or invalid
- * Host, 501 CONNECT (any target form), 400 a bad target form.
+ * target longer than `maxUriLength`, 400 a target byte outside visible ASCII
+ * or a `#` (any target form, CONNECT's too), 505 an HTTP version other than
+ * 1.0/1.1 (400 when not `HTTP/d.d` at all), 400 a malformed field line or 431
+ * more than `maxHeaderCount` fields (whichever line comes first), 400
+ * ambiguous framing (CL with TE, bad or differing CL, TE in HTTP/1.0, TE not
+ * ending in a single `chunked`), 501 a well-formed TE with another coding
+ * before `chunked`, 417 an expectation other than `100-continue` (HTTP/1.1),
+ * 400 duplicate, missing (HTTP/1.1) or invalid Host, 501 CONNECT (any target
+ * form), 400 a bad target form.
  *
  * @example
  * ```ts
@@ -200,7 +212,8 @@ export function parseRequestHead(text: string, limits: HeadLimits): RequestHead 
   const version = text.slice(sp2 + 1, eol);
   if (!TOKEN.test(method)) return headError(400, "invalid method");
   if (target.length > limits.maxUriLength) return headError(414, "request-target too long");
-  if (!TARGET.test(target)) return headError(400, "invalid request-target");
+  const badTarget = targetFault(target);
+  if (badTarget !== null) return headError(400, badTarget);
   let minor: number;
   if (version === "HTTP/1.1") minor = 1;
   else if (version === "HTTP/1.0") minor = 0;
@@ -209,11 +222,8 @@ export function parseRequestHead(text: string, limits: HeadLimits): RequestHead 
 
   const fields = parseFields(text, eol + 2, limits.maxHeaderCount, 431);
   if ("error" in fields) return fields;
-  const framing = readFraming(fields);
-  if (typeof framing === "string") return headError(400, framing);
-  if (framing.hasTe && minor === 0) {
-    return headError(400, "Transfer-Encoding in an HTTP/1.0 request");
-  }
+  const framing = readFraming(fields, minor, "request");
+  if ("error" in framing) return framing;
 
   let host: string | null = null;
   let hostCount = 0;
@@ -306,12 +316,8 @@ export function parseResponseHead(text: string, maxHeaderCount: number): Respons
   if (BAD_VALUE_CHAR.test(reason)) return headError(502, "invalid reason phrase");
   const fields = parseFields(text, eol + 2, maxHeaderCount, 502);
   if ("error" in fields) return { ...fields, status: 502 };
-  const framing = readFraming(fields);
-  if (typeof framing === "string") return headError(502, framing);
-  // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
-  if (framing.hasTe && minor === 0) {
-    return headError(502, "Transfer-Encoding in an HTTP/1.0 response");
-  }
+  const framing = readFraming(fields, minor, "response");
+  if ("error" in framing) return headError(502, framing.reason);
   const status = Number(codeText);
   // RFC 9110 §7.8: a 101 names the new protocol in Upgrade, listed by Connection.
   if (status === 101 && framing.upgrade === null) {

@@ -169,8 +169,58 @@ Deno.test("parseRequestHead() refuses a target with a control byte or DEL", () =
   refuses(head("GET /a\x7fb HTTP/1.1", "Host: a"), 400, /request-target/);
 });
 
-Deno.test("parseRequestHead() passes obs-text in an origin-form target through unchanged", () => {
-  assert.equal(req(head("GET /caf\xe9 HTTP/1.1", "Host: a")).target, "/caf\xe9");
+Deno.test("parseRequestHead() refuses a fragment or a byte outside visible ASCII in every target form", () => {
+  // RFC 9112 §3.2: no target form has a fragment or obs-text; HAProxy answers 400 too
+  const forms: [string, (bad: string) => string][] = [
+    ["origin", (b) => `GET /a${b}b?q=1 HTTP/1.1`],
+    ["origin, in the query", (b) => `GET /a?q=1${b} HTTP/1.1`],
+    ["absolute", (b) => `GET http://h.example/a${b}b HTTP/1.1`],
+    ["absolute, in the authority", (b) => `GET http://h.example${b}/ HTTP/1.1`],
+    ["asterisk", (b) => `OPTIONS *${b} HTTP/1.1`],
+    // CONNECT is 501 in every form, but a malformed target is a 400 first
+    ["authority (CONNECT)", (b) => `CONNECT h.example:443${b} HTTP/1.1`],
+  ];
+  const bad = ["#", "#narf", "\x80", "\xa0", "\xe9", "\xff", "\x7f", "\x00", "\x01", "\t", "\x1f"];
+  for (let c = 0x80; c <= 0xff; c += 0x11) bad.push(String.fromCharCode(c));
+  for (const [form, line] of forms) {
+    for (const b of bad) {
+      const text = head(line(b), "Host: h.example");
+      const e = reqError(text);
+      assert.equal(e.status, 400, `${form} ${JSON.stringify(b)}: ${e.status} ${e.reason}`);
+      assert.match(e.reason, /request-target/, `${form} ${JSON.stringify(b)}`);
+    }
+  }
+  // the corpus case from issue 12: UTF-8 bytes read as latin1, and a fragment
+  refuses(
+    head("GET /\xce\xb4\xc2\xb6/pope?q=1#narf HTTP/1.1", "Host: a"),
+    400,
+    /non-ASCII/,
+  );
+  refuses(head("GET /pope?q=1#narf HTTP/1.1", "Host: a"), 400, /fragment/);
+  refuses(head("GET http://a/p#f HTTP/1.1", "Host: a"), 400, /fragment/);
+  refuses(head("GET /caf\xe9 HTTP/1.1", "Host: a"), 400, /non-ASCII/);
+});
+
+Deno.test("parseRequestHead() accepts every other visible ASCII byte in a target, as browsers send them", () => {
+  // RFC 3986's pchar, "/" and "?", plus the bytes browsers leave unencoded in a query
+  // ([ ] | ^ ` { } \ " < >), which HAProxy and nginx accept too; the proxy never decodes the target
+  for (
+    const t of [
+      "/a-._~!$&'()*+,;=:@/b",
+      "/%20%zz%?x=/?y",
+      "/p?a[]=1&b={x}|^`\\",
+      '/"<>',
+      "/?",
+      "/a?b?c",
+    ]
+  ) {
+    assert.equal(req(head(`GET ${t} HTTP/1.1`, "Host: a")).target, t);
+  }
+  for (let c = 0x21; c <= 0x7e; c++) {
+    if (c === 0x23) continue;
+    const t = `/a${String.fromCharCode(c)}b`;
+    assert.equal(req(head(`GET ${t} HTTP/1.1`, "Host: a")).target, t);
+  }
 });
 
 // ------------------------------------------------------------ field lines
@@ -334,7 +384,6 @@ Deno.test("parseRequestHead() refuses any Transfer-Encoding other than a single 
       "",
       "gzip",
       "identity",
-      "gzip, chunked",
       "chunked, gzip",
       "chunked, chunked",
       "chunked;q=1",
@@ -356,13 +405,34 @@ Deno.test("parseRequestHead() refuses any Transfer-Encoding other than a single 
   }
   // split over two fields it is still two codings
   refuses(
-    head("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: gzip", "Transfer-Encoding: chunked"),
-    400,
-  );
-  refuses(
     head("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked", "Transfer-Encoding: chunked"),
     400,
   );
+  refuses(
+    head("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked", "Transfer-Encoding: gzip"),
+    400,
+  );
+});
+
+Deno.test("parseRequestHead() answers 501 for a well-formed coding before a final chunked", () => {
+  // RFC 9112 §6.1: a transfer coding the server does not implement is 501 (the connection is
+  // closed all the same); only a final, single chunked makes the framing known at all
+  for (const v of ["deflate, chunked", "gzip, chunked", "x-custom, gzip, Chunked"]) {
+    refuses(head("POST / HTTP/1.1", "Host: a", `Transfer-Encoding: ${v}`), 501, /coding/);
+  }
+  refuses(
+    head("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: gzip", "Transfer-Encoding: chunked"),
+    501,
+  );
+  // ...but with Content-Length, or in HTTP/1.0, it is faulty framing: 400
+  refuses(
+    head("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: gzip, chunked", "Content-Length: 3"),
+    400,
+    /Content-Length/,
+  );
+  refuses(head("POST / HTTP/1.0", "Transfer-Encoding: gzip, chunked"), 400, /HTTP\/1\.0/);
+  // a response with it is still a 502 like every other framing fault
+  resRefuses(head("HTTP/1.1 200 OK", "Transfer-Encoding: gzip, chunked"));
 });
 
 Deno.test("parseRequestHead() refuses Transfer-Encoding in an HTTP/1.0 request", () => {
@@ -467,7 +537,6 @@ Deno.test("parseRequestHead() refuses an absolute-form target with userinfo, no 
       "http://?x",
       "http://u@b/",
       "http://u:p@b/",
-      "http://b#frag",
       "http://[::1/",
       "http://b:8x/",
       'http://"b"/',
@@ -475,6 +544,8 @@ Deno.test("parseRequestHead() refuses an absolute-form target with userinfo, no 
   ) {
     refuses(head(`GET ${t} HTTP/1.1`, "Host: a"), 400, /authority/);
   }
+  // a fragment is refused before the authority is even looked at
+  refuses(head("GET http://b#frag HTTP/1.1", "Host: a"), 400, /fragment/);
 });
 
 Deno.test("parseRequestHead() refuses other schemes, authority-form and relative targets", () => {
@@ -993,7 +1064,6 @@ const FAULTS: Fault[] = [
         name: "Transfer-Encoding",
         raw: pick(r, [
           "gzip",
-          "gzip, chunked",
           "chunked, gzip",
           "chunked, chunked",
           "",
@@ -1001,6 +1071,28 @@ const FAULTS: Fault[] = [
           "chunked\xa0",
         ]),
       });
+    },
+  },
+  {
+    name: "an unimplemented coding before chunked",
+    status: 501,
+    minor: 1,
+    apply: (g, r) => {
+      dropFraming(g);
+      insertAt(r, g, {
+        name: randomCase(r, "Transfer-Encoding"),
+        raw: pick(r, ["gzip, chunked", "deflate, chunked", "x-y,chunked"]),
+      });
+    },
+  },
+  {
+    name: "a fragment or non-ASCII byte in the target",
+    status: 400,
+    apply: (g, r) => {
+      if (g.target === "*") g.target = "/";
+      const at = 1 + int(r, g.target.length);
+      g.target = g.target.slice(0, at) + pick(r, ["#", "#f", "\x80", "\xe9", "\xff"]) +
+        g.target.slice(at);
     },
   },
   {

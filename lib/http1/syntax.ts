@@ -12,8 +12,32 @@ export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // deno-lint-ignore no-control-regex -- matching control characters is the point
 export const BAD_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
 
-/** A request-target in origin-form or absolute-form: visible ASCII and obs-text, no spaces. */
-export const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+/**
+ * The bytes a request-target may hold: visible ASCII except `#`. RFC 9112 §3.2
+ * allows no fragment and no obs-text in any target form, so `#`, bytes >= 0x80,
+ * controls, SP and DEL are refused (as HAProxy does); a backend would otherwise
+ * split or decode such a target its own way. The other visible ASCII bytes that
+ * RFC 3986 leaves out (`"<>[\]^`{|}`) are accepted because browsers send some of
+ * them unencoded in paths and queries and HAProxy and nginx accept them too;
+ * the proxy never decodes a target (nor checks its %-escapes), it passes it on.
+ */
+export const TARGET = /^[\x21\x22\x24-\x7e]+$/;
+
+/**
+ * Why a request-target fails {@link TARGET}, or null when it passes. The
+ * reason names the first offending kind of byte, for the 400's body and logs.
+ */
+export function targetFault(target: string): string | null {
+  if (TARGET.test(target)) return null;
+  if (target.length === 0) return "empty request-target";
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 0x23) return "fragment (#) in request-target";
+    if (c >= 0x80) return "non-ASCII byte in request-target";
+    if (c <= 0x20 || c === 0x7f) return "control character or space in request-target";
+  }
+  return "invalid request-target";
+}
 
 /** `1*DIGIT`, the only valid Content-Length syntax. */
 export const DIGITS = /^[0-9]+$/;
@@ -55,6 +79,41 @@ export function trimOws(value: string): string {
     end--;
   }
   return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+/**
+ * Checks a request's Transfer-Encoding field values (already known to be
+ * present, and without Content-Length). Returns null when they say exactly one
+ * `chunked`, the only coding the proxy implements, else the error to answer:
+ *
+ * - 400 when the framing is malformed or ambiguous, since the body's length
+ *   cannot be known (RFC 9112 §6.3): an empty list, an element that is not a
+ *   plain token (parameters, quotes, obs-text such as `chunked\xa0`), a last
+ *   coding other than `chunked`, or `chunked` more than once (§6.1);
+ * - 501 for a well-formed list ending in a single `chunked` whose other codings
+ *   (`gzip, chunked`, `deflate, chunked`) the proxy does not implement (§6.1).
+ *
+ * Either way the caller closes the connection, so the body that follows is never
+ * read as a next request.
+ */
+export function transferCodingError(values: readonly string[]): HeadError | null {
+  const codings = listTokens(values.join(","));
+  if (codings.length === 0) return headError(400, "empty Transfer-Encoding");
+  if (codings.length === 1 && codings[0] === "chunked") return null;
+  const quoted = `"${values.join(", ")}"`;
+  for (const c of codings) {
+    if (!TOKEN.test(c)) return headError(400, `malformed Transfer-Encoding ${quoted}`);
+  }
+  if (codings[codings.length - 1] !== "chunked") {
+    return headError(400, `Transfer-Encoding ${quoted} does not end in chunked`);
+  }
+  if (codings.indexOf("chunked") !== codings.length - 1) {
+    return headError(400, `Transfer-Encoding ${quoted} applies chunked more than once`);
+  }
+  return headError(
+    501,
+    `unsupported transfer coding "${codings.slice(0, -1).join(", ")}" (only chunked)`,
+  );
 }
 
 /** A parse failure with the status code the proxy answers with. */

@@ -9,7 +9,9 @@ import {
   parseContentLength,
   REASONS,
   TARGET,
+  targetFault,
   TOKEN,
+  transferCodingError,
   trimOws,
 } from "./syntax.ts";
 
@@ -43,14 +45,59 @@ Deno.test("BAD_VALUE_CHAR flags every control byte except HTAB, and DEL, but not
   assert.equal(BAD_VALUE_CHAR.test(""), false);
 });
 
-Deno.test("TARGET accepts visible ASCII and obs-text only, and never an empty target", () => {
+Deno.test("TARGET accepts visible ASCII except '#' only, and never an empty target", () => {
+  let accepted = 0;
   for (let c = 0; c < 256; c++) {
-    const ok = (c >= 0x21 && c <= 0x7e) || c >= 0x80;
+    // RFC 9112 §3.2: no fragment, and no obs-text (bytes >= 0x80), controls, SP or DEL
+    const ok = c >= 0x21 && c <= 0x7e && c !== 0x23;
     assert.equal(TARGET.test(`/${chr(c)}`), ok, `byte 0x${c.toString(16)}`);
+    assert.equal(TARGET.test(`/a${chr(c)}b?c`), ok, `byte 0x${c.toString(16)} inside`);
+    if (ok) accepted++;
   }
+  assert.equal(accepted, 93);
   assert.equal(TARGET.test(""), false);
   assert.equal(TARGET.test("/a b"), false);
   assert.equal(TARGET.test("/a?b=c&d=%20"), true);
+  assert.equal(TARGET.test("/pope?q=1#narf"), false);
+  assert.equal(TARGET.test("/\xce\xb4\xc2\xb6/pope"), false);
+});
+
+Deno.test("targetFault() names why a request-target is refused, or returns null", () => {
+  const cases: [string, RegExp | null][] = [
+    ["/a/b?c=1&d=%20", null],
+    ["*", null],
+    ["http://a.example:8080/p?q", null],
+    ["/p?q=1#narf", /fragment/],
+    ["#", /fragment/],
+    ["/\xce\xb4\xc2\xb6/pope?q=1#narf", /non-ASCII/],
+    ["/caf\xe9", /non-ASCII/],
+    ["/\x80", /non-ASCII/],
+    ["/\xff", /non-ASCII/],
+    ["/a\x00b", /control/],
+    ["/a\tb", /control/],
+    ["/a\x1fb", /control/],
+    ["/a\x7fb", /control/],
+    ["/a b", /control/],
+    ["", /empty/],
+  ];
+  for (const [target, want] of cases) {
+    const got = targetFault(target);
+    if (want === null) assert.equal(got, null, JSON.stringify(target));
+    else {
+      assert.notEqual(got, null, JSON.stringify(target));
+      assert.match(got!, want, JSON.stringify(target));
+    }
+    // the reason and the regex agree
+    assert.equal(got === null, TARGET.test(target), JSON.stringify(target));
+  }
+  // and they agree on every single byte
+  for (let c = 0; c < 256; c++) {
+    assert.equal(
+      targetFault(`/${chr(c)}`) === null,
+      TARGET.test(`/${chr(c)}`),
+      `0x${c.toString(16)}`,
+    );
+  }
 });
 
 Deno.test("DIGITS accepts one or more ASCII digits and nothing else", () => {
@@ -220,5 +267,63 @@ Deno.test("parseContentLength() agrees with a reference on random value lists", 
     else if (new Set(items).size > 1) expected = -2;
     else expected = Number(items[0]);
     assert.equal(parseContentLength(values), expected, JSON.stringify(values));
+  }
+});
+
+Deno.test("transferCodingError() accepts exactly one final chunked and nothing else", () => {
+  for (
+    const values of [
+      ["chunked"],
+      ["Chunked"],
+      [" CHUNKED\t"],
+      [", chunked,"],
+      ["chunked", ""],
+    ]
+  ) {
+    assert.equal(transferCodingError(values), null, JSON.stringify(values));
+  }
+});
+
+Deno.test("transferCodingError() answers 400 for malformed or ambiguous framing and 501 for an unimplemented coding", () => {
+  const cases: [readonly string[], number, RegExp][] = [
+    // RFC 9112 §6.3: chunked not last (or absent) leaves the length unknown: 400
+    [[""], 400, /empty/],
+    [[" , "], 400, /empty/],
+    [["gzip"], 400, /chunked/],
+    [["identity"], 400, /chunked/],
+    [["chunked, gzip"], 400, /chunked/],
+    [["deflate, chunked, gzip"], 400, /chunked/],
+    [["xchunked"], 400, /chunked/],
+    [["chunkedx"], 400, /chunked/],
+    [["chunk"], 400, /chunked/],
+    [["chunked", "gzip"], 400, /chunked/],
+    // chunked applied twice (RFC 9112 §6.1 forbids it)
+    [["chunked, chunked"], 400, /more than once/],
+    [["chunked", "chunked"], 400, /more than once/],
+    [["chunked, gzip, chunked"], 400, /more than once/],
+    // anything that is not a plain token list
+    [["chunked;q=1"], 400, /malformed/],
+    [["chunked ;x"], 400, /malformed/],
+    [["gzip;level=1, chunked"], 400, /malformed/],
+    [['"chunked"'], 400, /malformed/],
+    [["chunked\xa0"], 400, /malformed/],
+    [["\xa0chunked"], 400, /malformed/],
+    [["ch unked"], 400, /malformed/],
+    [["gzip chunked"], 400, /malformed/],
+    [["g@zip, chunked"], 400, /malformed/],
+    // RFC 9112 §6.1: well-formed, framed by a final chunked, but a coding we do not implement: 501
+    [["deflate, chunked"], 501, /deflate/],
+    [["gzip, chunked"], 501, /gzip/],
+    [["GZIP, Chunked"], 501, /gzip/],
+    [["x-custom,chunked"], 501, /x-custom/],
+    [["gzip, deflate, chunked"], 501, /gzip, deflate/],
+    [["gzip", "chunked"], 501, /gzip/],
+    [["gzip, , chunked"], 501, /gzip/],
+  ];
+  for (const [values, status, reason] of cases) {
+    const e = transferCodingError(values);
+    assert.notEqual(e, null, JSON.stringify(values));
+    assert.equal(e!.status, status, `${JSON.stringify(values)}: ${e!.reason}`);
+    assert.match(e!.reason, reason, JSON.stringify(values));
   }
 });

@@ -10,6 +10,7 @@ import type net from "node:net";
 import { simpleResponse } from "../http1/forward.ts";
 import { findHeadEnd } from "../http1/bytes.ts";
 import { parseRequestHead } from "../http1/head.ts";
+import { dropUnderscoreFields } from "../http1/underscore_fields.ts";
 import { COARSE_SLACK_MS, type ProxyContext } from "./context.ts";
 import { type ClientSide, Exchange } from "./exchange.ts";
 
@@ -174,12 +175,13 @@ export class ClientConnection implements ClientSide {
           this.#reject(431, "request head too large");
           break;
         }
-        const head = parseRequestHead(buf.toString("latin1", 0, idx), limits);
+        const parsed = parseRequestHead(buf.toString("latin1", 0, idx), limits);
         this.#buf = idx + 4 === buf.length ? null : buf.subarray(idx + 4);
-        if ("error" in head) {
-          this.#reject(head.status, head.reason);
+        if ("error" in parsed) {
+          this.#reject(parsed.status, parsed.reason);
           break;
         }
+        let head = parsed;
         const snap = this.ctx.state.snapshot;
         this.requests++;
         this.deadline = 0;
@@ -189,6 +191,17 @@ export class ClientConnection implements ClientSide {
           this.ctx.metrics.countError("no_backend", 503, head.method);
           this.end();
           break;
+        }
+        if (!snap.config.allow_underscores_in_headers) {
+          const r = dropUnderscoreFields(head);
+          if (r.dropped.length > 0) {
+            head = r.head;
+            this.ctx.metrics.droppedUnderscoreHeaders.inc(r.dropped.length);
+            this.ctx.log.debug("dropped header fields with an underscore", {
+              fields: r.dropped,
+              client: this.clientIp,
+            });
+          }
         }
         const ex = new Exchange(this.ctx, this, head, snap);
         this.#exchange = ex;

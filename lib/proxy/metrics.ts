@@ -79,6 +79,8 @@ export class ProxyMetrics {
   readonly duration: Histogram;
   readonly errors: Counter;
   readonly retries: CounterChild;
+  /** Request fields dropped for an underscore in their name (no name label: bounded). */
+  readonly droppedUnderscoreHeaders: CounterChild;
   readonly connectionsTotal: CounterChild;
   readonly activeConnections: { value: number };
   readonly #backends = new Map<string, BackendMetrics>();
@@ -115,6 +117,13 @@ export class ProxyMetrics {
     this.retries = r.add(
       new Counter("switchyard_retries_total", "Attempts retried on another backend.", ["group"]),
     ).labels(group);
+    this.droppedUnderscoreHeaders = r.add(
+      new Counter(
+        "switchyard_dropped_headers_total",
+        "Request header fields dropped before forwarding, by reason (underscore: a name with '_').",
+        ["group", "reason"],
+      ),
+    ).labels(group, "underscore");
     this.connectionsTotal = r.add(
       new Counter("switchyard_connections_total", "Client connections accepted.", ["group"]),
     ).labels(group);

@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { RUNTIMES, sleep } from "../support/processes.ts";
-import { E2E, metricsText, proxyFor, sampleSum } from "../support/http_lab.ts";
+import { RUNTIMES, sleep, waitUntil } from "../support/processes.ts";
+import { E2E, metricsText, proxyFor, sample, sampleSum } from "../support/http_lab.ts";
 import { header, okResponse, RawBackend, RawConnection } from "../support/raw_http.ts";
 
 /**
@@ -84,13 +84,25 @@ for (const runtime of RUNTIMES) {
         const seen = backend.requests.length;
         // over it by Content-Length: 413 at once, before any body byte is sent
         const early = await RawConnection.open(proxy.port);
-        early.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000001\r\n\r\n");
+        early.send("POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 1000001\r\n\r\n");
         const e = await early.readResponse();
         assert.equal(e.status, 413);
         assert.equal(header(e, "connection"), "close");
         assert.ok(await early.waitEnded());
         early.destroy();
-        assert.equal(backend.requests.length, seen, "the backend never saw it");
+        // positive control: a request within the limit sent the same way afterwards reaches the
+        // backend, so the refused one would have been seen by then too
+        r = await once(
+          proxy.port,
+          "POST /early-control HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789",
+        );
+        assert.equal(r.status, 200);
+        await backend.waitFor("the control request", () => backend.requests.length > seen);
+        assert.deepEqual(
+          backend.requests.slice(seen).map((q) => q.target),
+          ["/early-control"],
+          "the backend never saw the refused one",
+        );
         // over it mid-stream (chunked): 413 and the connection closed; the backend never gets it whole
         const mid = await RawConnection.open(proxy.port);
         mid.send("POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -103,7 +115,25 @@ for (const runtime of RUNTIMES) {
         assert.equal(m.status, 413);
         assert.ok(await mid.waitEnded());
         mid.destroy();
-        await sleep(100);
+        // positive control: a chunked body within the limit, sent the same way, arrives whole
+        const within = await RawConnection.open(proxy.port);
+        within.send(
+          "POST /chunked-control HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        for (let i = 0; i < 2; i++) {
+          within.send(`190\r\n${"c".repeat(400)}\r\n`);
+          await sleep(50);
+        }
+        within.send("0\r\n\r\n");
+        const w = await within.readResponse();
+        assert.equal(w.status, 200);
+        assert.equal(w.body.toString(), "800\n");
+        within.destroy();
+        await backend.waitFor(
+          "the control body to arrive whole",
+          () =>
+            backend.requests.some((q) => q.target === "/chunked-control" && q.body.length === 800),
+        );
         assert.equal(
           backend.requests.filter((q) => q.target === "/chunked" && q.body.length > 0).length,
           0,
@@ -312,21 +342,33 @@ for (const runtime of RUNTIMES) {
         assert.equal(header(r, "retry-after"), "1");
         assert.ok(await over.waitEnded());
         over.destroy();
-        // one leaves, another may come in
+        // one leaves, another may come in (once the proxy has seen it go)
         held.pop()!.destroy();
-        await sleep(200);
+        await waitUntil(
+          "the proxy to count 4 connections",
+          async () =>
+            sample(await metricsText(proxy), 'switchyard_active_connections{group="g"}') === 4,
+        );
         const again = await RawConnection.open(proxy.port);
         again.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert.equal((await again.readResponse()).status, 200);
         held.push(again);
         for (const c of held.splice(0)) c.destroy();
-        await sleep(200);
+        await waitUntil(
+          "the proxy to count no connection",
+          async () =>
+            sample(await metricsText(proxy), 'switchyard_active_connections{group="g"}') === 0,
+        );
 
         // per client IP
+        const applied = (await proxy.status()).config!.applied_total;
         proxy.writeConfig({
           g: { backend_servers: [backend.address], limits: { max_connections_per_ip: 3 } },
         });
-        await sleep(300);
+        await waitUntil(
+          "the new limits to apply",
+          async () => (await proxy.status()).config!.applied_total > applied,
+        );
         for (let i = 0; i < 3; i++) {
           const c = await RawConnection.open(proxy.port);
           c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
