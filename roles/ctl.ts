@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { diffJson, formatDiff } from "../lib/admin/diff.ts";
 import { bootstrapTree } from "../lib/admin/bootstrap.ts";
+import { MAX_BODY_BYTES, MAX_CONFIG_BYTES } from "../lib/admin/limits.ts";
 import {
   FlagError,
   type FlagSpec,
@@ -93,7 +94,8 @@ export const CTL_FLAGS: readonly FlagSpec[] = [
 
 const COMMANDS = `commands:
   groups                               list groups and versions
-  get GROUP                            print a group's config and version
+  get GROUP                            print a group's config and version (exit status 1 when the
+                                       stored data is invalid: the reason and the rollback to run)
   create GROUP FILE|-                  create a group from a JSON file (or stdin)
   set GROUP FILE|- [--version N]       replace a config (without --version: the version read now)
   delete GROUP [--version N]           delete a group (its history is kept)
@@ -148,6 +150,16 @@ async function call(
   headers: Record<string, string> = {},
 ): Promise<Record<string, unknown>> {
   const base = String(env("SWITCHYARD_ADMIN_URL") ?? flags.api).replace(/\/$/, "");
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const size = payload === undefined ? 0 : new TextEncoder().encode(payload).length;
+  if (size > MAX_BODY_BYTES) {
+    // refused here: the API would answer 413 without reading it, and a client still sending
+    // may see the connection closed instead of that answer
+    throw new CtlError(
+      `the request is ${size} bytes, over the admin API's limit of ${MAX_BODY_BYTES} bytes ` +
+        `(1 MiB); a config is at most ${MAX_CONFIG_BYTES} bytes (256 KiB) as stored`,
+    );
+  }
   let res: Response;
   try {
     res = await fetch(`${base}${route}`, {
@@ -157,7 +169,7 @@ async function call(
         "content-type": "application/json",
         ...headers,
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: payload,
     });
   } catch (e) {
     throw new CtlError(`cannot reach the admin API at ${base}: ${(e as Error).message}`);
@@ -171,7 +183,7 @@ async function call(
   }
   if (!res.ok) {
     let msg = `${res.status}: ${json.error ?? res.statusText}`;
-    if (res.status === 409 && json.current_version !== undefined) {
+    if (res.status === 409 && json.current_version !== undefined && json.invalid === undefined) {
       msg += ` (current version is ${json.current_version}; read it again and retry)`;
     }
     if (Array.isArray(json.issues)) {
@@ -241,6 +253,19 @@ async function run(argv: readonly string[]): Promise<void> {
     case "get": {
       need(1, "GROUP");
       const r = await call(flags, "GET", `/api/groups/${g()}`);
+      const invalid = r.invalid as { reason?: string; raw?: string; hint?: string } | undefined;
+      if (r.valid === false && invalid) {
+        // the stored text as it is (what the proxies rejected), then the error: exit status 1
+        show(
+          flags,
+          r,
+          `# ${a[0]} version ${r.version} (INVALID, stored as written)\n${invalid.raw}`,
+        );
+        throw new CtlError(
+          `the stored config of ${a[0]} (version ${r.version}) is invalid: ${invalid.reason}\n` +
+            `ctl: ${invalid.hint}`,
+        );
+      }
       show(flags, r, `# ${a[0]} version ${r.version}\n${JSON.stringify(r.config, null, 2)}`);
       return;
     }

@@ -4,12 +4,17 @@
  * health settings; history, diff and rollback. Every write is validated with
  * the same zod schema the proxies use (422 with field and reason), is
  * conditioned on the znode version (409 with the current version when
- * stale), needs a bearer token, and is logged with who and what.
+ * stale), needs a bearer token, and is logged with who and what. Sizes are
+ * bounded (`limits.ts`): a body over `MAX_BODY_BYTES` gets 413 before it is
+ * parsed (or read past the limit), a config over `MAX_CONFIG_BYTES` gets 413
+ * before anything is written. A stored blob that is invalid (written around
+ * the API) is shown as such, with the reason and the version to roll back to.
  *
  * @module
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { formatHostPort, parseHostPort } from "../config/address.ts";
 import { formatIssues, GROUP_NAME, validateGroupConfig } from "../config/schema.ts";
@@ -20,11 +25,14 @@ import {
   NoAuthError,
   NodeExistsError,
   NoNodeError,
+  RequestTooLargeError,
   StoreClosedError,
   StoreError,
   VersionConflictError,
 } from "../store/types.ts";
-import type { ConfigRepo, GroupRecord } from "./config_repo.ts";
+import { type ConfigRepo, type GroupRecord, InvalidStoredConfigError } from "./config_repo.ts";
+import { bodyTooLargeMessage, ConfigTooLargeError, MAX_BODY_BYTES } from "./limits.ts";
+import { rollbackHint } from "./stored_config.ts";
 import { diffJson } from "./diff.ts";
 import { type AdminToken, bearer, identify } from "./tokens.ts";
 
@@ -35,6 +43,8 @@ export interface AdminApiOptions {
   readonly log: Logger;
   /** Metrics (writes, conflicts) are added to this registry. */
   readonly registry: Registry;
+  /** Largest request body read, bytes (default {@linkcode MAX_BODY_BYTES}). */
+  readonly maxBodyBytes?: number;
 }
 
 type Env = { Variables: { who: string } };
@@ -121,7 +131,28 @@ function validated(group: string, config: unknown): unknown {
 }
 
 function present(r: GroupRecord): Record<string, unknown> {
-  return { group: r.group, version: r.version, modified_at: r.modifiedAt, config: r.config };
+  return {
+    group: r.group,
+    version: r.version,
+    modified_at: r.modifiedAt,
+    config: r.config,
+    valid: r.problem === null,
+  };
+}
+
+/**
+ * What is wrong with a stored blob and what to do: `{reason, issues, raw, last_good_version,
+ * hint}` (the `invalid` member of a read, and the body of a refused delta write).
+ */
+async function invalidity(repo: ConfigRepo, r: GroupRecord): Promise<Record<string, unknown>> {
+  const lastGood = await repo.lastValidVersion(r.group);
+  return {
+    reason: r.problem?.reason ?? "not a JSON object",
+    issues: r.problem?.issues ?? [],
+    raw: r.raw,
+    last_good_version: lastGood,
+    hint: rollbackHint(r.group, lastGood),
+  };
 }
 
 /** A version in a path or query: decimal digits only (not `0x10`, `1e1` or ` 1`). */
@@ -142,6 +173,8 @@ function outcome(e: unknown): string {
   if (e instanceof VersionConflictError || e instanceof NodeExistsError) return "conflict";
   if (e instanceof NoNodeError) return "not_found";
   if (e instanceof NoAuthError) return "denied";
+  if (e instanceof ConfigTooLargeError || e instanceof RequestTooLargeError) return "too_large";
+  if (e instanceof InvalidStoredConfigError) return "conflict";
   if (e instanceof ApiError) {
     if (e.status === 404) return "not_found";
     if (e.status === 409) return "conflict";
@@ -176,8 +209,28 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
   );
   const app = new Hono<Env>();
 
-  app.onError((e, c) => {
+  app.onError(async (e, c) => {
     if (e instanceof ApiError) return c.json(e.body, e.status as 400);
+    if (e instanceof ConfigTooLargeError) {
+      return c.json({ error: e.message, limit_bytes: e.limit, size_bytes: e.bytes }, 413);
+    }
+    if (e instanceof RequestTooLargeError) {
+      return c.json({
+        error: `this write needs a ZooKeeper request of ${e.bytes} bytes, over the limit of ` +
+          `${e.limit} bytes (ZooKeeper drops a connection over its 1 MB jute.maxbuffer); ` +
+          "nothing was written",
+        limit_bytes: e.limit,
+        size_bytes: e.bytes,
+      }, 413);
+    }
+    if (e instanceof InvalidStoredConfigError) {
+      const invalid = await invalidity(repo, e.current);
+      return c.json({
+        error: `${e.message}; a change cannot be applied to it: ${invalid.hint}`,
+        current_version: e.current.version,
+        invalid,
+      }, 409);
+    }
     if (e instanceof VersionConflictError) {
       return c.json({
         error: "version conflict: someone else wrote first",
@@ -214,6 +267,27 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
     c.set("who", who);
     await next();
   });
+
+  // After authentication (an anonymous client is refused without reading its body): a declared
+  // Content-Length over the limit is refused up front, a chunked body is counted as it is read
+  // and refused as soon as it passes the limit; nothing is parsed either way.
+  const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: maxBody,
+      onError: (c) => {
+        log.warn("admin request refused: body too large", {
+          by: c.get("who"),
+          method: c.req.method,
+          limit_bytes: maxBody,
+        });
+        return c.json({ error: bodyTooLargeMessage(maxBody), limit_bytes: maxBody }, 413, {
+          connection: "close",
+        });
+      },
+    }),
+  );
 
   /**
    * Runs a whole write request (body parsing and preconditions included, so a refused write is
@@ -261,7 +335,9 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
   app.get("/api/groups/:group", async (c) => {
     const r = await repo.get(groupParam(c));
     if (!r) throw new NoNodeError();
-    return c.json(present(r), 200, { etag: `"${r.version}"` });
+    const body = present(r);
+    if (r.problem !== null) body.invalid = await invalidity(repo, r);
+    return c.json(body, 200, { etag: `"${r.version}"` });
   });
 
   app.post("/api/groups", (c) =>

@@ -7,6 +7,7 @@ import { MemoryServer, type MemoryStore } from "../store/memory.ts";
 import type { CoordinationStore } from "../store/types.ts";
 import { adminApi } from "./api.ts";
 import { ConfigRepo } from "./config_repo.ts";
+import { MAX_BODY_BYTES, MAX_CONFIG_BYTES } from "./limits.ts";
 
 const ALICE = "alice-token-0001";
 const BOB = "bob-token-00002";
@@ -1051,5 +1052,211 @@ Deno.test("an unexpected failure is 500 with a generic message and logged", asyn
           return typeof value === "function" ? value.bind(target) : value;
         },
       }) as CoordinationStore,
+  });
+});
+
+// --- size limits (issue 12, point 7) ----------------------------------------------------------
+
+/** A body stream of `total` bytes in 64 KiB chunks that counts what was pulled from it. */
+function countingBody(
+  total: number,
+  fill = "x",
+): { stream: ReadableStream<Uint8Array>; pulled(): number } {
+  const chunk = new TextEncoder().encode(fill.repeat(64 * 1024));
+  let sent = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= total) return controller.close();
+      const n = Math.min(chunk.length, total - sent);
+      sent += n;
+      controller.enqueue(chunk.subarray(0, n));
+    },
+  });
+  return { stream, pulled: () => sent };
+}
+
+Deno.test("a body over the limit with Content-Length gets 413 before any of it is read", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    const body = countingBody(32 * 1024 * 1024);
+    const res = await api.app.request("/api/groups/g", {
+      method: "PUT",
+      headers: {
+        authorization: `Bearer ${ALICE}`,
+        "content-type": "application/json",
+        "content-length": String(32 * 1024 * 1024),
+        "if-match": '"0"',
+      },
+      body: body.stream,
+      // @ts-ignore: a streamed request body (Deno and undici need it)
+      duplex: "half",
+    });
+    assert.equal(res.status, 413);
+    const json = await res.json();
+    assert.equal(json.limit_bytes, MAX_BODY_BYTES);
+    assert.match(json.error, /request body is over the limit of 1048576 bytes \(1 MiB\)/);
+    // a pull may be primed by the stream itself, but nothing past the first chunk
+    assert.ok(body.pulled() <= 64 * 1024, String(body.pulled()));
+    assert.equal((await stored(api))?.version, 0);
+  });
+});
+
+Deno.test("a chunked body is counted as it is read and refused with 413 once past the limit", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    const body = countingBody(32 * 1024 * 1024);
+    const res = await api.app.request("/api/groups/g", {
+      method: "PUT",
+      headers: {
+        authorization: `Bearer ${ALICE}`,
+        "content-type": "application/json",
+        "transfer-encoding": "chunked",
+        "if-match": '"0"',
+      },
+      body: body.stream,
+      // @ts-ignore: a streamed request body
+      duplex: "half",
+    });
+    assert.equal(res.status, 413);
+    assert.equal((await res.json()).limit_bytes, MAX_BODY_BYTES);
+    // read up to the limit and a chunk or two more, never the 32 MiB
+    assert.ok(body.pulled() <= MAX_BODY_BYTES + 3 * 64 * 1024, String(body.pulled()));
+    assert.ok(body.pulled() > MAX_BODY_BYTES, String(body.pulled()));
+    assert.equal((await stored(api))?.version, 0);
+  });
+});
+
+Deno.test("a body just under the limit is read and parsed (the limit is not lower than documented)", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    // valid JSON padded with whitespace to just under 1 MiB
+    const json = JSON.stringify(cfg("10.0.0.9:80"));
+    const padded = json + " ".repeat(MAX_BODY_BYTES - json.length - 10);
+    const r = await api.call("PUT", "/api/groups/g", padded, { "if-match": '"0"' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await stored(api))?.version, 1);
+  });
+});
+
+Deno.test("the body limit is configurable and applies to every write route", async () => {
+  const server = new MemoryServer();
+  const store = await server.connect();
+  try {
+    const repo = new ConfigRepo(store, { historyLimit: 50, acl: null });
+    const app = adminApi({
+      repo,
+      tokens: [{ name: "alice", token: ALICE }],
+      log: createLogger({ level: "error", write: () => {}, now: () => 0 }),
+      registry: new Registry(),
+      maxBodyBytes: 100,
+    });
+    const big = JSON.stringify({ group: "g", config: cfg(..."x".repeat(50).split("")) });
+    for (
+      const [method, path] of [
+        ["POST", "/api/groups"],
+        ["PUT", "/api/groups/g"],
+        ["PATCH", "/api/groups/g"],
+        ["POST", "/api/groups/g/backends"],
+        ["PATCH", "/api/groups/g/backends/a:1"],
+        ["POST", "/api/groups/g/rollback"],
+      ]
+    ) {
+      const res = await app.request(path!, {
+        method,
+        headers: { authorization: `Bearer ${ALICE}`, "content-type": "application/json" },
+        body: big,
+      });
+      assert.equal(res.status, 413, `${method} ${path}`);
+      assert.equal((await res.json()).limit_bytes, 100);
+    }
+    assert.equal(await store.exists(configPath("g")), null);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("a config over the size limit gets 413 naming the limit, and nothing is written", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    // about 300 KB as stored, under the body limit when sent compactly
+    const many = Array.from({ length: 12_000 }, (_, i) => `b${String(i).padStart(6, "0")}.test:80`);
+    const put = await api.call("PUT", "/api/groups/g", cfg(...many), { "if-match": '"0"' });
+    assert.equal(put.status, 413, put.text);
+    assert.equal(put.json.limit_bytes, MAX_CONFIG_BYTES);
+    assert.ok((put.json.size_bytes as number) > MAX_CONFIG_BYTES);
+    assert.match(String(put.json.error), /over the limit of 262144 bytes \(256 KiB/);
+    const post = await api.call("POST", "/api/groups", { group: "h", config: cfg(...many) });
+    assert.equal(post.status, 413, post.text);
+    assert.equal(await api.other.exists(configPath("h")), null);
+    assert.equal(await api.other.exists(historyPath("h")), null);
+    assert.equal((await stored(api))?.version, 0);
+    assert.equal(api.writes("update", "too_large"), 1);
+    assert.equal(api.writes("create", "too_large"), 1);
+  });
+});
+
+// --- invalid stored data (issue 12, point 9) ------------------------------------------------------
+
+Deno.test("reading a group whose stored data is invalid JSON says so, why, and what to roll back to", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    await api.other.set(configPath("g"), enc('{"backend_servers": ["10.0.0.1:80",]}'));
+    const r = await api.call("GET", "/api/groups/g");
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.version, 1);
+    assert.equal(r.json.valid, false);
+    assert.equal(r.json.config, null);
+    const invalid = r.json.invalid as Json;
+    assert.match(
+      String(invalid.reason),
+      /^invalid JSON at position 35 \(line 1, column 36\): unexpected character "\]"/,
+    );
+    assert.equal(invalid.raw, '{"backend_servers": ["10.0.0.1:80",]}');
+    assert.equal(invalid.last_good_version, 0);
+    assert.match(String(invalid.hint), /`ctl rollback g 0`/);
+    assert.match(String(invalid.hint), /POST \/api\/groups\/g\/rollback \{"version":0\}/);
+    // a valid group says so too
+    await api.other.set(configPath("g"), enc(JSON.stringify(cfg("10.0.0.5:80"))));
+    const ok = await api.call("GET", "/api/groups/g");
+    assert.equal(ok.json.valid, true);
+    assert.equal(ok.json.invalid, undefined);
+  });
+});
+
+Deno.test("reading a group whose stored data fails the schema names each field", async () => {
+  await withApi(async (api) => {
+    await api.other.create(
+      configPath("g"),
+      enc('{"backend_servers":[{"address":"10.0.0.1:80","weight":0}],"algorithm":"NOPE"}'),
+      { parents: true },
+    );
+    const r = await api.call("GET", "/api/groups/g");
+    assert.equal(r.json.valid, false);
+    const invalid = r.json.invalid as Json;
+    const fields = (invalid.issues as { field: string }[]).map((i) => i.field).sort();
+    assert.deepEqual(fields, ["algorithm", "backend_servers[0].weight"]);
+    assert.match(String(invalid.reason), /backend_servers\[0\]\.weight: must be an integer/);
+    assert.equal(invalid.last_good_version, null);
+    assert.match(String(invalid.hint), /no valid version in the history: .*`ctl set g FILE`/);
+  });
+});
+
+Deno.test("a backend change on stored data that is not JSON gets 409 with the reason, and nothing is written", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    await api.other.set(configPath("g"), enc("{oops"));
+    const r = await api.call("POST", "/api/groups/g/backends", { address: "10.0.0.3:80" });
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.json.current_version, 1);
+    assert.match(
+      String(r.json.error),
+      /stored config of g \(version 1\) is invalid: invalid JSON at position 1/,
+    );
+    assert.match(String(r.json.error), /ctl rollback g 0/);
+    assert.equal(dec((await api.other.get(configPath("g")))!.data), "{oops");
+    // positive control: the rollback it points to works
+    const back = await api.call("POST", "/api/groups/g/rollback", { version: 0 });
+    assert.equal(back.status, 200, back.text);
+    assert.equal((await api.call("GET", "/api/groups/g")).json.valid, true);
   });
 });

@@ -6,20 +6,28 @@
  * `/switchyard/history/<group>` (and first records the current version if it
  * was written by someone else, e.g. zkCli.sh, so nothing is lost). Writes are
  * conditioned on the znode version: a stale write fails with
- * `VersionConflictError` and nothing changes. Validation is the caller's job
- * (the API validates with the zod schema before calling).
+ * `VersionConflictError` and nothing changes. Schema validation is the
+ * caller's job (the API validates with the zod schema before calling); the
+ * size is checked here, before anything is written: a config over
+ * `MAX_CONFIG_BYTES` fails with `ConfigTooLargeError`, and the group's
+ * history node is created inside the same transaction, so a refused write
+ * leaves nothing behind.
  *
  * @module
  */
-import { CONFIG_ROOT, configPath, historyPath } from "../store/layout.ts";
+import { validateGroupConfig } from "../config/schema.ts";
+import { CONFIG_ROOT, configPath, HISTORY_ROOT, historyPath } from "../store/layout.ts";
 import {
   type AclEntry,
   type CoordinationStore,
   type NodeData,
+  NodeExistsError,
   NoNodeError,
   type Op,
   VersionConflictError,
 } from "../store/types.ts";
+import { ConfigTooLargeError, MAX_CONFIG_BYTES } from "./limits.ts";
+import { inspectStoredConfig, type StoredConfigProblem } from "./stored_config.ts";
 
 /** A group's config as stored. */
 export interface GroupRecord {
@@ -31,6 +39,24 @@ export interface GroupRecord {
   /** The raw text, for a node that is not valid JSON. */
   readonly raw: string;
   readonly modifiedAt: string;
+  /** Why the blob is not a valid config (bad JSON or schema issues), null when it is valid. */
+  readonly problem: StoredConfigProblem | null;
+}
+
+/**
+ * A delta write (add a backend, patch a setting) on a stored blob that is not a JSON object: there
+ * is nothing to apply the delta to, and starting from an empty config would silently drop every
+ * other backend and setting. Replace the config or roll back instead.
+ */
+export class InvalidStoredConfigError extends Error {
+  /** @param current the record as stored */
+  constructor(readonly current: GroupRecord) {
+    super(
+      `the stored config of ${current.group} (version ${current.version}) is invalid: ` +
+        `${current.problem?.reason ?? "not a JSON object"}`,
+    );
+    this.name = "InvalidStoredConfigError";
+  }
 }
 
 /** One history entry. */
@@ -48,25 +74,31 @@ export interface HistoryEntry {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function encode(value: unknown): Uint8Array {
+/** A config as stored in `/lb-configs/<group>`: indented JSON, for operators reading it with zkCli.sh. */
+export function encodeConfig(value: unknown): Uint8Array {
   return enc.encode(JSON.stringify(value, null, 2) + "\n");
+}
+
+/** A history entry as stored: compact, so a write's transaction holds the config about twice, not more. */
+function encodeEntry(value: unknown): Uint8Array {
+  return enc.encode(JSON.stringify(value));
 }
 
 function record(group: string, node: NodeData): GroupRecord {
   const raw = dec.decode(node.data);
-  let config: unknown = null;
-  try {
-    config = JSON.parse(raw);
-  } catch {
-    config = null;
-  }
+  const { config, problem } = inspectStoredConfig(group, raw);
   return {
     group,
     version: node.version,
     config,
     raw,
     modifiedAt: new Date(node.stat.mtimeMs).toISOString(),
+    problem,
   };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -82,8 +114,21 @@ function record(group: string, node: NodeData): GroupRecord {
 export class ConfigRepo {
   constructor(
     readonly store: CoordinationStore,
-    readonly options: { historyLimit: number; acl: readonly AclEntry[] | null },
+    readonly options: {
+      historyLimit: number;
+      acl: readonly AclEntry[] | null;
+      /** Largest stored config, bytes (default {@linkcode MAX_CONFIG_BYTES}). */
+      maxConfigBytes?: number;
+    },
   ) {}
+
+  /** The config as stored, or ConfigTooLargeError when it is over the limit. */
+  #encodeChecked(group: string, config: unknown): Uint8Array {
+    const data = encodeConfig(config);
+    const limit = this.options.maxConfigBytes ?? MAX_CONFIG_BYTES;
+    if (data.length > limit) throw new ConfigTooLargeError(group, data.length, limit);
+    return data;
+  }
 
   /** Groups and their versions, sorted by name. */
   async list(): Promise<{ group: string; version: number }[]> {
@@ -108,10 +153,33 @@ export class ConfigRepo {
     return node ? record(group, node) : null;
   }
 
-  async #prepare(group: string): Promise<void> {
+  /**
+   * Makes the shared roots exist and returns the op creating the group's history node when it is
+   * missing: created in the write's own transaction, so a refused write leaves no empty node.
+   */
+  async #prepare(group: string): Promise<Op[]> {
     const acl = this.options.acl ?? undefined;
     await this.store.ensurePath(CONFIG_ROOT, acl);
-    await this.store.ensurePath(historyPath(group), acl);
+    await this.store.ensurePath(HISTORY_ROOT, acl);
+    if (await this.store.exists(historyPath(group))) return [];
+    return [{ op: "create", path: historyPath(group), ...(acl ? { acl } : {}) }];
+  }
+
+  /**
+   * Commits `ops()` in one transaction with the history node's creation if needed; when another
+   * writer created that node meanwhile, tries once more without it.
+   */
+  async #commit(group: string, ops: () => Promise<Op[]>): Promise<void> {
+    for (let attempt = 0;; attempt++) {
+      const first = await this.#prepare(group);
+      try {
+        await this.store.transaction([...first, ...await ops()]);
+        return;
+      } catch (e) {
+        const raced = e instanceof NodeExistsError && first.length > 0 && e.failedOpIndex === 0;
+        if (!raced || attempt > 0) throw e;
+      }
+    }
   }
 
   #historyOp(group: string, version: number, action: string, by: string, config: unknown): Op {
@@ -119,7 +187,7 @@ export class ConfigRepo {
     return {
       op: "create",
       path: `${historyPath(group)}/v-`,
-      data: encode({ version, action, by, at: new Date().toISOString(), config }),
+      data: encodeEntry({ version, action, by, at: new Date().toISOString(), config }),
       mode: "persistent_sequential",
       ...(acl ? { acl } : {}),
     };
@@ -149,12 +217,13 @@ export class ConfigRepo {
 
   /** Creates a group (fails with NodeExistsError when it exists). */
   async create(group: string, config: unknown, by: string): Promise<GroupRecord> {
-    await this.#prepare(group);
+    const data = this.#encodeChecked(group, config);
     const acl = this.options.acl ?? undefined;
-    await this.store.transaction([
-      { op: "create", path: configPath(group), data: encode(config), ...(acl ? { acl } : {}) },
-      this.#historyOp(group, 0, "create", by, config),
-    ]);
+    await this.#commit(group, () =>
+      Promise.resolve([
+        { op: "create", path: configPath(group), data, ...(acl ? { acl } : {}) },
+        this.#historyOp(group, 0, "create", by, config),
+      ]));
     await this.#trim(group);
     return (await this.get(group))!;
   }
@@ -170,19 +239,18 @@ export class ConfigRepo {
     by: string,
     action = "update",
   ): Promise<GroupRecord> {
-    await this.#prepare(group);
+    const data = this.#encodeChecked(group, config);
     const current = await this.get(group);
     if (!current) throw new NoNodeError(configPath(group));
     if (current.version !== expectedVersion) {
       throw new VersionConflictError(configPath(group), expectedVersion, current.version);
     }
-    const ops: Op[] = [
-      ...await this.#catchUpOps(group, current),
-      { op: "set", path: configPath(group), data: encode(config), version: expectedVersion },
-      this.#historyOp(group, expectedVersion + 1, action, by, config),
-    ];
     try {
-      await this.store.transaction(ops);
+      await this.#commit(group, async () => [
+        ...await this.#catchUpOps(group, current),
+        { op: "set", path: configPath(group), data, version: expectedVersion },
+        this.#historyOp(group, expectedVersion + 1, action, by, config),
+      ]);
     } catch (e) {
       if (e instanceof VersionConflictError) throw await this.#conflict(group, expectedVersion);
       throw e;
@@ -195,7 +263,8 @@ export class ConfigRepo {
    * Read-modify-write: applies `change` to the current config and writes it,
    * conditioned on the version read. With `expectedVersion` a concurrent
    * write is a conflict; without, the change is re-applied on the newer
-   * config (it is a delta such as "add this backend").
+   * config (it is a delta such as "add this backend"). A stored blob that is not a JSON object
+   * fails with InvalidStoredConfigError (a schema-invalid object is patched: that may fix it).
    */
   async modify(
     group: string,
@@ -210,11 +279,8 @@ export class ConfigRepo {
       if (expectedVersion !== undefined && before.version !== expectedVersion) {
         throw new VersionConflictError(configPath(group), expectedVersion, before.version);
       }
-      const base = typeof before.config === "object" && before.config !== null &&
-          !Array.isArray(before.config)
-        ? structuredClone(before.config as Record<string, unknown>)
-        : {};
-      const next = change(base);
+      if (!isObject(before.config)) throw new InvalidStoredConfigError(before);
+      const next = change(structuredClone(before.config));
       try {
         const after = await this.update(group, next, before.version, by, action);
         return { before, after };
@@ -228,14 +294,13 @@ export class ConfigRepo {
 
   /** Deletes a group if it is still at `expectedVersion`; its history is kept. */
   async remove(group: string, expectedVersion: number, by: string): Promise<void> {
-    await this.#prepare(group);
     const current = await this.get(group);
     if (!current) throw new NoNodeError(configPath(group));
     if (current.version !== expectedVersion) {
       throw new VersionConflictError(configPath(group), expectedVersion, current.version);
     }
     try {
-      await this.store.transaction([
+      await this.#commit(group, async () => [
         ...await this.#catchUpOps(group, current),
         { op: "delete", path: configPath(group), version: expectedVersion },
         this.#historyOp(group, expectedVersion, "delete", by, current.config),
@@ -276,6 +341,18 @@ export class ConfigRepo {
   async historyVersion(group: string, version: number): Promise<HistoryEntry | null> {
     const all = await this.history(group);
     return all.find((e) => e.version === version && e.action !== "delete") ?? null;
+  }
+
+  /**
+   * The newest version in the history whose config is valid (the one to roll back to when the
+   * stored blob is invalid), or null.
+   */
+  async lastValidVersion(group: string): Promise<number | null> {
+    for (const e of await this.history(group)) {
+      if (e.action === "delete") continue;
+      if (validateGroupConfig(group, e.config).ok) return e.version;
+    }
+    return null;
   }
 
   /** Deletes the oldest history entries beyond the limit (best effort). */

@@ -8,9 +8,11 @@ import {
   NodeExistsError,
   NoNodeError,
   type Op,
+  RequestTooLargeError,
   VersionConflictError,
 } from "../store/types.ts";
-import { ConfigRepo } from "./config_repo.ts";
+import { ConfigRepo, encodeConfig, InvalidStoredConfigError } from "./config_repo.ts";
+import { ConfigTooLargeError, MAX_CONFIG_BYTES } from "./limits.ts";
 
 const enc = (t: string) => new TextEncoder().encode(t);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -427,21 +429,47 @@ Deno.test("ConfigRepo.modify hands the change a copy, never the record it return
   });
 });
 
-Deno.test("ConfigRepo.modify starts from an empty object when the stored blob is not an object", async () => {
+Deno.test("ConfigRepo.modify refuses a stored blob that is not a JSON object and writes nothing", async () => {
   await withRepo(async ({ repo, other }) => {
-    await other.create(configPath("g"), enc("[1,2]"), { parents: true });
-    let seen: unknown;
-    await repo.modify(
+    for (const [i, blob] of ["[1,2]", "{bad json", "null"].entries()) {
+      const group = `g${i}`;
+      await other.create(configPath(group), enc(blob), { parents: true });
+      let called = false;
+      const err = await repo.modify(
+        group,
+        (c) => {
+          called = true;
+          return { ...c, x: 1 };
+        },
+        "bob",
+        "patch",
+      ).catch((e) => e);
+      assert.ok(err instanceof InvalidStoredConfigError, String(err));
+      assert.equal(err.current.version, 0);
+      assert.ok(err.current.problem, blob);
+      assert.equal(called, false);
+      assert.equal(dec((await other.get(configPath(group)))!.data), blob);
+      assert.equal(await other.exists(historyPath(group)), null);
+    }
+  });
+});
+
+Deno.test("ConfigRepo.modify patches a schema-invalid object (which may fix it)", async () => {
+  await withRepo(async ({ repo, other }) => {
+    await other.create(
+      configPath("g"),
+      enc('{"backend_servers":["a:1"],"algorithm":"NOPE"}'),
+      { parents: true },
+    );
+    assert.match((await repo.get("g"))!.problem!.reason, /^algorithm: /);
+    const { after } = await repo.modify(
       "g",
-      (c) => {
-        seen = structuredClone(c);
-        return { ...c, x: 1 };
-      },
+      (c) => ({ ...c, algorithm: "ROUND_ROBIN" }),
       "bob",
       "patch",
     );
-    assert.deepEqual(seen, {});
-    assert.deepEqual((await repo.get("g"))?.config, { x: 1 });
+    assert.equal(after.problem, null);
+    assert.deepEqual(after.config, { backend_servers: ["a:1"], algorithm: "ROUND_ROBIN" });
   });
 });
 
@@ -705,4 +733,132 @@ Deno.test("ConfigRepo nodes written with the admin's ACL refuse writes of other 
       await anon.close();
     }
   }, { digest: "admin:pw", acl });
+});
+
+/** A valid config whose stored form is `bytes` long, give or take one entry (25 bytes). */
+function configOfSize(bytes: number): { backend_servers: string[] } {
+  // fixed-width entries: `    "b000000.test:8080",\n` is 25 bytes as stored
+  const n = Math.max(1, Math.round((bytes - 25) / 25));
+  return {
+    backend_servers: Array.from(
+      { length: n },
+      (_, i) => `b${String(i).padStart(6, "0")}.test:8080`,
+    ),
+  };
+}
+
+Deno.test("ConfigRepo refuses a config over the size limit before writing anything", async () => {
+  await withRepo(async ({ repo, other }) => {
+    const big = configOfSize(MAX_CONFIG_BYTES + 1_000);
+    const size = encodeConfig(big).length;
+    assert.ok(size > MAX_CONFIG_BYTES, String(size));
+    const err = await repo.create("g", big, "alice").catch((e) => e);
+    assert.ok(err instanceof ConfigTooLargeError, String(err));
+    assert.equal(err.bytes, size);
+    assert.equal(err.limit, MAX_CONFIG_BYTES);
+    assert.match(err.message, /over the limit of 262144 bytes/);
+    assert.equal(await other.exists(configPath("g")), null);
+    assert.equal(await other.exists(historyPath("g")), null);
+
+    // just under the limit is written (positive control), and an update over it changes nothing
+    const fits = configOfSize(MAX_CONFIG_BYTES - 2_000);
+    assert.ok(encodeConfig(fits).length <= MAX_CONFIG_BYTES);
+    await repo.create("g", fits, "alice");
+    const upd = await repo.update("g", big, 0, "alice").catch((e) => e);
+    assert.ok(upd instanceof ConfigTooLargeError, String(upd));
+    assert.equal((await other.get(configPath("g")))!.version, 0);
+    assert.equal((await repo.history("g")).length, 1);
+    const grown = await repo.modify("g", (c) => ({ ...c, ...big }), "alice", "add-backend")
+      .catch((e) => e);
+    assert.ok(grown instanceof ConfigTooLargeError, String(grown));
+    assert.equal((await other.get(configPath("g")))!.version, 0);
+  });
+});
+
+Deno.test("ConfigRepo honours a smaller configured size limit", async () => {
+  await withRepo(async ({ repo }) => {
+    const small = new ConfigRepo(repo.store, { historyLimit: 50, acl: null, maxConfigBytes: 100 });
+    const err = await small.create("g", configOfSize(200), "alice").catch((e) => e);
+    assert.ok(err instanceof ConfigTooLargeError, String(err));
+    assert.equal(err.limit, 100);
+    await small.create("g", { backend_servers: ["a:1"] }, "alice");
+  });
+});
+
+Deno.test("ConfigRepo refuses a write whose transaction is over the store's request limit, writing nothing", async () => {
+  await withRepo(async ({ repo, other }) => {
+    // a large version written around the repo must be recorded in the same transaction
+    const external = JSON.stringify(configOfSize(800_000));
+    await other.create(configPath("g"), enc(external), { parents: true });
+    const err = await repo.update("g", configOfSize(MAX_CONFIG_BYTES - 2_000), 0, "alice")
+      .catch((e) => e);
+    assert.ok(err instanceof RequestTooLargeError, String(err));
+    assert.equal(dec((await other.get(configPath("g")))!.data), external);
+    assert.equal(await other.exists(historyPath("g")), null);
+  });
+});
+
+Deno.test("ConfigRepo.create of a group that exists around it leaves no history node behind", async () => {
+  await withRepo(async ({ repo, other }) => {
+    await other.create(configPath("g"), enc('{"backend_servers":["a:1"]}'), { parents: true });
+    await assert.rejects(repo.create("g", { backend_servers: ["b:1"] }, "alice"), NodeExistsError);
+    assert.equal(await other.exists(historyPath("g")), null);
+    // positive control: a write that succeeds creates it
+    await repo.update("g", { backend_servers: ["b:1"] }, 0, "alice");
+    assert.equal((await other.children(historyPath("g"))).length, 2);
+  });
+});
+
+Deno.test("ConfigRepo creates the history node in the write's transaction and retries once when another writer made it", async () => {
+  await withRepo(async ({ store, other }) => {
+    const racing = new ConfigRepo(
+      interfering(store, async (_ops, call) => {
+        if (call === 0) await other.ensurePath(historyPath("g"));
+      }),
+      { historyLimit: 50, acl: null },
+    );
+    const r = await racing.create("g", { backend_servers: ["a:1"] }, "alice");
+    assert.equal(r.version, 0);
+    assert.equal((await racing.history("g")).length, 1);
+  });
+});
+
+Deno.test("ConfigRepo records history entries compactly, the blob itself indented", async () => {
+  await withRepo(async ({ repo, other }) => {
+    await repo.create("g", { backend_servers: ["a:1"] }, "alice");
+    const [name] = await other.children(historyPath("g"));
+    const entry = dec((await other.get(`${historyPath("g")}/${name}`))!.data);
+    assert.doesNotMatch(entry, /\n/);
+    assert.match(dec((await other.get(configPath("g")))!.data), /\n {2}"backend_servers"/);
+  });
+});
+
+Deno.test("ConfigRepo.get names what is wrong with a blob written around it", async () => {
+  await withRepo(async ({ repo, other }) => {
+    await other.create(configPath("bad"), enc('{"backend_servers": [}'), { parents: true });
+    const bad = (await repo.get("bad"))!;
+    assert.equal(bad.config, null);
+    assert.match(
+      bad.problem!.reason,
+      /^invalid JSON at position 21 \(line 1, column 22\): unexpected character "}"/,
+    );
+    await other.create(configPath("w"), enc('{"backend_servers":[{"address":"a:1","weight":0}]}'));
+    assert.match((await repo.get("w"))!.problem!.reason, /^backend_servers\[0\]\.weight: /);
+    await repo.create("ok", { backend_servers: ["a:1"] }, "alice");
+    assert.equal((await repo.get("ok"))!.problem, null);
+  });
+});
+
+Deno.test("ConfigRepo.lastValidVersion is the newest valid version in the history", async () => {
+  await withRepo(async ({ repo, other }) => {
+    assert.equal(await repo.lastValidVersion("g"), null);
+    await repo.create("g", { backend_servers: ["a:1"] }, "alice");
+    await repo.update("g", { backend_servers: ["b:1"] }, 0, "alice");
+    await other.set(configPath("g"), enc("{nope"));
+    // the invalid version 2 is recorded as external by the next write attempt's catch-up only;
+    // either way the newest valid one is 1
+    assert.equal(await repo.lastValidVersion("g"), 1);
+    await repo.update("g", { backend_servers: ["c:1"] }, 2, "alice"); // records 2 (invalid) and 3
+    assert.equal(await repo.lastValidVersion("g"), 3);
+  });
 });

@@ -11,11 +11,13 @@
 
 import assert from "node:assert/strict";
 import { digestAcl, writerOnlyAcl } from "./acl.ts";
+import { MAX_REQUEST_BYTES } from "./request_size.ts";
 import {
   NoAuthError,
   NodeExistsError,
   NoNodeError,
   NotEmptyError,
+  RequestTooLargeError,
   StoreClosedError,
   StoreError,
   VersionConflictError,
@@ -316,6 +318,46 @@ export const storeContract: readonly ContractCase[] = [
         assert.ok(err2 instanceof NodeExistsError, String(err2));
         assert.equal(err2.failedOpIndex, 1);
         assert.equal(dataText(await a.get(`${base}/new`)), "n");
+      }),
+  },
+  {
+    name:
+      "a write over the request limit is refused before it is sent; the session stays connected",
+    fn: (h) =>
+      withBase(h, async (base, a) => {
+        const events = recordSessions(a);
+        const session = a.session()?.id;
+        const half = (MAX_REQUEST_BYTES - 2_000) / 2;
+        // positive control: just under the limit is written, as one transaction
+        await a.transaction([
+          { op: "create", path: `${base}/fits-1`, data: new Uint8Array(half) },
+          { op: "create", path: `${base}/fits-2`, data: new Uint8Array(half) },
+        ]);
+        assert.equal((await a.get(`${base}/fits-2`))?.data.length, half);
+        // over it (together, and alone): refused with the sizes, nothing written
+        const big = new Uint8Array(MAX_REQUEST_BYTES);
+        const refusals = [
+          await a.transaction([
+            { op: "create", path: `${base}/never` },
+            { op: "set", path: `${base}/fits-1`, data: new Uint8Array(half + 4_000) },
+            { op: "create", path: `${base}/never-2`, data: new Uint8Array(half) },
+          ]).catch((e) => e),
+          await a.create(`${base}/never`, big).catch((e) => e),
+          await a.set(`${base}/fits-1`, big).catch((e) => e),
+        ];
+        for (const e of refusals) {
+          assert.ok(e instanceof RequestTooLargeError, String(e));
+          assert.equal(e.limit, MAX_REQUEST_BYTES);
+          assert.ok(e.bytes > MAX_REQUEST_BYTES, String(e.bytes));
+        }
+        assert.equal(await a.exists(`${base}/never`), null);
+        assert.equal(await a.exists(`${base}/never-2`), null);
+        assert.equal((await a.get(`${base}/fits-1`))?.stat.version, 0);
+        // the session never noticed: no event, same session, still usable
+        assert.deepEqual(events.map((e) => e.type), []);
+        assert.equal(a.state(), "connected");
+        assert.equal(a.session()?.id, session);
+        await a.set(`${base}/fits-1`, enc("small"));
       }),
   },
   {

@@ -20,6 +20,7 @@ export type StoreErrorCode =
   | "INVALID_ACL"
   | "BAD_ARGUMENTS"
   | "CLOSED"
+  | "REQUEST_TOO_LARGE"
   | "UNKNOWN";
 
 /**
@@ -123,6 +124,32 @@ export class NotEmptyError extends StoreError {
   /** @param path the non-empty node */
   constructor(path?: string) {
     super("NOT_EMPTY", "node has children", path);
+  }
+}
+
+/**
+ * The request is larger than a server reads (see `request_size.ts`): refused before it is sent,
+ * so nothing was written and the connection and session are untouched.
+ */
+export class RequestTooLargeError extends StoreError {
+  /** The request's size (an upper bound), bytes. */
+  readonly bytes: number;
+  /** The largest request the store sends, bytes. */
+  readonly limit: number;
+
+  /**
+   * @param bytes the request's size
+   * @param limit the largest request
+   * @param path the node addressed (the first op's, for a transaction)
+   */
+  constructor(bytes: number, limit: number, path?: string) {
+    super(
+      "REQUEST_TOO_LARGE",
+      `request of ${bytes} bytes is over the store's limit of ${limit} bytes`,
+      path,
+    );
+    this.bytes = bytes;
+    this.limit = limit;
   }
 }
 

@@ -24,12 +24,14 @@
 import { digestId, OPEN_ACL, parseDigest, permsToMask } from "./acl.ts";
 import { ancestorsOf, childPath, nameOf, parentOf, validatePath } from "./_path.ts";
 import { parseConnectionString } from "./connection_string.ts";
+import { requestTooLarge } from "./request_size.ts";
 import {
   ConnectionLossError,
   NoAuthError,
   NodeExistsError,
   NoNodeError,
   NotEmptyError,
+  RequestTooLargeError,
   SessionExpiredError,
   StoreClosedError,
   StoreError,
@@ -719,6 +721,9 @@ export class MemoryStore implements CoordinationStore {
 
   transaction(ops: readonly Op[]): Promise<OpResult[]> {
     return this.#run(() => {
+      // the same refusal as the ZooKeeper store's (a real server would drop the connection)
+      const over = requestTooLarge(ops);
+      if (over) throw new RequestTooLargeError(over.bytes, over.limit, ops[0]?.path);
       const results = this.#server._apply(
         this.#caller(),
         ops.map((op) => ({ ...op, path: this.#abs(op.path) })),

@@ -17,6 +17,8 @@
  *   of the session timeout, like the Java client, so the library fails over to another server.
  * - Its `Transaction.check/setData/remove` turn version 0 into "any version" (`version || -1`);
  *   the adapter builds transaction ops itself.
+ * - A request over the server's `jute.maxbuffer` makes the server drop the connection: the adapter
+ *   refuses it before sending with `RequestTooLargeError` (see `request_size.ts`).
  * - Its connection-string parser cannot read IPv6 and its reconnect timers cannot be cancelled;
  *   the adapter supplies its own server list and reconnect scheduling.
  *
@@ -36,12 +38,14 @@ import zookeeper from "node-zookeeper-client";
 import { maskToPerms, parseDigest, permsToMask } from "./acl.ts";
 import { ancestorsOf, childPath, parentOf, validatePath } from "./_path.ts";
 import { parseConnectionString, type ServerAddress } from "./connection_string.ts";
+import { requestTooLarge } from "./request_size.ts";
 import {
   ConnectionLossError,
   NoAuthError,
   NodeExistsError,
   NoNodeError,
   NotEmptyError,
+  RequestTooLargeError,
   SessionExpiredError,
   StoreClosedError,
   StoreError,
@@ -281,6 +285,12 @@ function mapError(error: unknown, path: string | undefined, version = -1): Store
   }
 }
 
+/** Throws RequestTooLargeError for a request the server would drop the connection over. */
+function refuseOversized(ops: readonly Op[]): void {
+  const over = requestTooLarge(ops);
+  if (over) throw new RequestTooLargeError(over.bytes, over.limit, ops[0]?.path);
+}
+
 // ----- the store ----------------------------------------------------------------------------
 
 /** One library client = one session attempt. Replaced wholesale after expiry. */
@@ -410,6 +420,12 @@ export class ZooKeeperStore implements CoordinationStore {
     const mode = options.mode ?? "persistent";
     validatePath(path, mode.endsWith("_sequential"));
     const acl = toZkAcl(options.acl);
+    refuseOversized([{
+      op: "create",
+      path,
+      ...(data ? { data } : {}),
+      ...(options.acl ? { acl: options.acl } : {}),
+    }]);
     const attempt = () =>
       this.#call<string>(
         path,
@@ -441,6 +457,7 @@ export class ZooKeeperStore implements CoordinationStore {
 
   async set(path: string, data: Uint8Array, expectedVersion?: number): Promise<Stat> {
     validatePath(path);
+    refuseOversized([{ op: "set", path, data }]);
     const version = expectedVersion ?? -1;
     try {
       const stat = await this.#call<ZkStat>(
@@ -513,6 +530,7 @@ export class ZooKeeperStore implements CoordinationStore {
       }
     });
     if (built.length === 0) return [];
+    refuseOversized(ops);
     const results = await this.#call<ZkTxResult[]>(undefined, (c, done) => {
       const tx = c.transaction();
       // Pushed directly: the library's helpers turn version 0 into -1 ("any").

@@ -15,6 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { REPO_ROOT } from "../../lib/runtime/role_command.ts";
+import { configPath } from "../../lib/store/layout.ts";
 import {
   answers,
   startAdmin,
@@ -138,6 +139,26 @@ Deno.test({
         );
         assert.match(await page.locator('[data-panel="dns"]').innerText(), /no DNS configured/);
       });
+
+      await t.step(
+        "invalid data written around the API is shown with its reason and the rollback",
+        async () => {
+          const legacy = page.locator('[data-group="legacy"]');
+          await zk.store.set(
+            configPath("legacy"),
+            new TextEncoder().encode('{"backend_servers": [}'),
+          );
+          const notice = legacy.locator('[data-role="invalid-config"]');
+          await notice.waitFor();
+          const text = await notice.innerText();
+          assert.match(text, /version 1\) is invalid/);
+          assert.match(text, /invalid JSON at position 21 \(line 1, column 22\)/);
+          assert.match(text, /ctl rollback legacy VERSION/);
+          const back = await admin.api("POST", "/api/groups/legacy/rollback", { version: 0 });
+          assert.equal(back.status, 200, JSON.stringify(back.json));
+          await notice.waitFor({ state: "detached" });
+        },
+      );
 
       await t.step(
         "an invalid weight is shown next to its field and nothing is written",

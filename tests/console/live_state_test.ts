@@ -143,6 +143,17 @@ Deno.test("LiveState follows configs, health, registrations and the orchestrator
   });
   assert.equal(group(t, "bad")?.issues[0]?.field, "backend_servers[0].weight");
   assert.deepEqual(group(t, "bad")?.backends, [{ address: "x:1", weight: 0, drain: false }]);
+  // a blob that is not JSON: the reason names the position (under Bun too, whose JSON.parse
+  // message has none)
+  await store.set(configPath("bad"), enc('{"backend_servers": [}'));
+  t = await until("the unparsable group", () => {
+    const x = live.topology();
+    return /JSON/.test(group(x, "bad")?.issues[0]?.reason ?? "") ? x : null;
+  });
+  assert.match(
+    group(t, "bad")!.issues[0]!.reason,
+    /^invalid JSON at position 21 \(line 1, column 22\): unexpected character "}"/,
+  );
 
   // things going away close their watches
   const before = live.watchCount();
@@ -228,6 +239,7 @@ Deno.test("skyDnsProvider() lists SkyDNS records with their names and regions", 
     puts: [
       ["/skydns/com/example/api/lb1", JSON.stringify({ host: "10.0.0.10", port: 80, ttl: 30 })],
       ["/skydns/_region/eu/com/example/api/lb1", JSON.stringify({ host: "10.0.0.10" })],
+      ["/skydns-region-us/com/example/api/lb2", JSON.stringify({ host: "10.0.0.11" })],
       ["/skydns/com/example/api/broken", "{not json"],
       ["/other/key", JSON.stringify({ host: "10.9.9.9" })],
     ],
@@ -249,6 +261,12 @@ Deno.test("skyDnsProvider() lists SkyDNS records with their names and regions", 
       region: "eu",
       key: "/skydns/_region/eu/com/example/api/lb1",
       host: "10.0.0.10",
+    },
+    {
+      name: "lb2.api.example.com",
+      region: "us",
+      key: "/skydns-region-us/com/example/api/lb2",
+      host: "10.0.0.11",
     },
   ]);
   assert.equal(dns.connection().state, "connected");

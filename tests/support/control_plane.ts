@@ -130,6 +130,8 @@ export async function startZkProxy(
 export interface AdminUnderTest {
   readonly process: RoleProcess;
   readonly url: string;
+  /** Its `--admin-listen` (`/healthz`, `/status`, `/metrics`). */
+  readonly adminUrl: string;
   readonly token: string;
   /** Calls the API; resolves with status and parsed JSON. */
   api(
@@ -165,6 +167,7 @@ export async function startAdmin(
   return {
     process: proc,
     url,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
     token,
     api: async (method, route, body, headers = {}) => {
       const r = await fetch(`${url}${route}`, {

@@ -10,6 +10,7 @@
  * @module
  */
 import { validateGroupConfig } from "../../config/schema.ts";
+import { invalidJsonReason } from "../stored_config.ts";
 import type { Logger } from "../../log.ts";
 import {
   assignmentPath,
@@ -162,7 +163,7 @@ function describeConfig(
       version: node.version,
       modifiedAt,
       config: null,
-      issues: [{ field: "", reason: `invalid JSON: ${(e as Error).message}` }],
+      issues: [{ field: "", reason: invalidJsonReason(text, (e as Error).message) }],
       algorithm: null,
       backends: [],
     };

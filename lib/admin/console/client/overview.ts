@@ -11,6 +11,7 @@ import type { App } from "./app.ts";
 import { type ChartLine, chartModel, renderChart } from "./chart.ts";
 import { type Child, h, replace } from "./dom.ts";
 import { ago, fmtCount, fmtMs, fmtRate } from "./format.ts";
+import { invalidNotice } from "./invalid_notice.ts";
 
 function tag(text: string, kind = "", title?: string): HTMLElement {
   return h("span", { class: `tag ${kind}`, title: title ?? null }, text);
@@ -368,6 +369,19 @@ function chartsOf(g: GroupView, app: App, now: number): HTMLElement {
   );
 }
 
+/** The notice of an invalid stored config (the reasons and the way back), or nothing. */
+function invalidCard(g: GroupView): HTMLElement | null {
+  const notice = invalidNotice(g.name, g.version, g.issues);
+  if (!notice) return null;
+  return h(
+    "div",
+    { class: "issues", "data-role": "invalid-config" },
+    h("div", null, notice.headline),
+    notice.lines.map((line) => h("div", null, line)),
+    h("div", { class: "hint" }, notice.hint),
+  );
+}
+
 function groupCard(g: GroupView, app: App, now: number): HTMLElement {
   const checked = (app.state?.orchestrator.workers.length ?? 0) > 0 ||
     g.backends.some((b) => b.seenBy > 0);
@@ -405,14 +419,7 @@ function groupCard(g: GroupView, app: App, now: number): HTMLElement {
         onclick: () => app.openHistory(g.name),
       }, "History"),
     ),
-    g.issues.length
-      ? h(
-        "div",
-        { class: "issues" },
-        "The stored config is invalid (proxies keep their last good one): ",
-        g.issues.map((i) => h("div", null, `${i.field || "(config)"}: ${i.reason}`)),
-      )
-      : null,
+    invalidCard(g),
     chartsOf(g, app, now),
     h(
       "div",
