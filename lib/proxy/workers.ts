@@ -193,7 +193,9 @@ class Supervisor {
         this.log.info("stopping workers", { signal, workers: this.count });
         this.#stopping = true;
       }
-      // a second signal is forwarded too: the workers then stop at once
+      // every signal is forwarded: a worker takes one that comes within a moment of its first
+      // for a copy of it (the group's and a wrapper's, see shutdown_signals.ts) and keeps
+      // draining, and stops at once on a later one
       this.#signalAll(signal);
       this.#maybeExit();
     };

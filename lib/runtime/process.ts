@@ -7,6 +7,7 @@
  */
 import process from "node:process";
 import { Counter, Gauge, type Registry } from "../metrics/registry.ts";
+import { ShutdownSignals } from "./shutdown_signals.ts";
 
 /** Command-line arguments after the script name. */
 export function args(): string[] {
@@ -34,14 +35,23 @@ export function env(name: string): string | undefined {
 }
 
 /**
- * Runs `stop` once on the first SIGTERM or SIGINT; a second signal exits at
- * once with status 1 (an operator who presses Ctrl-C twice means it).
+ * Runs `stop` once on the first SIGTERM or SIGINT and exits 0 when it is done
+ * (1 if it throws). Copies of that first signal arriving within
+ * `SIGNAL_COPY_WINDOW_MS` are ignored: when a whole process group is signalled
+ * (Ctrl-C, systemd), a wrapper such as `deno task` or `bun run` forwards the
+ * same signal to this process a moment later, and that must not cut the drain
+ * short. A signal after the window exits at once with status 1 (an operator
+ * who presses Ctrl-C again means it). See `shutdown_signals.ts`.
  */
 export function onShutdownSignal(stop: (signal: string) => Promise<void> | void): void {
-  let stopping = false;
+  const signals = new ShutdownSignals();
   const handler = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    const action = signals.receive(performance.now());
+    if (action === "copy") return;
+    if (action === "force") {
+      writeErr(`${signal} again while stopping: exiting at once`);
+      process.exit(1);
+    }
     Promise.resolve(stop(signal)).then(
       () => process.exit(0),
       (e) => {

@@ -1,8 +1,10 @@
 /**
  * Graceful shutdown of real proxy processes under Deno and Bun: SIGTERM stops
  * accepting, in-flight requests finish with `Connection: close`, the process
- * exits 0 by the drain deadline; a rolling restart of two proxies behind a
- * client loop loses no request.
+ * exits 0 by the drain deadline, also when the signal goes to the whole
+ * process group of `deno task run:proxy` / `bun run roles proxy` (with and
+ * without `--workers`); a rolling restart of two proxies behind a client loop
+ * loses no request.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -13,7 +15,10 @@ import process from "node:process";
 import { REPO_ROOT, roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 import {
   type Backend,
+  freePort,
   httpOk,
+  processGroupOf,
+  type RoleProcess,
   RUNTIMES,
   sleep,
   startBackends,
@@ -380,6 +385,245 @@ for (const runtime of RUNTIMES) {
         assert.match(r.stderr, /fixed --listen port/);
       } finally {
         await stopAll([sup, ...backends]);
+      }
+    },
+  });
+}
+
+/**
+ * Rounds of each process-group test: the copies of a signal that reach a
+ * process twice (from the group and from the wrapper forwarding it) are
+ * sometimes merged by the kernel into one, so a single round can pass by luck.
+ */
+const GROUP_SIGNAL_ROUNDS = 4;
+
+/** A config file with one live backend and one address nothing listens on, probed every 0.2 s. */
+function configWithDeadBackend(live: Backend, deadPort: number): string {
+  const configPath = path.join(tempDir("pgroup"), "lb.json");
+  fs.writeFileSync(
+    configPath,
+    JSON.stringify({
+      g: {
+        backend_servers: [live.address, `127.0.0.1:${deadPort}`],
+        health_check_frequency_seconds: 0.2,
+        health_check_timeout_seconds: 1,
+        unhealthy_threshold: 2,
+      },
+    }),
+  );
+  return configPath;
+}
+
+interface ProxyStatus {
+  pid: number;
+  backends: { address: string; health: string; inflight: number }[];
+}
+
+async function proxyStatus(adminPort: number): Promise<ProxyStatus> {
+  const r = await fetch(`http://127.0.0.1:${adminPort}/status`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  return await r.json() as ProxyStatus;
+}
+
+/**
+ * Waits until the proxy behind `adminPort` has marked the dead backend
+ * unhealthy (its probes fail with ECONNREFUSED, and keep failing through the
+ * shutdown) and returns the proxy's pid.
+ */
+async function waitForDeadBackend(adminPort: number, deadPort: number): Promise<number> {
+  let pid = 0;
+  await waitUntil(
+    "the dead backend to be marked unhealthy",
+    async () => {
+      const s = await proxyStatus(adminPort);
+      pid = s.pid;
+      return s.backends.some((b) =>
+        b.address === `127.0.0.1:${deadPort}` && b.health === "unhealthy"
+      );
+    },
+    20_000,
+    50,
+  );
+  return pid;
+}
+
+/** Waits until some proxy behind `adminPorts` has a request in flight to a backend. */
+async function waitForInflight(adminPorts: readonly number[]): Promise<void> {
+  await waitUntil(
+    "the request to be in flight",
+    async () => {
+      for (const admin of adminPorts) {
+        if ((await proxyStatus(admin)).backends.some((b) => b.inflight > 0)) return true;
+      }
+      return false;
+    },
+    10_000,
+    20,
+  );
+}
+
+/** Reads the response to the in-flight request, or fails naming the round and the log. */
+async function drainedResponse(c: RawConnection, round: number, proc: RoleProcess) {
+  try {
+    return await c.readResponse({ timeoutMs: 15_000 });
+  } catch (e) {
+    await proc.exited;
+    assert.fail(
+      `round ${round}: the in-flight request got no response (${(e as Error).message}; ` +
+        `socket error ${c.error}); exit status ${proc.child.exitCode}\n--- log ---\n${proc.log}`,
+    );
+  }
+}
+
+for (const runtime of RUNTIMES) {
+  const wrapper = runtime === "deno" ? "deno task run:proxy" : "bun run roles proxy";
+  Deno.test({
+    name: `proxy (${runtime}) started by \`${wrapper}\` drains and exits 0 when its whole ` +
+      "process group gets SIGTERM or SIGINT, with a backend down",
+    ...E2E,
+    fn: async () => {
+      const backends = await startBackends(1);
+      const deadPort = await freePort();
+      const configPath = configWithDeadBackend(backends[0]!, deadPort);
+      try {
+        for (let round = 1; round <= GROUP_SIGNAL_ROUNDS; round++) {
+          const port = await freePort();
+          const admin = await freePort();
+          const proc = await startRole(runtime, "proxy", [
+            "--config",
+            configPath,
+            "--listen",
+            `127.0.0.1:${port}`,
+            "--admin-listen",
+            `127.0.0.1:${admin}`,
+            "--drain-seconds",
+            "5",
+          ], {
+            viaPackageScript: true,
+            processGroup: true,
+            ready: () => httpOk(`http://127.0.0.1:${admin}/healthz`),
+          });
+          try {
+            const pid = await waitForDeadBackend(admin, deadPort);
+            // the signal reaches two processes: the wrapper and the proxy it started
+            assert.notEqual(pid, proc.child.pid, "no wrapper between the test and the proxy");
+            assert.equal(processGroupOf(pid), proc.child.pid, "the proxy is not in the group");
+            const busy = await RawConnection.open(port);
+            busy.send("GET /_delay?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n");
+            await waitForInflight([admin]);
+            // the last round is Ctrl-C in a terminal: SIGINT to the group
+            const signal = round === GROUP_SIGNAL_ROUNDS ? "SIGINT" : "SIGTERM";
+            const t0 = performance.now();
+            proc.signalGroup(signal);
+            const r = await drainedResponse(busy, round, proc);
+            assert.equal(r.status, 200);
+            assert.equal(header(r, "connection"), "close");
+            busy.destroy();
+            const code = await proc.exited;
+            const ms = performance.now() - t0;
+            assert.equal(code, 0, `round ${round}: exit status ${code}\n--- log ---\n${proc.log}`);
+            assert.match(proc.log, /"msg":"stopped"/, `round ${round}: no "stopped" line`);
+            assert.ok(ms < 5_000, `round ${round}: exited after ${ms.toFixed(0)} ms`);
+          } finally {
+            await proc.stop();
+          }
+        }
+      } finally {
+        await stopAll(backends);
+      }
+    },
+  });
+
+  Deno.test({
+    name: `proxy (${runtime}) exits at once with status 1 on a second SIGTERM a while after ` +
+      "the first",
+    ...E2E,
+    fn: async () => {
+      // the control for the tests above: copies of the first signal are ignored, a later one is not
+      const backends = await startBackends(1);
+      const proxy = await proxyFor(runtime, [backends[0]!.address], {}, ["--drain-seconds", "30"]);
+      try {
+        const slow = await RawConnection.open(proxy.port);
+        slow.send("GET /_delay?ms=20000 HTTP/1.1\r\nHost: x\r\n\r\n");
+        await waitForInflight([proxy.adminPort]);
+        sendSignal(proxy.process);
+        // draining: the proxy stops accepting
+        await waitUntil("the proxy to stop accepting", () => refused(proxy.port), 10_000, 50);
+        await sleep(1_500); // past SIGNAL_COPY_WINDOW_MS
+        assert.ok(proxy.process.running, "the drain did not wait for the slow request");
+        const t0 = performance.now();
+        sendSignal(proxy.process);
+        assert.equal(await proxy.process.exited, 1);
+        const ms = performance.now() - t0;
+        assert.ok(ms < 5_000, `exited ${ms.toFixed(0)} ms after the second signal`);
+        assert.match(proxy.process.log, /SIGTERM again while stopping: exiting at once/);
+        assert.ok(await slow.waitEnded(5_000));
+        slow.destroy();
+      } finally {
+        await stopAll([proxy, ...backends]);
+      }
+    },
+  });
+
+  Deno.test({
+    name: `proxy --workers 2 (${runtime}) started by \`${wrapper}\` drains and exits 0 when ` +
+      "its process group (and, as systemd does, every worker) gets SIGTERM, with a backend down",
+    ...E2E,
+    fn: async () => {
+      const backends = await startBackends(1);
+      const deadPort = await freePort();
+      const configPath = configWithDeadBackend(backends[0]!, deadPort);
+      try {
+        for (let round = 1; round <= GROUP_SIGNAL_ROUNDS; round++) {
+          const port = await freePortRange(1);
+          const admin = await freePortRange(2);
+          const admins = [admin, admin + 1];
+          const proc = await startRole(runtime, "proxy", [
+            "--config",
+            configPath,
+            "--listen",
+            `127.0.0.1:${port}`,
+            "--admin-listen",
+            `127.0.0.1:${admin}`,
+            "--workers",
+            "2",
+            "--drain-seconds",
+            "5",
+          ], {
+            viaPackageScript: true,
+            processGroup: true,
+            ready: async () =>
+              (await httpOk(`http://127.0.0.1:${admin}/healthz`)) &&
+              (await httpOk(`http://127.0.0.1:${admin + 1}/healthz`)),
+          });
+          try {
+            const workers = [];
+            for (const a of admins) workers.push(await waitForDeadBackend(a, deadPort));
+            // workers lead groups of their own: a terminal's signal reaches only the wrapper
+            // and the supervisor, which forwards it
+            for (const w of workers) assert.equal(processGroupOf(w), w);
+            const busy = await RawConnection.open(port);
+            busy.send("GET /_delay?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n");
+            await waitForInflight(admins);
+            // odd rounds: Ctrl-C in a terminal (the group); even rounds: systemd's
+            // KillMode=control-group, which signals every process of the unit, workers too
+            proc.signalGroup("SIGTERM");
+            if (round % 2 === 0) { for (const w of workers) process.kill(w, "SIGTERM"); }
+            const r = await drainedResponse(busy, round, proc);
+            assert.equal(r.status, 200);
+            assert.equal(header(r, "connection"), "close");
+            busy.destroy();
+            const code = await proc.exited;
+            assert.equal(code, 0, `round ${round}: exit status ${code}\n--- log ---\n${proc.log}`);
+            assert.match(proc.log, /"msg":"all workers stopped"[^\n]*"codes":\[0,0\]/);
+            assert.ok(await refused(port));
+          } finally {
+            await proc.stop();
+          }
+        }
+      } finally {
+        await stopAll(backends);
       }
     },
   });

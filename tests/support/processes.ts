@@ -10,7 +10,12 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
+import {
+  REPO_ROOT,
+  roleCommand,
+  type Runtime,
+  runtimeBinary,
+} from "../../lib/runtime/role_command.ts";
 
 /** Both runtimes, for tests that run under each. */
 export const RUNTIMES: readonly Runtime[] = ["deno", "bun"];
@@ -77,7 +82,17 @@ export class RoleProcess {
   readonly exited: Promise<number | null>;
   #log = "";
 
-  constructor(readonly name: string, readonly child: ChildProcess) {
+  /**
+   * @param processGroup the child leads a process group of its own (started
+   *   with `processGroup: true`): {@link signalGroup} reaches it and everything
+   *   it started, and {@link stop} kills whatever is left in the group once the child exits (a
+   *   role whose wrapper was killed first).
+   */
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+    readonly processGroup = false,
+  ) {
     child.stdout?.on("data", (d: Uint8Array) => (this.#log += new TextDecoder().decode(d)));
     child.stderr?.on("data", (d: Uint8Array) => (this.#log += new TextDecoder().decode(d)));
     this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
@@ -102,6 +117,15 @@ export class RoleProcess {
     if (this.child.pid !== undefined) process.kill(this.child.pid, signal);
   }
 
+  /**
+   * Sends a signal to the child's whole process group, as a terminal's Ctrl-C
+   * or systemd's `KillMode=control-group` does (needs `processGroup: true`).
+   */
+  signalGroup(signal: NodeJS.Signals): void {
+    if (!this.processGroup) throw new Error(`${this.name} does not lead a process group`);
+    if (this.child.pid !== undefined) process.kill(-this.child.pid, signal);
+  }
+
   /** Sends a signal and waits for exit (SIGKILL after `graceMs`). Returns the exit code. */
   async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 15_000): Promise<number | null> {
     if (!this.running) return this.child.exitCode;
@@ -112,7 +136,18 @@ export class RoleProcess {
     }, graceMs);
     const code = await this.exited;
     clearTimeout(timer);
+    // whatever a group leader killed before its child left behind (a wrapper's role)
+    this.#killGroup();
     return code;
+  }
+
+  #killGroup(): void {
+    if (!this.processGroup || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, "SIGKILL");
+    } catch {
+      // the group is empty
+    }
   }
 }
 
@@ -124,6 +159,37 @@ export interface StartOptions {
   /** Run this script instead of `roles/<role>.ts` (e.g. a bundle in dist/). */
   readonly script?: string;
   readonly env?: Record<string, string>;
+  /**
+   * Start the role the way the README tells users to: through the package
+   * script (`deno task run:<role> ...`, `bun run roles <role> ...`), so a
+   * wrapper process sits between the test and the role.
+   */
+  readonly viaPackageScript?: boolean;
+  /** Make the child the leader of a new process group (`setsid`), see {@link RoleProcess.signalGroup}. */
+  readonly processGroup?: boolean;
+}
+
+/**
+ * The command line of a role started through its package script, from the
+ * repository root: `deno task run:<role> FLAGS` or `bun run roles <role> FLAGS`.
+ */
+export function packageScriptCommand(
+  runtime: Runtime,
+  role: string,
+  flags: readonly string[],
+): { command: string; args: string[] } {
+  const args = runtime === "deno"
+    ? ["task", `run:${role}`, ...flags]
+    : ["run", "roles", role, ...flags];
+  return { command: runtimeBinary(runtime), args };
+}
+
+/** The process group of a running process, from /proc (Linux). */
+export function processGroupOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[2]);
 }
 
 /** Starts `roles/<role>.ts` under `runtime` and waits until `ready`. */
@@ -133,12 +199,17 @@ export async function startRole(
   flags: readonly string[],
   options: StartOptions = {},
 ): Promise<RoleProcess> {
-  const { command, args } = roleCommand(runtime, role, flags, options.script);
+  const { command, args } = options.viaPackageScript
+    ? packageScriptCommand(runtime, role, flags)
+    : roleCommand(runtime, role, flags, options.script);
   const child = spawn(command, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...options.env },
+    // the package scripts name paths relative to the repository root
+    cwd: options.viaPackageScript ? REPO_ROOT : undefined,
+    detached: options.processGroup ?? false,
   });
-  const proc = new RoleProcess(`${role}@${runtime}`, child);
+  const proc = new RoleProcess(`${role}@${runtime}`, child, options.processGroup ?? false);
   if (options.ready) {
     try {
       await waitUntil(`${proc.name} to be ready`, async () => {
