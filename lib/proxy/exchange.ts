@@ -4,10 +4,11 @@
  * Streams both ways with backpressure (a full socket pauses the other side),
  * re-frames bodies it relays (Content-Length, chunked re-encoded after strict
  * decoding, or close-delimited), retries failed attempts on another backend
- * when that is safe, and turns every upstream fault into the right status:
- * 502 for refused/reset/garbled, 504 for no response head in time, 503 when
- * no backend is usable. An upstream connection goes back to the pool only
- * after a cleanly framed exchange.
+ * when that is safe (or, when a pooled connection died under the request, on
+ * a new connection to the same backend), and turns every upstream fault into
+ * the right status: 502 for refused/reset/garbled, 504 for no response head
+ * in time, 503 when no backend is usable. An upstream connection goes back to
+ * the pool only after a cleanly framed exchange.
  *
  * @module
  */
@@ -29,6 +30,7 @@ import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
 import { COARSE_SLACK_MS, type ProxyContext } from "./context.ts";
 import { requestHashKey, usesKey } from "./hash_key.ts";
 import type { BackendMetrics, ProxyErrorCause } from "./metrics.ts";
+import { retryDecision } from "./retry_policy.ts";
 import type { UpstreamConnection, UpstreamOwner } from "./upstream_pool.ts";
 
 /** The client side as an exchange sees it. */
@@ -68,7 +70,6 @@ const enum Res {
 }
 
 const EMPTY = Buffer.alloc(0);
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 const MAX_PENDING_BODY = 256 * 1024;
 const SMALL_WRITE = 16 * 1024;
 const NO_CONTEXT: PickContext = {};
@@ -88,6 +89,10 @@ export class Exchange implements UpstreamOwner {
   #tried: number[] = [];
   #attempts = 0;
   #headWritten = false;
+  /** This attempt's connection came from the pool (it served an earlier exchange). */
+  #reused = false;
+  /** Bytes of a response arrived on this attempt's connection. */
+  #responseStarted = false;
 
   // request body
   #body: Body;
@@ -193,13 +198,18 @@ export class Exchange implements UpstreamOwner {
     this.#backend = backend;
     this.#bm = this.#ctx.metrics.forBackend(backend.address);
     backend.counters.inflight++;
+    this.#connect(backend, true);
+  }
+
+  /** Gets a connection to `backend`: an idle pooled one when `mayReuse`, else a new one. */
+  #connect(backend: BackendView, mayReuse: boolean): void {
     const pool = this.#ctx.pool(backend);
-    const up = pool.acquire();
+    const up = mayReuse ? pool.acquire() : null;
     if (up) {
       this.#attach(up);
       return;
     }
-    pool.connect(snap.config.connect_timeout_seconds * 1000).then(
+    pool.connect(this.#snap.config.connect_timeout_seconds * 1000).then(
       (conn) => {
         if (this.#finished || this.#backend !== backend) {
           conn.pool.release(conn, this.#ctx.coarseNow);
@@ -233,6 +243,8 @@ export class Exchange implements UpstreamOwner {
   #attach(up: UpstreamConnection): void {
     this.#up = up;
     up.owner = this;
+    this.#reused = up.uses > 0;
+    this.#responseStarted = false;
     const req = this.#req;
     const backend = this.#backend!;
     const framing: BodyFraming = this.#body === Body.Length
@@ -280,29 +292,46 @@ export class Exchange implements UpstreamOwner {
       this.#snap.config.response_timeout_seconds * 1000;
   }
 
-  /** An attempt failed before any response byte: retry elsewhere when safe, else answer. */
+  /**
+   * An attempt failed before any response byte was relayed: retry when safe
+   * (see {@link retryDecision}), else answer.
+   */
   #attemptFailed(cause: ProxyErrorCause, reason: string): void {
     const backend = this.#backend;
+    const up = this.#up;
+    this.#up = null;
+    if (up) up.destroy();
+    const decision = retryDecision({
+      method: this.#req.method,
+      upgrade: this.#upgrade,
+      bodySent: this.#bodySent,
+      headSent: this.#headWritten && cause !== "connect_failed",
+      reusedConnection: this.#reused,
+      responseStarted: this.#responseStarted,
+      connectionLost: cause === "upstream_reset",
+      attempts: this.#attempts,
+      maxRetries: this.#snap.config.retry.max_retries,
+      backends: this.#snap.backends.length,
+    });
+    if (decision === "fresh_connection" && backend) {
+      // A pooled connection died under the request: the backend is not at fault (no
+      // outlier failure, no retry budget); it keeps the request (and its in-flight count).
+      this.#resetForRetry();
+      this.#ctx.log.debug("reused connection was closed; retrying on a new one", {
+        backend: backend.address,
+        reason,
+      });
+      this.#connect(backend, false);
+      return;
+    }
     if (backend) {
       backend.counters.inflight--;
       this.#ctx.state.recordOutcome(backend.address, true);
     }
-    const up = this.#up;
-    this.#up = null;
     this.#backend = null;
-    if (up) up.destroy();
-    const cfg = this.#snap.config;
-    const sentSomething = this.#headWritten && cause !== "connect_failed";
-    const safe = !this.#bodySent && (!sentSomething || IDEMPOTENT.has(this.#req.method));
-    if (
-      safe && !this.#upgrade && this.#attempts <= cfg.retry.max_retries &&
-      this.#attempts < this.#snap.backends.length &&
-      this.#ctx.budget().tryRetry(this.#ctx.wallNow())
-    ) {
+    if (decision === "next_backend" && this.#ctx.budget().tryRetry(this.#ctx.wallNow())) {
       this.#ctx.metrics.retries.inc();
-      this.#headWritten = false;
-      this.#res = Res.Waiting;
-      this.responseDeadline = 0;
+      this.#resetForRetry();
       this.#ctx.log.debug("retrying on another backend", {
         backend: backend?.address,
         cause,
@@ -313,6 +342,16 @@ export class Exchange implements UpstreamOwner {
     }
     this.#ctx.log.warn("upstream attempt failed", { backend: backend?.address, cause, reason });
     this.#fail(502, cause, "bad gateway\n");
+  }
+
+  /** Forgets the failed attempt's response state (a partial head must not prefix the next). */
+  #resetForRetry(): void {
+    this.#headWritten = false;
+    this.#res = Res.Waiting;
+    this.#resBuf = null;
+    this.#reused = false;
+    this.#responseStarted = false;
+    this.responseDeadline = 0;
   }
 
   // ---------------------------------------------------------------- request body
@@ -434,6 +473,7 @@ export class Exchange implements UpstreamOwner {
   }
 
   #readHead(chunk: Buffer): void {
+    this.#responseStarted = true;
     let buf = chunk;
     if (this.#resBuf !== null) buf = Buffer.concat([this.#resBuf, chunk]);
     const idx = findHeadEnd(buf);
