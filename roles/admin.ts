@@ -13,11 +13,12 @@ import { Hono } from "hono";
 import { adminApi } from "../lib/admin/api.ts";
 import { startConsole } from "../lib/admin/console/mod.ts";
 import { ConfigRepo } from "../lib/admin/config_repo.ts";
+import { MAX_BODY_BYTES, MAX_CONFIG_BYTES } from "../lib/admin/limits.ts";
 import { type AdminToken, parseTokens } from "../lib/admin/tokens.ts";
 import { type FlagSpec, type FlagValues, parseListen } from "../lib/cli/flags.ts";
 import {
   COMMON_FLAGS,
-  fatal,
+  listenOrExit,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
@@ -29,7 +30,7 @@ import type { Logger } from "../lib/log.ts";
 import { Gauge, PROMETHEUS_CONTENT_TYPE, Registry } from "../lib/metrics/registry.ts";
 import { addProcessMetrics, args, env, onShutdownSignal } from "../lib/runtime/process.ts";
 import { REPO_ROOT } from "../lib/runtime/role_command.ts";
-import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
+import { deferredHandler, runtimeVersion, serve } from "../lib/runtime/serve.ts";
 import { InstanceRegistration } from "../lib/source/instance_registry.ts";
 import { writerOnlyAcl } from "../lib/store/acl.ts";
 import { connectStore } from "../lib/store/mod.ts";
@@ -119,6 +120,19 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const tokens = loadTokens(flags, log);
 
+  // Listen before ZooKeeper answers: a taken port is reported at once. Until the store is
+  // connected, both listeners answer 503.
+  const apiHandler = deferredHandler();
+  const opsHandler = deferredHandler();
+  const api = await listenOrExit(
+    "admin",
+    () => serve(apiHandler.handler, { hostname: listen.host, port: listen.port }),
+  );
+  const opsServer = await listenOrExit(
+    "admin",
+    () => serve(opsHandler.handler, { hostname: adminListen.host, port: adminListen.port }),
+  );
+
   let store: CoordinationStore | null = null;
   for (let attempt = 0; store === null; attempt++) {
     try {
@@ -130,6 +144,13 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const zk = store;
   const startedAt = Date.now();
+  // for /status: a write that made ZooKeeper drop the connection would show here
+  let connectedSince = Date.now();
+  let disconnects = 0;
+  zk.onSession((e) => {
+    if (e.type === "disconnected") disconnects++;
+    if (e.type === "connected") connectedSince = Date.now();
+  });
   const registry = new Registry();
   addProcessMetrics(registry, startedAt);
   registry.add(
@@ -150,12 +171,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const app = new Hono();
   app.route("/", consoleUi.app);
   app.route("/", adminApi({ repo, tokens, log, registry }));
-  let api;
-  try {
-    api = await serve(app.fetch, { hostname: listen.host, port: listen.port });
-  } catch (e) {
-    fatal("admin", `cannot listen on ${flags.listen}: ${(e as Error).message}`);
-  }
+  apiHandler.set(app.fetch);
   const ops = new Hono();
   ops.get(
     "/healthz",
@@ -168,19 +184,20 @@ export async function main(argv: readonly string[]): Promise<void> {
       runtime: runtimeVersion(),
       started_at: new Date(startedAt).toISOString(),
       api: `${listen.host}:${api.port}`,
-      zookeeper: { state: zk.state(), session: zk.session()?.id ?? null },
+      zookeeper: {
+        state: zk.state(),
+        session: zk.session()?.id ?? null,
+        connected_since: new Date(connectedSince).toISOString(),
+        disconnects,
+      },
       tokens: tokens.map((t) => t.name),
+      limits: { max_body_bytes: MAX_BODY_BYTES, max_config_bytes: MAX_CONFIG_BYTES },
     }));
   ops.get(
     "/metrics",
     (c) => c.body(registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
   );
-  let opsServer;
-  try {
-    opsServer = await serve(ops.fetch, { hostname: adminListen.host, port: adminListen.port });
-  } catch (e) {
-    fatal("admin", `cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`);
-  }
+  opsHandler.set(ops.fetch);
   const registration = new InstanceRegistration({
     store: zk,
     role: "admin",

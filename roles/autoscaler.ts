@@ -21,6 +21,7 @@ import { type FlagSpec, type FlagValues, parseListen } from "../lib/cli/flags.ts
 import {
   COMMON_FLAGS,
   fatal,
+  listenOrExit,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
@@ -359,16 +360,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     file_sd: sd?.status() ?? null,
     stopping,
   });
-  const admin = await serve(
-    autoscalerAdminApp(
-      metrics.registry,
-      () => !stopping && store?.state() === "connected",
-      status,
-    ).fetch,
-    { hostname: adminListen.host, port: adminListen.port },
-  ).catch((e) =>
-    fatal("autoscaler", `cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`)
-  );
+  const admin = await listenOrExit("autoscaler", () =>
+    serve(
+      autoscalerAdminApp(
+        metrics.registry,
+        () => !stopping && store?.state() === "connected",
+        status,
+      ).fetch,
+      { hostname: adminListen.host, port: adminListen.port },
+    ));
   const adminAddress = `${adminListen.host}:${admin.port}`;
 
   for (let attempt = 0; store === null && !stopping; attempt++) {

@@ -17,6 +17,7 @@ import { streamSSE } from "hono/streaming";
 import { type FlagSpec, parseListen } from "../lib/cli/flags.ts";
 import {
   COMMON_FLAGS,
+  listenOrExit,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
@@ -179,7 +180,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const name = String(flags.name ?? `${listen.host}:${listen.port}`);
   const log = roleLogger("backend", String(flags.id ?? name), String(flags["log-level"]));
   const app = backendApp(name, Number(flags["health-status"]));
-  const server = await serve(app.fetch, { hostname: listen.host, port: listen.port });
+  const server = await listenOrExit(
+    "backend",
+    () => serve(app.fetch, { hostname: listen.host, port: listen.port }),
+  );
   log.info("backend listening", {
     listen: `${listen.host}:${server.port}`,
     name,

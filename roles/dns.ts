@@ -12,7 +12,7 @@ import process from "node:process";
 import { type FlagSpec, type FlagValues, parseListen } from "../lib/cli/flags.ts";
 import {
   COMMON_FLAGS,
-  fatal,
+  listenOrExit,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
@@ -368,24 +368,23 @@ export async function main(argv: readonly string[]): Promise<void> {
   keeper.follow();
 
   let stopping = false;
-  const admin = await serve(
-    dnsAdminApp(
-      () => controller?.status() ?? null,
-      () => controller?.health() ?? null,
-      metrics.registry,
-      {
-        runtime: runtimeVersion(),
-        startedAt,
-        zk: connect.connectionString,
-        etcd: s.etcd,
-        extra: () => keeper.status(),
-        stopping: () => stopping,
-      },
-    ).fetch,
-    { hostname: s.adminListen.host, port: s.adminListen.port },
-  ).catch((e) =>
-    fatal("dns", `cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`)
-  );
+  const admin = await listenOrExit("dns", () =>
+    serve(
+      dnsAdminApp(
+        () => controller?.status() ?? null,
+        () => controller?.health() ?? null,
+        metrics.registry,
+        {
+          runtime: runtimeVersion(),
+          startedAt,
+          zk: connect.connectionString,
+          etcd: s.etcd,
+          extra: () => keeper.status(),
+          stopping: () => stopping,
+        },
+      ).fetch,
+      { hostname: s.adminListen.host, port: s.adminListen.port },
+    ));
 
   const kv = new EtcdRecordStore({ endpoints: s.etcd, timeoutMs: s.etcdTimeoutMs });
   let store: CoordinationStore | null = null;

@@ -13,6 +13,7 @@ import { type FlagSpec, type FlagValues, parseListen } from "../lib/cli/flags.ts
 import {
   COMMON_FLAGS,
   fatal,
+  listenOrExit,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
@@ -153,12 +154,7 @@ async function listenOn(
   log: Logger,
   extra: Record<string, unknown>,
 ): Promise<void> {
-  let bound: { port: number; adminPort: number };
-  try {
-    bound = await instance.start(listen, adminListen);
-  } catch (e) {
-    fatal("proxy", `cannot listen: ${(e as Error).message}`);
-  }
+  const bound = await listenOrExit("proxy", () => instance.start(listen, adminListen));
   const snap = instance.state.snapshot;
   log.info("proxy listening", {
     group: instance.options.group,

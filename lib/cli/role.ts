@@ -6,6 +6,7 @@
  * @module
  */
 import { createLogger, type Logger, parseLogLevel } from "../log.ts";
+import { ListenError } from "../runtime/listen.ts";
 import { exit, writeErr, writeOut } from "../runtime/process.ts";
 import { FlagError, type FlagSpec, type FlagValues, formatFlags, parseFlags } from "./flags.ts";
 
@@ -29,34 +30,43 @@ export const COMMON_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
-/** Flags of every role that talks to ZooKeeper. */
-export const ZK_FLAGS: readonly FlagSpec[] = [
-  {
-    name: "zk",
-    type: "string",
-    value: "HOST:PORT[,HOST:PORT...][/CHROOT]",
-    help: 'ZooKeeper ensemble ("memory" = in-process store, for tests and demos)',
-  },
-  {
-    name: "zk-auth",
-    type: "string",
-    value: "USER:PASSWORD",
-    help: "ZooKeeper digest credentials (or env SWITCHYARD_ZK_AUTH, or --zk-auth-file)",
-  },
-  {
-    name: "zk-auth-file",
-    type: "string",
-    value: "FILE",
-    help: "file holding USER:PASSWORD for ZooKeeper",
-  },
-  {
-    name: "zk-session-timeout",
-    type: "number",
-    value: "SECONDS",
-    help: "ZooKeeper session timeout",
-    default: 10,
-  },
-];
+/**
+ * Flags of every role that talks to ZooKeeper, with the role's default session timeout: the
+ * session timeout is how long the cluster takes to notice that a process died, so a role whose
+ * failover matters more than riding out long pauses (the orchestrator) picks a shorter one.
+ */
+export function zkFlags(sessionTimeoutSeconds = 10): readonly FlagSpec[] {
+  return [
+    {
+      name: "zk",
+      type: "string",
+      value: "HOST:PORT[,HOST:PORT...][/CHROOT]",
+      help: 'ZooKeeper ensemble ("memory" = in-process store, for tests and demos)',
+    },
+    {
+      name: "zk-auth",
+      type: "string",
+      value: "USER:PASSWORD",
+      help: "ZooKeeper digest credentials (or env SWITCHYARD_ZK_AUTH, or --zk-auth-file)",
+    },
+    {
+      name: "zk-auth-file",
+      type: "string",
+      value: "FILE",
+      help: "file holding USER:PASSWORD for ZooKeeper",
+    },
+    {
+      name: "zk-session-timeout",
+      type: "number",
+      value: "SECONDS",
+      help: "ZooKeeper session timeout",
+      default: sessionTimeoutSeconds,
+    },
+  ];
+}
+
+/** Flags of every role that talks to ZooKeeper (10 s sessions). */
+export const ZK_FLAGS: readonly FlagSpec[] = zkFlags();
 
 /** Parses argv for a role; prints help and exits on `--help`, exits 2 on a usage error. */
 export function parseRoleFlags(
@@ -89,6 +99,26 @@ export function usageError(role: string, specs: readonly FlagSpec[], message: st
 export function fatal(role: string, message: string): never {
   writeErr(`${role}: ${message}`);
   exit(1);
+}
+
+/**
+ * Opens a role's listener(s), or exits 1 at once with `<role>: listen
+ * <host:port>: <reason>` on stderr (e.g. `proxy: listen 127.0.0.1:8080:
+ * address already in use`): a process that cannot take its port must say
+ * which one and why, and must not linger half-started.
+ *
+ * @example
+ * ```ts ignore
+ * const admin = await listenOrExit("dns", () =>
+ *   serve(app.fetch, { hostname: "127.0.0.1", port: 9390 }));
+ * ```
+ */
+export async function listenOrExit<T>(role: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (e) {
+    fatal(role, e instanceof ListenError ? e.message : `cannot listen: ${String(e)}`);
+  }
 }
 
 /** A JSON-lines logger on stderr at the flag's level. */

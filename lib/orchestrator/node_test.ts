@@ -27,6 +27,21 @@ async function until(predicate: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
+/**
+ * Waits until every backend that is being probed has been probed `rounds` more times: the
+ * positive control of a check that no health changed in that time.
+ */
+async function probeRounds(h: Harness, rounds: number): Promise<void> {
+  const total = () => [...h.probes.values()].reduce((n, l) => n + l.length, 0);
+  const addresses = h.probes.size;
+  assert.ok(addresses > 0, "backends are being probed");
+  h.probes.clear();
+  await until(
+    () => h.probes.size >= addresses && [...h.probes.values()].every((l) => l.length >= rounds),
+    `${rounds} more probe rounds (${total()} probes so far)`,
+  );
+}
+
 interface Harness {
   server: MemoryServer;
   admin: MemoryStore;
@@ -179,7 +194,8 @@ Deno.test("orchestrator nodes: master failover reassigns without flapping health
       () => h.nodes[1]!.worker.status().targets + h.nodes[2]!.worker.status().targets === 12,
       "o1's targets reassigned",
     );
-    await new Promise((r) => setTimeout(r, 500)); // many intervals
+    // positive control: every backend is probed again, several times, by the new layout
+    await probeRounds(h, 3);
     assert.equal(h.healthLog.length, logBefore, `no health change: ${h.healthLog}`);
     assert.deepEqual(await h.health("web"), ["127.0.0.1:9005"]);
     assert.equal(new TextDecoder().decode((await h.admin.get(MASTER_PATH))!.data), "o2");
@@ -188,7 +204,7 @@ Deno.test("orchestrator nodes: master failover reassigns without flapping health
     await until(() => h.nodes[0]!.worker.status().targets > 0, "o1 gets a share again");
     assert.equal(h.nodes[0]!.isMaster, false);
     assert.equal(h.nodes[1]!.isMaster, true);
-    await new Promise((r) => setTimeout(r, 300));
+    await probeRounds(h, 3);
     assert.equal(h.healthLog.length, logBefore, `still no flap: ${h.healthLog}`);
   } finally {
     await h.close();
@@ -206,7 +222,8 @@ Deno.test("orchestrator nodes: config changes reach assignments fast; invalid co
     await until(() => h.nodes[0]!.worker.status().targets === 5, "5 targets", 1000);
     assert.ok(performance.now() - t0 < 1000);
     await h.admin.set(configPath("web"), enc({ backend_servers: "broken" }));
-    await new Promise((r) => setTimeout(r, 200));
+    // positive control: the master did read the broken config (and rejected it)
+    await until(() => h.nodes[0]!.status().master.rejectedGroups.includes("web"), "rejected");
     assert.equal(h.nodes[0]!.worker.status().targets, 5, "last good targets kept");
     assert.deepEqual(h.nodes[0]!.status().master.rejectedGroups, ["web"]);
     // Interval change is reflected in the assignment.

@@ -144,8 +144,24 @@ export class ProxyInstance {
     }
   }
 
-  /** Starts the proxy and admin listeners; resolves with the bound ports. */
+  /**
+   * Starts the proxy and admin listeners; resolves with the bound ports.
+   * When either cannot listen, rejects with its `ListenError` after stopping
+   * everything (listener, sweeper, health checks), so nothing lingers.
+   */
   async start(
+    listen: { host: string; port: number },
+    adminListen: { host: string; port: number },
+  ): Promise<{ port: number; adminPort: number }> {
+    try {
+      return await this.#start(listen, adminListen);
+    } catch (e) {
+      await this.shutdown(0);
+      throw e;
+    }
+  }
+
+  async #start(
     listen: { host: string; port: number },
     adminListen: { host: string; port: number },
   ): Promise<{ port: number; adminPort: number }> {

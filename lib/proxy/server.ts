@@ -22,6 +22,7 @@ import { RetryBudget } from "./retry_budget.ts";
 import { UpstreamPool } from "./upstream_pool.ts";
 import { inWorkerProcess } from "./workers.ts";
 import { GcNudge } from "./gc_nudge.ts";
+import { listenNet } from "../runtime/listen.ts";
 
 /**
  * On shutdown, an idle keep-alive connection stays open this long (capped by
@@ -157,33 +158,32 @@ export class ProxyServer implements ProxyContext {
     return this.#budget;
   }
 
-  /** Starts listening; resolves with the bound port (useful with port 0). */
-  listen(host: string, port: number): Promise<{ port: number }> {
-    return new Promise((resolve, reject) => {
-      const server = net.createServer(
-        // allowHalfOpen: a client may send its request and shut down its sending side
-        { noDelay: true, allowHalfOpen: true },
-        (socket) => this.#accept(socket),
-      );
-      this.#server = server;
-      server.once("error", reject);
-      // reusePort is in node:net (Node 22.12+, Deno, Bun) but not in these type definitions
-      const options = {
-        host,
-        port,
-        backlog: 1024,
-        reusePort: this.#reusePort,
-      } as net.ListenOptions;
-      server.listen(options, () => {
-        server.off("error", reject);
-        server.on("error", (e) => this.log.error("listener error", { error: String(e) }));
-        const addr = server.address();
-        resolve({ port: typeof addr === "object" && addr ? addr.port : port });
-      });
-      this.#sweeper = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
-      const nudge = this.#gcNudge;
-      if (nudge) this.#gcTimer = setInterval(() => nudge.check(), GC_CHECK_INTERVAL_MS);
-    });
+  /**
+   * Starts listening; resolves with the bound port (useful with port 0).
+   * Rejects with a `ListenError` (`listen 127.0.0.1:8080: address already in
+   * use`) when the port cannot be opened; the sweeper and the memory check
+   * start only once listening, so a failed listen leaves nothing running.
+   */
+  async listen(host: string, port: number): Promise<{ port: number }> {
+    const server = net.createServer(
+      // allowHalfOpen: a client may send its request and shut down its sending side
+      { noDelay: true, allowHalfOpen: true },
+      (socket) => this.#accept(socket),
+    );
+    // reusePort is in node:net (Node 22.12+, Deno, Bun) but not in these type definitions
+    const options = {
+      host,
+      port,
+      backlog: 1024,
+      reusePort: this.#reusePort,
+    } as net.ListenOptions & { host: string; port: number };
+    const bound = await listenNet(server, options);
+    this.#server = server;
+    server.on("error", (e) => this.log.error("listener error", { error: String(e) }));
+    this.#sweeper = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
+    const nudge = this.#gcNudge;
+    if (nudge) this.#gcTimer = setInterval(() => nudge.check(), GC_CHECK_INTERVAL_MS);
+    return { port: bound };
   }
 
   #accept(socket: net.Socket): void {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { listenError } from "./listen.ts";
 
 /** Connection facts passed to the handler (Hono's `env`). */
 export interface ServeEnv {
@@ -77,7 +78,9 @@ export function runtimeVersion(): string {
 }
 
 /**
- * Serves `handler` on `hostname:port` (port 0 picks a free one).
+ * Serves `handler` on `hostname:port` (port 0 picks a free one). Rejects with
+ * a `ListenError` (`listen 127.0.0.1:9090: address already in use`) when the
+ * port cannot be opened, under either runtime.
  *
  * @example
  * ```ts ignore
@@ -95,14 +98,20 @@ export function serve(
   const { hostname } = options;
   if (g.Bun) {
     const bun = g.Bun;
-    const server = bun.serve({
-      hostname,
-      port: options.port,
-      idleTimeout: 0,
-      fetch(req, srv) {
-        return handler(req, { remoteAddr: srv.requestIP(req)?.address ?? "unknown" });
-      },
-    });
+    let server: BunServer;
+    try {
+      // Bun.serve throws at once when it cannot listen
+      server = bun.serve({
+        hostname,
+        port: options.port,
+        idleTimeout: 0,
+        fetch(req, srv) {
+          return handler(req, { remoteAddr: srv.requestIP(req)?.address ?? "unknown" });
+        },
+      });
+    } catch (e) {
+      return Promise.reject(listenError(hostname, options.port, e));
+    }
     return Promise.resolve({
       hostname,
       port: server.port,
@@ -113,21 +122,59 @@ export function serve(
   }
   if (g.Deno) {
     const deno = g.Deno;
-    return new Promise((resolve) => {
-      const server = deno.serve({
-        hostname,
-        port: options.port,
-        onListen: (addr) => {
-          resolve({
-            hostname,
-            port: addr.port,
-            shutdown: async () => {
-              await server.shutdown();
-            },
-          });
-        },
-      }, (req, info) => handler(req, { remoteAddr: info.remoteAddr.hostname }));
+    return new Promise((resolve, reject) => {
+      try {
+        // Deno.serve throws at once when it cannot listen
+        const server = deno.serve({
+          hostname,
+          port: options.port,
+          onListen: (addr) => {
+            resolve({
+              hostname,
+              port: addr.port,
+              shutdown: async () => {
+                await server.shutdown();
+              },
+            });
+          },
+        }, (req, info) => handler(req, { remoteAddr: info.remoteAddr.hostname }));
+      } catch (e) {
+        reject(listenError(hostname, options.port, e));
+      }
     });
   }
   return Promise.reject(new Error("serve() needs Deno or Bun"));
+}
+
+/**
+ * A handler that answers 503 `starting` until {@link DeferredHandler.set}
+ * gives it the real one. A role binds its port with it first, so that a
+ * taken port is reported at once, and builds its app once what the app
+ * needs (a ZooKeeper session) is there.
+ */
+export interface DeferredHandler {
+  readonly handler: FetchHandler;
+  set(handler: FetchHandler): void;
+}
+
+/**
+ * A {@link DeferredHandler}.
+ *
+ * @example
+ * ```ts ignore
+ * const deferred = deferredHandler();
+ * const server = await serve(deferred.handler, { hostname: "127.0.0.1", port: 9190 });
+ * const store = await connectStore(connect); // may take a while
+ * deferred.set(adminApp(store).fetch);
+ * ```
+ */
+export function deferredHandler(): DeferredHandler {
+  let real: FetchHandler | null = null;
+  return {
+    handler: (request, env) =>
+      real ? real(request, env) : new Response("starting\n", { status: 503 }),
+    set(handler) {
+      real = handler;
+    },
+  };
 }

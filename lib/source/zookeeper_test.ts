@@ -6,7 +6,13 @@ import type { ConfigIssue } from "../config/schema.ts";
 import { createLogger } from "../log.ts";
 import { digestId, OPEN_ACL, writerOnlyAcl } from "../store/acl.ts";
 import { eventually } from "../store/contract.ts";
-import { configPath, healthBackendPath, proxyInstancePath, workerPath } from "../store/layout.ts";
+import {
+  configPath,
+  healthBackendPath,
+  proxyInstancePath,
+  workerPath,
+  WORKERS_PATH,
+} from "../store/layout.ts";
 import { MemoryServer, type MemoryStore } from "../store/memory.ts";
 import { type CoordinationStore, NoAuthError, type WatchHandle } from "../store/types.ts";
 import { readSnapshot } from "./snapshot_file.ts";
@@ -150,6 +156,93 @@ function lostConfigWatch(store: MemoryStore): CoordinationStore {
   }) as CoordinationStore;
 }
 
+/**
+ * The store, counting the config-node reads that have completed (each resync is one): lets a
+ * test that checks that a resync changed nothing wait until resyncs did run, instead of
+ * sleeping and hoping they did.
+ */
+function countConfigReads(store: MemoryStore, counter: { reads: number }): CoordinationStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "get") {
+        return (p: string) =>
+          target.get(p).then((node) => {
+            if (p === configPath(group)) counter.reads++;
+            return node;
+          });
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as CoordinationStore;
+}
+
+/** The store, recording each set of orchestrator workers its watches deliver. */
+function recordWorkers(store: MemoryStore, seen: string[][]): CoordinationStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "watchChildren") {
+        return (
+          p: string,
+          cb: Parameters<MemoryStore["watchChildren"]>[1],
+          options?: Parameters<MemoryStore["watchChildren"]>[2],
+        ): WatchHandle =>
+          target.watchChildren(p, (snap) => {
+            cb(snap);
+            if (p === WORKERS_PATH) seen.push([...(snap?.children ?? [])]);
+          }, options);
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as CoordinationStore;
+}
+
+/** A second source, with its own sink, that a test runs beside the one under test. */
+interface ControlSource {
+  readonly source: ZkProxySource;
+  readonly sink: FakeSink;
+  readonly orchestrator: boolean[];
+  readonly lines: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a control source: the positive control of a test that checks that the source under
+ * test did NOT see something. It watches the same nodes (on `store`, or on a session of its
+ * own), so what it sees in a window, the source under test would have seen too.
+ */
+async function startControl(
+  server: MemoryServer,
+  options: { id?: string; resyncMs?: number; store?: MemoryStore } = {},
+): Promise<ControlSource> {
+  const own = options.store ? null : await server.connect({ reconnectWaitMs: 50 });
+  const sink = new FakeSink();
+  const orchestrator: boolean[] = [];
+  const lines: Record<string, unknown>[] = [];
+  const source = new ZkProxySource({
+    store: options.store ?? own!,
+    group,
+    sink,
+    log: createLogger({ level: "debug", write: (l) => lines.push(JSON.parse(l)), now: Date.now }),
+    resyncMs: options.resyncMs ?? 60_000,
+    snapshotFile: null,
+    onOrchestrator: (present) => orchestrator.push(present),
+    registration: options.id === undefined ? null : { id: options.id, data: () => ({}) },
+  });
+  source.start();
+  return {
+    source,
+    sink,
+    orchestrator,
+    lines,
+    async stop() {
+      await source.stop();
+      await own?.close();
+    },
+  };
+}
+
 // --- config -------------------------------------------------------------------------------------
 
 Deno.test("ZkProxySource applies the config it finds at start", async () => {
@@ -198,13 +291,16 @@ Deno.test("ZkProxySource rejects a config that is not JSON with its version", as
 });
 
 Deno.test("ZkProxySource rejects once with 'does not exist' when the config node is deleted", async () => {
+  const counter = { reads: 0 };
   await withSource(async ({ sink, write, admin }) => {
     await write(cfg(1));
     await eventually(() => sink.applies().length === 1, WAIT, "apply");
     const before = sink.rejects().length; // the node was absent at start too
     await admin.delete(configPath(group));
     await eventually(() => sink.rejects().length === before + 1, WAIT, "reject");
-    await sleep(100); // several resyncs see the node absent too
+    // positive control: several resyncs did read the node (absent) after the reject
+    const reads = counter.reads;
+    await eventually(() => counter.reads >= reads + 3, WAIT, "three resyncs after the reject");
     const rejects = sink.of("reject").slice(before);
     assert.equal(rejects.length, 1);
     assert.equal(rejects[0]?.version, "absent");
@@ -215,7 +311,7 @@ Deno.test("ZkProxySource rejects once with 'does not exist' when the config node
     await write(cfg(3));
     await eventually(() => sink.applies().length === 2, WAIT, "re-created applied");
     assert.deepEqual(sink.of("apply")[1], { kind: "apply", version: "0", blob: cfg(3) });
-  }, { resyncMs: 15 });
+  }, { resyncMs: 15, wrap: (store) => countConfigReads(store, counter) });
 });
 
 Deno.test("ZkProxySource rejects once when the config node is absent at start, then applies it when created", async () => {
@@ -229,14 +325,23 @@ Deno.test("ZkProxySource rejects once when the config node is absent at start, t
 });
 
 Deno.test("ZkProxySource does not apply the same version twice", async () => {
+  const counter = { reads: 0 };
   await withSource(async ({ sink, write, source }) => {
     await write(cfg(1));
     await eventually(() => sink.applies().length === 1, WAIT, "apply");
-    await sleep(100);
+    // positive control: resyncs did read version 0 again after it was applied
+    const reads = counter.reads;
+    await eventually(() => counter.reads >= reads + 3, WAIT, "three resyncs after the apply");
     assert.deepEqual(sink.applies(), ["0"]);
     assert.equal(source.deliveries, 1);
     assert.equal(source.resyncFixes, 0);
-  }, { resyncMs: 10 });
+    // and a new version is applied (once)
+    await write(cfg(2));
+    await eventually(() => sink.applies().length === 2, WAIT, "version 1 applied");
+    const after = counter.reads;
+    await eventually(() => counter.reads >= after + 3, WAIT, "three resyncs after version 1");
+    assert.deepEqual(sink.applies(), ["0", "1"]);
+  }, { resyncMs: 10, wrap: (store) => countConfigReads(store, counter) });
 });
 
 // --- health and orchestrator -------------------------------------------------------------------------
@@ -278,15 +383,22 @@ Deno.test("ZkProxySource re-applies the unhealthy set right after each config ap
 
 Deno.test("ZkProxySource does not re-apply health after a config the sink refused", async () => {
   await withSource(async ({ sink, write }) => {
+    await eventually(() => sink.lastHealth() !== undefined, WAIT, "initial health");
+    const start = sink.calls.length;
     sink.accept = () => false;
     await write(cfg(1));
     await eventually(() => sink.applies().length === 1, WAIT, "apply attempt");
-    await sleep(20);
-    assert.equal(sink.calls.at(-1)?.kind, "apply");
+    // positive control: the next config is accepted, and its health re-apply is seen
+    sink.accept = () => true;
+    await write(cfg(2));
+    await eventually(() => sink.calls.at(-1)?.kind === "health", WAIT, "health after apply 1");
+    assert.deepEqual(sink.calls.slice(start).map((c) => c.kind), ["apply", "apply", "health"]);
+    assert.deepEqual(sink.applies(), ["0", "1"]);
   });
 });
 
 Deno.test("ZkProxySource reports whether orchestrator workers are present, on changes only", async () => {
+  const seen: string[][] = [];
   await withSource(async ({ admin, orchestrator }) => {
     await eventually(() => orchestrator.length === 1, WAIT, "first reading");
     assert.deepEqual(orchestrator, [false]);
@@ -295,12 +407,13 @@ Deno.test("ZkProxySource reports whether orchestrator workers are present, on ch
     assert.deepEqual(orchestrator, [false, true]);
     await admin.create(workerPath("w2"), enc(""));
     await admin.delete(workerPath("w1"));
-    await sleep(30);
+    // positive control: the source's workers watch did deliver the new set (w2 only)
+    await eventually(() => seen.at(-1)?.join() === "w2", WAIT, "the watch delivers [w2]");
     assert.deepEqual(orchestrator, [false, true]);
     await admin.delete(workerPath("w2"));
     await eventually(() => orchestrator.length === 3, WAIT, "all workers gone");
     assert.deepEqual(orchestrator, [false, true, false]);
-  });
+  }, { wrap: (store) => recordWorkers(store, seen) });
 });
 
 // --- snapshot file ------------------------------------------------------------------------------
@@ -490,7 +603,7 @@ Deno.test("ZkProxySource replaces a stale registration left by a dead session", 
 });
 
 Deno.test("ZkProxySource.stop removes the registration and stops all deliveries", async () => {
-  await withSource(async ({ admin, sink, write, source, orchestrator }) => {
+  await withSource(async ({ admin, sink, write, source, orchestrator, server }) => {
     await write(cfg(1));
     await eventually(() => sink.applies().length === 1, WAIT, "apply");
     await eventually(async () => (await admin.exists(regPath)) !== null, WAIT, "registration");
@@ -498,10 +611,20 @@ Deno.test("ZkProxySource.stop removes the registration and stops all deliveries"
     assert.equal(await admin.exists(regPath), null);
     const calls = sink.calls.length;
     const seen = orchestrator.length;
-    await write(cfg(2));
-    await admin.create(healthBackendPath(group, "10.0.0.1:80"), enc(""), { parents: true });
-    await admin.create(workerPath("w1"), enc(""), { parents: true });
-    await sleep(60);
+    // positive control: a source still running sees every one of the changes below
+    const control = await startControl(server, { resyncMs: 10 });
+    try {
+      await eventually(() => control.sink.applies().length === 1, WAIT, "control: apply 0");
+      await eventually(() => control.orchestrator.length === 1, WAIT, "control: no workers");
+      await write(cfg(2));
+      await admin.create(healthBackendPath(group, "10.0.0.1:80"), enc(""), { parents: true });
+      await admin.create(workerPath("w1"), enc(""), { parents: true });
+      await eventually(() => control.sink.applies().at(-1) === "1", WAIT, "control: apply 1");
+      await eventually(() => control.sink.lastHealth()?.length === 1, WAIT, "control: health");
+      await eventually(() => control.orchestrator.at(-1) === true, WAIT, "control: a worker");
+    } finally {
+      await control.stop();
+    }
     assert.equal(sink.calls.length, calls);
     assert.equal(orchestrator.length, seen);
     await source.stop(); // idempotent
@@ -509,10 +632,20 @@ Deno.test("ZkProxySource.stop removes the registration and stops all deliveries"
 });
 
 Deno.test("ZkProxySource.stop right after start leaves no registration behind", async () => {
-  await withSource(async ({ admin, source }) => {
+  await withSource(async ({ admin, source, server }) => {
     source.start();
+    // positive control: a source started at the same moment, and not stopped, registers
+    const control = await startControl(server, { id: "p2" });
     await source.stop();
-    await sleep(30);
+    try {
+      await eventually(
+        async () => (await admin.exists(proxyInstancePath(group, "p2"))) !== null,
+        WAIT,
+        "control: registered",
+      );
+    } finally {
+      await control.stop();
+    }
     assert.equal(await admin.exists(regPath), null);
   }, { start: false });
 });
@@ -525,14 +658,27 @@ Deno.test("ZkProxySource.stop cancels a pending registration retry", async () =>
       "failed registration",
     );
     await source.stop();
-    // open the way: a retry left running after stop() would now register
+    // positive control: a source whose registration failed after this one's, and that is not
+    // stopped, registers by its retry (due after this one's) once the way is open
+    const control = await startControl(server, { id: "p2" });
     const owner = await server.connect({ digest: "owner:pw" });
     try {
+      await eventually(
+        () => control.lines.some((l) => l.msg === "registration failed; retrying"),
+        WAIT,
+        "control: failed registration",
+      );
+      // open the way: a retry left running after stop() would now register
       await owner.setAcl("/switchyard/proxies", OPEN_ACL);
-      await sleep(1300);
+      await eventually(
+        async () => (await owner.exists(proxyInstancePath(group, "p2"))) !== null,
+        10_000,
+        "control: registered by its retry",
+      );
       assert.equal(await owner.exists(regPath), null);
       assert.equal(lines.filter((l) => l.msg === "registration failed; retrying").length, 1);
     } finally {
+      await control.stop();
       await owner.close();
     }
   }, {
@@ -548,25 +694,48 @@ Deno.test("ZkProxySource.stop cancels a pending registration retry", async () =>
 });
 
 Deno.test("ZkProxySource.deregister removes the registration but keeps applying configs", async () => {
-  await withSource(async ({ admin, store, sink, write, source }) => {
+  await withSource(async ({ admin, store, sink, write, source, server }) => {
     await eventually(async () => (await admin.exists(regPath)) !== null, WAIT, "registration");
-    await source.deregister();
-    assert.equal(await admin.exists(regPath), null);
-    await write(cfg(1));
-    await eventually(() => sink.applies().length === 1, WAIT, "apply");
-    store.simulateExpiry();
-    await write(cfg(2));
-    await eventually(() => sink.applies().length === 2, WAIT, "apply after expiry");
-    await sleep(30);
+    // positive control: a source on the same session, not deregistered, registers again after
+    // the expiry below
+    const control = await startControl(server, { id: "p2", store });
+    const controlPath = proxyInstancePath(group, "p2");
+    try {
+      await eventually(async () => (await admin.exists(controlPath)) !== null, WAIT, "control");
+      await source.deregister();
+      assert.equal(await admin.exists(regPath), null);
+      await write(cfg(1));
+      await eventually(() => sink.applies().length === 1, WAIT, "apply");
+      store.simulateExpiry();
+      await write(cfg(2));
+      await eventually(() => sink.applies().length === 2, WAIT, "apply after expiry");
+      await eventually(
+        async () => (await admin.exists(controlPath))?.ephemeralOwner === store.session()?.id,
+        WAIT,
+        "control: registered in the new session",
+      );
+    } finally {
+      await control.stop();
+    }
     assert.equal(await admin.exists(regPath), null);
   });
 });
 
 Deno.test("ZkProxySource.deregister right after start leaves no registration behind", async () => {
-  await withSource(async ({ admin, source }) => {
+  await withSource(async ({ admin, source, server }) => {
     source.start();
+    // positive control: a source started at the same moment, not deregistered, registers
+    const control = await startControl(server, { id: "p2" });
     await source.deregister();
-    await sleep(30);
+    try {
+      await eventually(
+        async () => (await admin.exists(proxyInstancePath(group, "p2"))) !== null,
+        WAIT,
+        "control: registered",
+      );
+    } finally {
+      await control.stop();
+    }
     assert.equal(await admin.exists(regPath), null);
   }, { start: false });
 });
@@ -620,14 +789,21 @@ Deno.test("ZkProxySource logs a config node it may not read and keeps serving", 
 // --- connection loss, expiry, resync ---------------------------------------------------------------
 
 Deno.test("ZkProxySource applies a change made while disconnected once reconnected", async () => {
-  await withSource(async ({ admin, store, sink, write }) => {
+  await withSource(async ({ admin, store, sink, write, server }) => {
     await write(cfg(1));
     await eventually(() => sink.applies().length === 1, WAIT, "apply");
     await eventually(async () => (await admin.exists(regPath)) !== null, WAIT, "registration");
     const owner = (await admin.exists(regPath))?.ephemeralOwner;
-    store.simulateDisconnect();
-    await write(cfg(2));
-    await sleep(80);
+    // positive control: a connected source sees the change made during the disconnection
+    const control = await startControl(server);
+    try {
+      await eventually(() => control.sink.applies().length === 1, WAIT, "control: apply 0");
+      store.simulateDisconnect();
+      await write(cfg(2));
+      await eventually(() => control.sink.applies().at(-1) === "1", WAIT, "control: apply 1");
+    } finally {
+      await control.stop();
+    }
     assert.deepEqual(sink.applies(), ["0"]);
     store.simulateReconnect();
     await eventually(() => sink.applies().length === 2, WAIT, "apply after reconnect");

@@ -55,10 +55,17 @@ Deno.test("MemoryStore: watchData delivers a change missed while disconnected af
   const seen: string[] = [];
   const w = a.watchData("/cfg", (n) => seen.push(n === null ? "null" : dec(n.data)));
   await w.ready;
+  // positive control: a connected session's watch on the same node sees the changes
+  const c = await server.connect();
+  const control: string[] = [];
+  const cw = c.watchData("/cfg", (n) => control.push(n === null ? "null" : dec(n.data)));
+  await cw.ready;
   a.simulateDisconnect();
   await b.set("/cfg", enc("v1"));
   await b.set("/cfg", enc("v2"));
-  await new Promise((r) => setTimeout(r, 20));
+  await eventually(() => control.at(-1) === "v2", 1000, "the control watch sees v2");
+  cw.close();
+  await c.close();
   assert.deepEqual([...seen], ["v0"], "nothing is delivered while disconnected");
   a.simulateReconnect();
   await eventually(() => seen.at(-1) === "v2", 1000, "v2 after reconnect");
