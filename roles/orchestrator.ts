@@ -11,11 +11,12 @@ import { type FlagSpec, parseListen } from "../lib/cli/flags.ts";
 import {
   COMMON_FLAGS,
   fatal,
+  listenOrExit,
   parseRoleFlags,
   type RoleDefinition,
   roleLogger,
   usageError,
-  ZK_FLAGS,
+  zkFlags,
 } from "../lib/cli/role.ts";
 import { zkConnectOptions } from "../lib/cli/zk.ts";
 import { probe } from "../lib/health/probe.ts";
@@ -23,7 +24,7 @@ import { orchestratorAdminApp, OrchestratorMetrics } from "../lib/orchestrator/a
 import { OrchestratorNode } from "../lib/orchestrator/node.ts";
 import { orchestratorAcls } from "../lib/orchestrator/paths.ts";
 import { addProcessMetrics, args, env, onShutdownSignal } from "../lib/runtime/process.ts";
-import { runtimeVersion, serve } from "../lib/runtime/serve.ts";
+import { deferredHandler, runtimeVersion, serve } from "../lib/runtime/serve.ts";
 import { isValidNodeName, WORKERS_PATH } from "../lib/store/layout.ts";
 import { InstanceRegistration } from "../lib/source/instance_registry.ts";
 import { writerOnlyAcl } from "../lib/store/acl.ts";
@@ -33,7 +34,9 @@ const SUMMARY = "health-monitor cluster member: probes backends, writes health; 
 
 /** The orchestrator's flags. */
 export const ORCHESTRATOR_FLAGS: readonly FlagSpec[] = [
-  ...ZK_FLAGS,
+  // 4 s (ZooKeeper's smallest with its default tickTime of 2 s): a dead master's or worker's
+  // share of the backends goes unprobed until its session expires, so this bounds detection
+  ...zkFlags(4),
   {
     name: "admin-listen",
     type: "string",
@@ -78,6 +81,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   const digest = typeof connect.digest === "string" ? connect.digest : undefined;
   const startedAt = Date.now();
 
+  // Listen before ZooKeeper answers: a taken port is reported at once. Until the node exists,
+  // the admin routes answer 503.
+  const adminHandler = deferredHandler();
+  const admin = await listenOrExit(
+    "orchestrator",
+    () => serve(adminHandler.handler, { hostname: adminListen.host, port: adminListen.port }),
+  );
+
   const store = await connectStore(connect).catch((e) =>
     fatal(
       "orchestrator",
@@ -113,7 +124,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   });
 
   let stopping = false;
-  const admin = await serve(
+  adminHandler.set(
     orchestratorAdminApp(status, metrics.registry, {
       runtime: runtimeVersion(),
       startedAt,
@@ -121,9 +132,6 @@ export async function main(argv: readonly string[]): Promise<void> {
       workers: () => store.children(WORKERS_PATH).catch(() => null),
       stopping: () => stopping,
     }).fetch,
-    { hostname: adminListen.host, port: adminListen.port },
-  ).catch((e) =>
-    fatal("orchestrator", `cannot listen on ${flags["admin-listen"]}: ${(e as Error).message}`)
   );
 
   await node.start();

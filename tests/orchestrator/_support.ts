@@ -98,8 +98,10 @@ export async function startOrchestrator(
     id,
     "--admin-listen",
     `127.0.0.1:${adminPort}`,
-    "--zk-session-timeout",
-    String(options.sessionTimeoutSeconds ?? 4),
+    // without the option, the role's default session timeout (what an operator gets)
+    ...(options.sessionTimeoutSeconds === undefined
+      ? []
+      : ["--zk-session-timeout", String(options.sessionTimeoutSeconds)]),
     ...(options.extra ?? []),
   ], { ready: () => httpOk(`http://127.0.0.1:${adminPort}/healthz`) });
   const get = async (path: string) => {

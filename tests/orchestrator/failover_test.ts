@@ -2,7 +2,8 @@
  * Failure tests of the orchestrator cluster: real processes (Deno, then Bun), the real
  * ZooKeeper dev node, backends that record every probe.
  *
- * Session timeout 4 s, probe interval 1 s. The issue's bounds:
+ * The orchestrator's default session timeout (4 s: no --zk-session-timeout is passed), probe
+ * interval 1 s. The issue's bounds:
  * - kill -9 the master: a new master acts within session timeout + 1 s; no target goes unprobed
  *   for more than 2 intervals + that (7 s); no health change caused by the failover;
  * - kill -9 a worker: its targets are reassigned and probed within the same bound;
@@ -27,6 +28,7 @@ import {
   startOrchestrator,
 } from "./_support.ts";
 
+/** The orchestrator's default `--zk-session-timeout`, which these bounds follow from. */
 const SESSION_MS = 4000;
 const INTERVAL_MS = 1000;
 const ACT_BOUND = SESSION_MS + 1000;
@@ -64,9 +66,7 @@ async function failover(t: Deno.TestContext, runtime: Runtime): Promise<void> {
   const procs: Orchestrator[] = [];
   const stopped = new Set<Orchestrator>();
   const start = async (id: string) => {
-    const o = await startOrchestrator(runtime, sb.connect, id, {
-      sessionTimeoutSeconds: SESSION_MS / 1000,
-    });
+    const o = await startOrchestrator(runtime, sb.connect, id);
     procs.push(o);
     return o;
   };
