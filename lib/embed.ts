@@ -10,11 +10,13 @@
  * @module
  */
 import type { Context } from "hono";
+import type { GetConnInfo } from "hono/conninfo";
 import type { BackendView } from "./group/snapshot.ts";
 import { GroupState } from "./group/group_state.ts";
 import { HealthChecker } from "./health/checker.ts";
 import { probe } from "./health/probe.ts";
 import { type Logger, silentLogger } from "./log.ts";
+import { clientAddress, loadConnInfo, UNKNOWN_CLIENT } from "./runtime/hono_conn_info.ts";
 import { requestHashKey, usesKey } from "./proxy/hash_key.ts";
 import { forwardWebRequest, UpstreamError } from "./proxy/http_client.ts";
 import { ProxyMetrics } from "./proxy/metrics.ts";
@@ -40,7 +42,13 @@ export interface LoadBalancer {
   readonly state: GroupState;
   /** Metrics; render with `lb.metrics.registry.render()`. */
   readonly metrics: ProxyMetrics;
-  /** A Hono handler: `app.all("/api/*", lb.handler)`. */
+  /**
+   * A Hono handler: `app.all("/api/*", lb.handler)`, served by
+   * `Deno.serve(app.fetch)` or `Bun.serve({ fetch: app.fetch })`. The client's
+   * address (for `X-Forwarded-For`, `Forwarded` and the hash key) comes from
+   * Hono's `getConnInfo` for the runtime; `unknown` when it has none
+   * (`app.request()`).
+   */
   readonly handler: (c: Context) => Promise<Response>;
   /** Forwards a web Request directly (for non-Hono servers). */
   fetch(request: Request, clientIp?: string): Promise<Response>;
@@ -51,21 +59,6 @@ export interface LoadBalancer {
 }
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
-
-function clientAddress(c: Context): string {
-  const env = c.env as Record<string, unknown> | undefined;
-  const remote = env?.remoteAddr;
-  if (typeof remote === "string") return remote;
-  if (remote && typeof remote === "object" && "hostname" in remote) {
-    return String((remote as { hostname: unknown }).hostname);
-  }
-  const requestIP = env?.requestIP;
-  if (typeof requestIP === "function") {
-    const info = (requestIP as (r: Request) => { address?: string } | null)(c.req.raw);
-    if (info?.address) return info.address;
-  }
-  return "unknown";
-}
 
 function plain(status: number, body: string, extra?: Record<string, string>): Response {
   return new Response(body, {
@@ -127,6 +120,19 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
     });
     checker.sync(state.snapshot!);
   }
+  // Hono's getConnInfo for this runtime, loaded once (undefined until then)
+  let getConnInfo: GetConnInfo | null | undefined;
+  const connInfoLoaded = loadConnInfo().then(
+    (f) => {
+      getConnInfo = f;
+    },
+    (e) => {
+      log.warn("cannot load Hono's conninfo adapter: clients are forwarded as unknown", {
+        error: String(e),
+      });
+      getConnInfo = null;
+    },
+  );
   let version = 1;
   const poolFor = (b: BackendView) => {
     let p = pools.get(b.address);
@@ -224,8 +230,11 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
   return {
     state,
     metrics,
-    handler: (c) => forward(c.req.raw, clientAddress(c)),
-    fetch: (request, clientIp = "unknown") => forward(request, clientIp),
+    handler: (c) =>
+      getConnInfo !== undefined
+        ? forward(c.req.raw, clientAddress(getConnInfo, c))
+        : connInfoLoaded.then(() => forward(c.req.raw, clientAddress(getConnInfo ?? null, c))),
+    fetch: (request, clientIp = UNKNOWN_CLIENT) => forward(request, clientIp),
     update(config) {
       const r = state.applyConfig(String(++version), config);
       return r.ok ? { ok: true } : { ok: false, reason: r.rejected.reason };

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Fields, RequestHead, ResponseHead } from "./head.ts";
+import { appendFieldValue, forwardingFields } from "./forwarding.ts";
 import { HOP_BY_HOP, listTokens, REASONS } from "./syntax.ts";
 
 /** Body framing the proxy declares on a head it writes. */
@@ -69,10 +70,6 @@ function skipListed(tokens: readonly string[], base: ReadonlySet<string>): Reado
   return extra ?? base;
 }
 
-function forwardedFor(ip: string): string {
-  return ip.includes(":") ? `"[${ip}]"` : ip;
-}
-
 function framingLines(framing: BodyFraming): string {
   if (framing.contentLength >= 0) return `content-length: ${framing.contentLength}\r\n`;
   return framing.chunked ? "transfer-encoding: chunked\r\n" : "";
@@ -102,19 +99,12 @@ export function upstreamRequestHead(
     if (!skip.has(n)) {
       head += `${names[i]}: ${values[i]}\r\n`;
     } else if (n === "x-forwarded-for") {
-      xff = xff === null ? values[i]! : `${xff}, ${values[i]}`;
+      xff = appendFieldValue(xff, values[i]!);
     } else if (n === "forwarded") {
-      fwd = fwd === null ? values[i]! : `${fwd}, ${values[i]}`;
+      fwd = appendFieldValue(fwd, values[i]!);
     }
   }
-  const clientHost = req.host ?? "";
-  head += `x-forwarded-for: ${xff === null ? ctx.clientIp : `${xff}, ${ctx.clientIp}`}\r\n`;
-  head += `x-forwarded-proto: ${ctx.proto}\r\n`;
-  if (clientHost) head += `x-forwarded-host: ${clientHost}\r\n`;
-  const element = `for=${forwardedFor(ctx.clientIp)};proto=${ctx.proto}${
-    clientHost ? `;host="${clientHost}"` : ""
-  }`;
-  head += `forwarded: ${fwd === null ? element : `${fwd}, ${element}`}\r\n`;
+  head += forwardingFields(xff, fwd, ctx.clientIp, ctx.proto, req.host ?? "");
   if (req.teTrailers) head += "te: trailers\r\n";
   if (expectContinue) head += "expect: 100-continue\r\n";
   // RFC 9110 §10.1.4: whoever sends TE also lists "te" in Connection.

@@ -8,6 +8,7 @@
  */
 import { Buffer } from "node:buffer";
 import { CHUNK_END, ChunkedDecoder, chunkHeader, LAST_CHUNK_BYTES } from "../http1/chunked.ts";
+import { forwardingFields } from "../http1/forwarding.ts";
 import { HOP_BY_HOP, listTokens } from "../http1/syntax.ts";
 import { parseResponseHead, type ResponseHead } from "../http1/head.ts";
 import type { UpstreamConnection, UpstreamOwner, UpstreamPool } from "./upstream_pool.ts";
@@ -51,18 +52,17 @@ export function requestHeadFromWeb(
   const url = new URL(req.url);
   const connectionListed = new Set(listTokens(req.headers.get("connection") ?? ""));
   let head = `${req.method} ${target} HTTP/1.1\r\nhost: ${url.host}\r\n`;
+  // Headers joins repeated field lines with ", " already, in order
   let xff: string | null = null;
+  let fwd: string | null = null;
   req.headers.forEach((value, name) => {
     if (name === "x-forwarded-for") xff = value;
-    else if (name === "x-forwarded-proto" || name === "x-forwarded-host" || name === "forwarded") {
-      return;
-    } else if (!SKIP.has(name) && !connectionListed.has(name)) head += `${name}: ${value}\r\n`;
+    else if (name === "forwarded") fwd = value;
+    else if (name === "x-forwarded-proto" || name === "x-forwarded-host") return;
+    else if (!SKIP.has(name) && !connectionListed.has(name)) head += `${name}: ${value}\r\n`;
   });
   const proto = url.protocol === "https:" ? "https" : "http";
-  head += `x-forwarded-for: ${xff === null ? clientIp : `${xff}, ${clientIp}`}\r\n`;
-  head += `x-forwarded-proto: ${proto}\r\nx-forwarded-host: ${url.host}\r\n`;
-  const forFor = clientIp.includes(":") ? `"[${clientIp}]"` : clientIp;
-  head += `forwarded: for=${forFor};proto=${proto};host="${url.host}"\r\n`;
+  head += forwardingFields(xff, fwd, clientIp, proto, url.host);
   if (chunked) head += "transfer-encoding: chunked\r\n";
   else if (contentLength >= 0) head += `content-length: ${contentLength}\r\n`;
   return head + "\r\n";

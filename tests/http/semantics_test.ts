@@ -92,6 +92,47 @@ for (const runtime of RUNTIMES) {
   });
 
   Deno.test({
+    name:
+      `proxy (${runtime}) appends the client after every element of the client's Forwarded lines, in order`,
+    ...E2E,
+    fn: async () => {
+      const backend = await RawBackend.start((_req, c) => c.write(okResponse()));
+      const proxy = await proxyFor(runtime, [backend.address]);
+      try {
+        // a client on another address, behind two proxies that each added a field line
+        const c = await RawConnection.open(proxy.port, { localAddress: "127.0.0.2" });
+        c.send(
+          "GET /chain HTTP/1.1\r\nHost: shop.example\r\n" +
+            "Forwarded: for=198.51.100.1\r\nX-Forwarded-For: 198.51.100.1\r\n" +
+            'Forwarded: for=198.51.100.2;proto=https, for="[2001:db8::2]"\r\n' +
+            "X-Forwarded-For: 198.51.100.2, 2001:db8::2\r\n\r\n",
+        );
+        assert.equal((await c.readResponse()).status, 200);
+        // and one without any: the client's element alone
+        c.send("GET /plain HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+        assert.equal((await c.readResponse()).status, 200);
+        c.destroy();
+        const [chain, plain] = backend.requests;
+        assert.equal(
+          header(chain!, "forwarded"),
+          'for=198.51.100.1, for=198.51.100.2;proto=https, for="[2001:db8::2]", ' +
+            'for=127.0.0.2;proto=http;host="shop.example"',
+        );
+        assert.equal(
+          header(chain!, "x-forwarded-for"),
+          "198.51.100.1, 198.51.100.2, 2001:db8::2, 127.0.0.2",
+        );
+        assert.equal(headerAll(chain!, "forwarded").length, 1, chain!.head);
+        assert.equal(header(plain!, "forwarded"), 'for=127.0.0.2;proto=http;host="shop.example"');
+        assert.equal(header(plain!, "x-forwarded-for"), "127.0.0.2");
+      } finally {
+        await proxy.process.stop();
+        await backend.close();
+      }
+    },
+  });
+
+  Deno.test({
     name: `proxy (${runtime}) passes Host through by default and rewrites it per group`,
     ...E2E,
     fn: async () => {
