@@ -13,7 +13,7 @@
 set -euo pipefail
 export SWY_LOG_TAG=dns-stack
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-. "$SWY_REPO_ROOT/deploy/lab/lab.env"
+. "${SWITCHYARD_LAB_ENV:-$SWY_REPO_ROOT/deploy/lab/lab.env}"
 
 D="$SWY_REPO_ROOT/deploy"
 

@@ -10,17 +10,19 @@
 #   etcd.sh endpoints [single|cluster|lab]                the client URLs, comma-separated
 #
 # Profiles (ports are fixed by the project's port plan):
-#   single   127.0.0.1 client 2379, peer 2380
+#   single   127.0.0.1 client 2379, peer 2380 (or $SWITCHYARD_ETCD_CLIENT_PORT/_PEER_PORT)
 #   cluster  127.0.0.1 clients 23791-23793, peers 23801-23803 (members 1-3)
 #   lab      inside netns $LAB_NS_ETCD at $LAB_ETCD_IP, client 2379, peer 2380 (deploy/lab/lab.sh up)
 # State: ${SWITCHYARD_STATE_DIR:-<repo>/.state}/etcd/<profile>/<member>/{data,etcd.pid,etcd.log}
+# Another state dir and SWITCHYARD_ETCD_CLIENT_PORT/SWITCHYARD_ETCD_PEER_PORT give a second,
+# independent single etcd (tests/dns/deploy_scripts_test.ts); SWITCHYARD_LAB_ENV another lab.env.
 set -euo pipefail
 SWY_LOG_TAG=etcd
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
-. "$SWY_REPO_ROOT/deploy/lab/lab.env"
+. "${SWITCHYARD_LAB_ENV:-$SWY_REPO_ROOT/deploy/lab/lab.env}"
 
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -58,20 +60,29 @@ if [ -n "$MEMBER" ]; then
     swy_die "--member must be 1..$COUNT for profile $PROFILE"
 fi
 
+SINGLE_CLIENT_PORT="${SWITCHYARD_ETCD_CLIENT_PORT:-2379}"
+SINGLE_PEER_PORT="${SWITCHYARD_ETCD_PEER_PORT:-2380}"
+for p in "$SINGLE_CLIENT_PORT" "$SINGLE_PEER_PORT"; do
+  [[ "$p" =~ ^[0-9]{1,5}$ ]] && ((p >= 1 && p <= 65535)) ||
+    swy_die "SWITCHYARD_ETCD_CLIENT_PORT/SWITCHYARD_ETCD_PEER_PORT must be ports 1-65535, got $p"
+done
+[ "$SINGLE_CLIENT_PORT" != "$SINGLE_PEER_PORT" ] ||
+  swy_die "SWITCHYARD_ETCD_CLIENT_PORT and SWITCHYARD_ETCD_PEER_PORT must differ"
+
 BASE="$SWY_STATE_DIR/etcd/$PROFILE"
 
 # member_name I / client_port I / peer_port I
 member_name() { if [ "$PROFILE" = cluster ]; then echo "m$1"; else echo "$PROFILE"; fi; }
 client_port() {
   case "$PROFILE" in
-  single) echo 2379 ;;
+  single) echo "$SINGLE_CLIENT_PORT" ;;
   lab) echo "$LAB_ETCD_CLIENT_PORT" ;;
   cluster) echo $((23790 + $1)) ;;
   esac
 }
 peer_port() {
   case "$PROFILE" in
-  single) echo 2380 ;;
+  single) echo "$SINGLE_PEER_PORT" ;;
   lab) echo "$LAB_ETCD_PEER_PORT" ;;
   cluster) echo $((23800 + $1)) ;;
   esac

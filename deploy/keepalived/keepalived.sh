@@ -19,7 +19,7 @@
 set -euo pipefail
 SWY_LOG_TAG=keepalived
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
-. "$SWY_REPO_ROOT/deploy/lab/lab.env"
+. "${SWITCHYARD_LAB_ENV:-$SWY_REPO_ROOT/deploy/lab/lab.env}"
 
 usage() {
   sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2

@@ -6,11 +6,12 @@
 #   lab.sh down    stop the lab's services (etcd lab, CoreDNS lab-*, keepalived), delete it all
 #   lab.sh status  list namespaces, addresses, routes; exit 1 when the lab is not (fully) up
 #
-# Names and addresses: deploy/lab/lab.env.
+# Names and addresses: deploy/lab/lab.env, or the file $SWITCHYARD_LAB_ENV names (a second lab
+# with its own names and addresses, as tests/dns/deploy_scripts_test.ts runs next to the main one).
 set -euo pipefail
 SWY_LOG_TAG=lab
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
-. "$SWY_REPO_ROOT/deploy/lab/lab.env"
+. "${SWITCHYARD_LAB_ENV:-$SWY_REPO_ROOT/deploy/lab/lab.env}"
 
 ALL_NS=("$LAB_NS_ROUTER" "$LAB_NS_ETCD" "$LAB_NS_DNS1" "$LAB_NS_DNS2" "$LAB_NS_CLIENT1" "$LAB_NS_CLIENT2")
 
@@ -167,7 +168,7 @@ up) up ;;
 down) down ;;
 status) status ;;
 *)
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac

@@ -100,7 +100,7 @@ Deno.test("DnsController: the leader writes exactly the live proxies, and follow
     const c = await h.start("dns-1");
     await until(() => h.kv.data.size === 3, "records written");
     assert.deepEqual(hosts(h.kv), [
-      "/skydns/_region/r1/com/example/api/lb1 198.18.0.21",
+      "/skydns-region-r1/com/example/api/lb1 198.18.0.21",
       "/skydns/com/example/api/lb1 198.18.0.21",
       "/skydns/com/example/api/lb2 198.18.0.22",
     ]);

@@ -5,7 +5,8 @@
  *
  * - one server block per region, first, each selected by the `view` plugin with
  *   `expr incidr(client_ip(), '<cidr>') || ...`; its `etcd` plugin reads the region's own tree
- *   (`<prefix>/_region/<region>`, see `skydns.ts`) with `fallthrough`, and the next plugin,
+ *   (`<prefix>-region-<region>`, one path segment like the prefix, so CoreDNS names SRV targets
+ *   `lb1.<zone>` there too: see `regionPath` in `skydns.ts`) with `fallthrough`, and the next plugin,
  *   `forward`, sends what the region cannot answer (no live instance there: NXDOMAIN) to this
  *   same CoreDNS over loopback (`127.0.0.1:<port>`). Loopback is in no region's CIDRs (checked),
  *   so that query lands in

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CorefileError, renderCorefile, validateCorefileSpec, viewExpression } from "./corefile.ts";
 import type { CorefileSpec } from "./corefile.ts";
+import { coreDnsTargetName } from "./skydns.ts";
 
 const BASE: CorefileSpec = {
   zone: "example.com",
@@ -86,7 +87,7 @@ example.com:1053 {
     }
     loadbalance round_robin
     etcd example.com {
-        path /sw/_region/eu
+        path /sw-region-eu
         endpoint http://198.18.0.2:2379 http://198.18.0.3:2379
         min-lease-ttl 1
         max-lease-ttl 3600
@@ -112,7 +113,7 @@ example.com:1053 {
     }
     loadbalance round_robin
     etcd example.com {
-        path /sw/_region/us
+        path /sw-region-us
         endpoint http://198.18.0.2:2379 http://198.18.0.3:2379
         min-lease-ttl 1
         max-lease-ttl 3600
@@ -231,7 +232,7 @@ Deno.test("validateCorefileSpec: every problem is listed", () => {
     /etcd endpoint "127\.0\.0\.1:2379"/,
     /etcd endpoint "ftp:\/\/x:1"/,
     /etcd endpoint "http:\/\/h:0"/,
-    /path prefix "skydns"/,
+    /prefix "skydns" must be one etcd path segment/,
     /port must be 1-65535/,
     /bind address "nope"/,
     /cacheTtl must be/,
@@ -314,4 +315,37 @@ Deno.test("renderCorefile: throws CorefileError on an invalid spec", () => {
     () => renderCorefile({ ...BASE, regions: [{ name: "x", cidrs: ["0.0.0.0/0"] }] }),
     /fallback address/,
   );
+});
+
+Deno.test("renderCorefile: every block's etcd path is one segment, so SRV targets resolve", () => {
+  // CoreDNS names an SRV target after the record's key minus its first path segment
+  // (coreDnsTargetName): a block whose path had two segments (regions before issue 12:
+  // /skydns/_region/us) answered targets like p1.api.example.test.us._region., REFUSED.
+  const table: { prefix?: string; regions: string[] }[] = [
+    { regions: [] },
+    { regions: ["us", "eu"] },
+    { prefix: "/swytest-1a2b", regions: ["us-east-1", "r2"] },
+  ];
+  for (const row of table) {
+    const text = renderCorefile({
+      ...BASE,
+      zone: "api.example.test",
+      ...(row.prefix === undefined ? {} : { pathPrefix: row.prefix }),
+      regions: row.regions.map((name, i) => ({ name, cidrs: [`127.0.0.${i + 2}/32`] })),
+    });
+    const paths = [...text.matchAll(/^ {8}path (\S+)$/gm)].map((m) => m[1] as string);
+    const prefix = row.prefix ?? "/skydns";
+    assert.deepEqual(paths, [...row.regions.map((r) => `${prefix}-region-${r}`), prefix]);
+    for (const path of paths) {
+      assert.match(path, /^\/[^/]+$/, `${JSON.stringify(row)}: path ${path}`);
+      // a regional instance key under this path is answered as the instance's own name
+      assert.equal(coreDnsTargetName(`${path}/test/example/api/p1`), "p1.api.example.test.");
+    }
+  }
+});
+
+Deno.test("validateCorefileSpec: a path prefix of more than one segment is refused", () => {
+  const found = issues({ ...BASE, pathPrefix: "/switchyard/dns" });
+  assert.equal(found.length, 1, found.join("\n"));
+  assert.match(found[0] ?? "", /prefix "\/switchyard\/dns" must be one etcd path segment/);
 });

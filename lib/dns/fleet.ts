@@ -4,7 +4,7 @@
  *
  * Each live proxy gets one record under the zone (`/skydns/com/example/api/<label>`) and, when
  * it declares a region, the same record under that region's tree
- * (`/skydns/_region/<region>/com/example/api/<label>`, see `skydns.ts` and `corefile.ts`), so A
+ * (`/skydns-region-<region>/com/example/api/<label>`, see `skydns.ts` and `corefile.ts`), so A
  * answers list the live proxies, a region's clients get that region's proxies, and a region with
  * none falls back to the global answers.
  *

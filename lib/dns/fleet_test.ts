@@ -112,7 +112,7 @@ Deno.test("fleetRecords() writes a global key per proxy and a regional one for i
     [
       ["/skydns/com/example/api/lb1", record("198.18.0.21", "group=g")],
       ["/skydns/com/example/api/lb2", record("198.18.0.22", "group=g region=r1")],
-      ["/skydns/_region/r1/com/example/api/lb2", record("198.18.0.22", "group=g region=r1")],
+      ["/skydns-region-r1/com/example/api/lb2", record("198.18.0.22", "group=g region=r1")],
     ],
   );
   assert.deepEqual(fleet.placements.map((p) => [p.id, p.label, p.keys.length]), [
@@ -177,6 +177,11 @@ Deno.test("fleetOptionIssues() lists every bad option", () => {
     weightByLoad: { metric: "connections", capacity: 0 },
   });
   assert.equal(issues.length, 6, issues.join("\n"));
+  // The role prints each issue as `--<issue>`: this one names the --prefix flag.
+  assert.deepEqual(
+    fleetOptionIssues({ ...OPTIONS, prefix: "/switchyard/dns" }).map((i) => i.slice(0, 41)),
+    ['prefix "/switchyard/dns" must be one etcd'],
+  );
 });
 
 const BY_CONN: WeightByLoad = { metric: "connections", capacity: 100 };

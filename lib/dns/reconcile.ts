@@ -4,9 +4,11 @@
  *
  * A zone (`api.example.com`) owns exactly its instance keys: one label below the zone's path,
  * globally (`/skydns/com/example/api/<label>`) and in any region
- * (`/skydns/_region/<region>/com/example/api/<label>`). Everything else under the prefix (other
- * zones, deeper names an operator added under the zone, malformed keys) is never written or
- * deleted. Records compare by their canonical encoding (`encodeRecord`), so an unchanged fleet
+ * (`/skydns-region-<region>/com/example/api/<label>`), plus its instance keys in the regional
+ * layout used before issue 12 (`/skydns/_region/<region>/com/example/api/<label>`), which are
+ * never desired and so are deleted by the first pass (their SRV targets did not resolve, see
+ * `skydns.ts`). Everything else (other zones, deeper names an operator added under the zone,
+ * malformed keys) is never written or deleted. Records compare by their canonical encoding (`encodeRecord`), so an unchanged fleet
  * plans nothing: reconciling is idempotent and can run as often as wanted.
  *
  * Pure: no I/O, no runtime globals.
@@ -16,17 +18,21 @@
 import {
   decodeRecord,
   encodeRecord,
-  normalizePrefix,
+  legacyRegionTreesPrefix,
   normalizeZone,
   parseKey,
-  REGION_SEGMENT,
+  regionTreesPrefix,
   zonePath,
 } from "./skydns.ts";
 import type { SkyDnsRecord } from "./skydns.ts";
 
 /** The etcd prefixes to read to see every key a zone owns (then filter with {@link isOwnedKey}). */
 export function ownedPrefixes(zone: string, prefix?: string): string[] {
-  return [`${zonePath(zone, { prefix })}/`, `${normalizePrefix(prefix)}/${REGION_SEGMENT}/`];
+  return [
+    `${zonePath(zone, { prefix })}/`,
+    regionTreesPrefix(prefix),
+    legacyRegionTreesPrefix(prefix),
+  ];
 }
 
 /**
@@ -36,7 +42,8 @@ export function ownedPrefixes(zone: string, prefix?: string): string[] {
  * ```ts
  * import { isOwnedKey } from "./reconcile.ts";
  * isOwnedKey("/skydns/com/example/api/lb1", "api.example.com"); // true
- * isOwnedKey("/skydns/_region/eu/com/example/api/lb1", "api.example.com"); // true
+ * isOwnedKey("/skydns-region-eu/com/example/api/lb1", "api.example.com"); // true
+ * isOwnedKey("/skydns/_region/eu/com/example/api/lb1", "api.example.com"); // true (legacy)
  * isOwnedKey("/skydns/com/example/api/x/lb1", "api.example.com"); // false (deeper)
  * isOwnedKey("/skydns/com/example/web/lb1", "api.example.com"); // false (another zone)
  * ```
@@ -126,11 +133,16 @@ export function planReconcile(
 /** The region name counts use for the zone's own tree (no region can start with `_`). */
 export const GLOBAL_TREE = "_global";
 
-/** Keys counted by region ({@link GLOBAL_TREE} for the zone's own tree), for metrics. */
+/**
+ * Keys counted by region ({@link GLOBAL_TREE} for the zone's own tree), for metrics. Keys in the
+ * legacy regional layout are not counted: CoreDNS no longer reads them.
+ */
 export function countByRegion(keys: Iterable<string>, prefix?: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const key of keys) {
-    const region = parseKey(key, prefix)?.region ?? GLOBAL_TREE;
+    const parsed = parseKey(key, prefix);
+    if (parsed?.legacy) continue;
+    const region = parsed?.region ?? GLOBAL_TREE;
     out.set(region, (out.get(region) ?? 0) + 1);
   }
   return out;

@@ -6,12 +6,14 @@
  * `api.example.com` returns every record in the subtree `/skydns/com/example/api/`. So each load
  * balancer instance is one key below the service name, and its value is a JSON record.
  *
- * Regions: each region gets its own path prefix, `<prefix>/_region/<region>`, holding the same
- * zone tree: `/skydns/_region/eu/com/example/api/lb1`. The Corefile's server block for a region
- * points its etcd plugin at that path (see `corefile.ts`), so a query from a client in that
- * region sees only that region's records, with the same names as the global ones. `_region` can
- * never be a label of a real zone's reversed path (no TLD starts with `_`), so regional keys never
- * leak into global answers, and an instance registered in a region also registers globally (see
+ * Regions: each region gets its own tree next to the global one, `<prefix>-region-<region>`,
+ * holding the same zone tree: `/skydns-region-eu/com/example/api/lb1`. The Corefile's server
+ * block for a region points its etcd plugin at that path (see `corefile.ts`), so a query from a
+ * client in that region sees only that region's records, with the same names as the global ones
+ * (SRV target `lb1.api.example.com` in every tree). Every tree's path is one segment because
+ * CoreDNS derives SRV target names by dropping exactly one path segment from a key
+ * ({@link coreDnsTargetName}). Regional keys are outside the global tree, so they never leak into
+ * global answers, and an instance registered in a region also registers globally (see
  * {@link registrationKeys}) so that the global answers, which regions fall back to, list every
  * live instance.
  *
@@ -24,8 +26,11 @@ import { parseIp } from "./ip.ts";
 /** The etcd plugin's default path prefix. */
 export const DEFAULT_PREFIX = "/skydns";
 
-/** The path segment under the prefix that holds per-region trees. */
-export const REGION_SEGMENT = "_region";
+/** What joins the prefix and a region name in a region tree's path: `/skydns-region-eu`. */
+export const REGION_INFIX = "-region-";
+
+/** The path segment under the prefix that held per-region trees before issue 12 (read only). */
+export const LEGACY_REGION_SEGMENT = "_region";
 
 /** The most labels a DNS name may have; and the longest label and name. */
 const MAX_LABEL = 63;
@@ -115,17 +120,18 @@ export function normalizeZone(zone: string): string {
 }
 
 /**
- * Validates an etcd path prefix (`/skydns`, `/switchyard/dns`): absolute, no trailing slash,
- * non-empty segments of `[A-Za-z0-9._-]`. Returns it unchanged.
+ * Validates an etcd path prefix (`/skydns`, `/switchyard-dns`): one absolute path segment of
+ * `[A-Za-z0-9._-]`, no trailing slash. Returns it unchanged. One segment, because CoreDNS's etcd
+ * plugin names SRV targets by dropping exactly one segment from a record's key
+ * ({@link coreDnsTargetName}): under `/switchyard/dns` the target of `lb1` would be
+ * `lb1.api.example.com.dns.`, a name that resolves nowhere.
  */
 export function normalizePrefix(prefix: string = DEFAULT_PREFIX): string {
-  if (!/^(?:\/[A-Za-z0-9._-]+)+$/.test(prefix)) {
+  if (!/^\/[A-Za-z0-9._-]+$/.test(prefix) || prefix === "/." || prefix === "/..") {
     throw new SkyDnsError(
-      `path prefix "${prefix}" must look like /skydns (absolute, no trailing slash)`,
+      `prefix "${prefix}" must be one etcd path segment such as /skydns (absolute, no further ` +
+        "/: CoreDNS names SRV targets by dropping exactly one segment of the key)",
     );
-  }
-  if (prefix.split("/").some((s) => s === "." || s === "..")) {
-    throw new SkyDnsError(`path prefix "${prefix}" must not contain . or .. segments`);
   }
   return prefix;
 }
@@ -139,16 +145,57 @@ export function validateRegion(region: string): string {
 }
 
 /**
- * The etcd `path` for a region's server block: `<prefix>/_region/<region>`.
+ * The name CoreDNS's etcd plugin gives the record stored at `key` when it answers SRV (and MX)
+ * queries for an address record: the SRV target, and the owner name of the A/AAAA record it adds
+ * to the additional section. CoreDNS (`plugin/etcd/msg.Domain`, v1.15.0) drops the key's first
+ * path segment, whatever its `path` is, and reverses the rest: `/skydns/com/example/api/lb1`
+ * gives `lb1.api.example.com.`. So a tree answers SRV with names that resolve only if its path
+ * is exactly one segment; every layout here is checked against this (see skydns_test.ts).
+ *
+ * @example
+ * ```ts
+ * import { coreDnsTargetName } from "./skydns.ts";
+ * coreDnsTargetName("/skydns/com/example/api/lb1"); // "lb1.api.example.com."
+ * coreDnsTargetName("/a/b/com/example/api/lb1"); // "lb1.api.example.com.b." (two segments)
+ * ```
+ */
+export function coreDnsTargetName(key: string): string {
+  const segments = key.split("/").filter((s) => s !== "");
+  return `${segments.slice(1).reverse().join(".")}.`;
+}
+
+/**
+ * The etcd `path` of a region's tree (its server block reads it): `<prefix>-region-<region>`,
+ * a sibling of the global tree, never below it. It must be one path segment, like the prefix,
+ * because CoreDNS names SRV targets by dropping exactly one segment from a key
+ * ({@link coreDnsTargetName}): below the prefix (`/skydns/_region/eu`, the layout before
+ * issue 12) the targets were `lb1.api.example.com.eu._region.`, which no client can resolve.
  *
  * @example
  * ```ts
  * import { regionPath } from "./skydns.ts";
- * regionPath("eu"); // "/skydns/_region/eu"
+ * regionPath("eu"); // "/skydns-region-eu"
  * ```
  */
 export function regionPath(region: string, prefix: string = DEFAULT_PREFIX): string {
-  return `${normalizePrefix(prefix)}/${REGION_SEGMENT}/${validateRegion(region)}`;
+  return `${regionTreesPrefix(prefix)}${validateRegion(region)}`;
+}
+
+/**
+ * The etcd key prefix that every region's tree starts with, `<prefix>-region-`: list it to see
+ * every regional key (then {@link parseKey} tells the region).
+ */
+export function regionTreesPrefix(prefix: string = DEFAULT_PREFIX): string {
+  return `${normalizePrefix(prefix)}${REGION_INFIX}`;
+}
+
+/**
+ * Where regional keys were written before issue 12 (`<prefix>/_region/<region>/...`): still
+ * parsed, so the dns role can find and delete its zone's leftovers there (see `reconcile.ts`),
+ * and the console can show them; never written.
+ */
+export function legacyRegionTreesPrefix(prefix: string = DEFAULT_PREFIX): string {
+  return `${normalizePrefix(prefix)}/${LEGACY_REGION_SEGMENT}/`;
 }
 
 /** Options for key builders. */
@@ -176,7 +223,7 @@ export function zonePath(zone: string, options: KeyOptions = {}): string {
 /**
  * The etcd key of one instance's record: `/skydns/com/example/api/lb1` for zone
  * `api.example.com`, instance `lb1` (sanitized with {@link sanitizeLabel}); with a region,
- * `/skydns/_region/eu/com/example/api/lb1`. The full DNS name (`lb1.api.example.com`) must stay
+ * `/skydns-region-eu/com/example/api/lb1`. The full DNS name (`lb1.api.example.com`) must stay
  * within 253 characters.
  */
 export function instanceKey(zone: string, instance: string, options: KeyOptions = {}): string {
@@ -208,25 +255,45 @@ export function registrationKeys(
 export interface ParsedKey {
   readonly name: string;
   readonly region?: string;
+  /** True for a key in the pre-issue-12 regional layout (`<prefix>/_region/<region>/...`). */
+  readonly legacy?: true;
 }
 
 /**
- * The inverse of {@link instanceKey}: the DNS name a key answers for, and its region. Returns
- * undefined for a key outside the prefix or malformed.
+ * The inverse of {@link instanceKey}: the DNS name a key answers for, and its region. Also reads
+ * the legacy regional layout (`legacy: true`, see {@link legacyRegionTreesPrefix}). Returns
+ * undefined for a key outside the prefix's trees or malformed.
+ *
+ * @example
+ * ```ts
+ * import { parseKey } from "./skydns.ts";
+ * parseKey("/skydns-region-eu/com/example/api/lb1"); // { name: "lb1.api.example.com", region: "eu" }
+ * ```
  */
 export function parseKey(key: string, prefix: string = DEFAULT_PREFIX): ParsedKey | undefined {
   const base = normalizePrefix(prefix);
-  if (!key.startsWith(`${base}/`)) return undefined;
-  const segments = key.slice(base.length + 1).split("/");
   let region: string | undefined;
-  if (segments[0] === REGION_SEGMENT) {
-    region = segments[1];
-    if (region === undefined || !LDH_LABEL.test(region)) return undefined;
-    segments.splice(0, 2);
+  let legacy = false;
+  let segments: string[];
+  if (key.startsWith(`${base}/`)) {
+    segments = key.slice(base.length + 1).split("/");
+    if (segments[0] === LEGACY_REGION_SEGMENT) {
+      region = segments[1];
+      if (region === undefined) return undefined;
+      segments.splice(0, 2);
+      legacy = true;
+    }
+  } else if (key.startsWith(`${base}${REGION_INFIX}`)) {
+    segments = key.slice(base.length + REGION_INFIX.length).split("/");
+    region = segments.shift();
+  } else {
+    return undefined;
   }
+  if (region !== undefined && !LDH_LABEL.test(region)) return undefined;
   if (segments.length === 0 || segments.some((s) => !LDH_LABEL.test(s))) return undefined;
   const name = segments.reverse().join(".");
-  return region === undefined ? { name } : { name, region };
+  if (region === undefined) return { name };
+  return legacy ? { name, region, legacy: true } : { name, region };
 }
 
 function checkInt(field: string, value: unknown, min: number, max: number): void {

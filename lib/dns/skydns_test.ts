@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
 import {
+  coreDnsTargetName,
   decodeRecord,
   DEFAULT_PREFIX,
   encodeRecord,
   instanceKey,
+  legacyRegionTreesPrefix,
   normalizePrefix,
   normalizeZone,
   parseKey,
   regionPath,
+  regionTreesPrefix,
   registrationKeys,
   sanitizeLabel,
   shortHash,
@@ -126,20 +129,88 @@ Deno.test("zoneLabels: invalid zones throw SkyDnsError", () => {
   }
 });
 
-Deno.test("normalizePrefix: accepts absolute paths, rejects the rest", () => {
+Deno.test("normalizePrefix: one absolute path segment, rejects the rest", () => {
   assert.equal(normalizePrefix(), "/skydns");
-  assert.equal(normalizePrefix("/switchyard/dns"), "/switchyard/dns");
+  assert.equal(normalizePrefix("/switchyard-dns"), "/switchyard-dns");
   assert.equal(normalizePrefix("/swytest-1a2b.c_d"), "/swytest-1a2b.c_d");
-  for (const bad of ["", "/", "skydns", "/skydns/", "//skydns", "/a//b", "/a b", "/a/../b", "/."]) {
+  for (
+    const bad of [
+      "",
+      "/",
+      "skydns",
+      "/skydns/",
+      "//skydns",
+      "/a//b",
+      "/a b",
+      "/a/../b",
+      "/.",
+      "/..",
+      // more than one segment: CoreDNS would answer SRV targets like lb1.api.example.com.dns.
+      "/switchyard/dns",
+      "/x/y",
+    ]
+  ) {
     assert.throws(() => normalizePrefix(bad), SkyDnsError, bad);
+  }
+  assert.throws(() => normalizePrefix("/switchyard/dns"), /one etcd path segment/);
+});
+
+Deno.test("coreDnsTargetName: CoreDNS's msg.Domain drops exactly one path segment", () => {
+  const table: [string, string][] = [
+    ["/skydns/com/example/api/lb1", "lb1.api.example.com."],
+    ["/skydns/com/example/api/lb1/", "lb1.api.example.com."],
+    ["/p/test/example/api/p1", "p1.api.example.test."],
+    // what the layouts before issue 12 produced (issue 12, point 3):
+    ["/skydns/_region/us/test/example/api/p1", "p1.api.example.test.us._region."],
+    ["/switchyard/dns/com/example/api/lb1", "lb1.api.example.com.dns."],
+  ];
+  for (const [key, name] of table) assert.equal(coreDnsTargetName(key), name, key);
+});
+
+Deno.test("every key an instance registers is answered under its own name by CoreDNS", () => {
+  // CoreDNS names an SRV target (and its additional A record) after the key it came from, so
+  // a target resolves only if that name is the instance's name: the same in every tree.
+  const table: {
+    zone: string;
+    instance: string;
+    prefix?: string;
+    region?: string;
+    name: string;
+  }[] = [
+    { zone: "api.example.com", instance: "lb1", name: "lb1.api.example.com." },
+    { zone: "api.example.test", instance: "p1", region: "us", name: "p1.api.example.test." },
+    { zone: "api.example.test", instance: "p1", region: "eu", name: "p1.api.example.test." },
+    {
+      zone: "API.Example.com.",
+      instance: "LB_2",
+      prefix: "/swytest-1a2b",
+      region: "us-east-1",
+      name: "lb-2.api.example.com.",
+    },
+    { zone: "a.b.c.d", instance: "x", prefix: "/p", region: "r2", name: "x.a.b.c.d." },
+  ];
+  for (const row of table) {
+    const keys = registrationKeys(row.zone, row.instance, row);
+    assert.equal(keys.length, row.region === undefined ? 1 : 2);
+    // each key is where CoreDNS looks that name up in its tree: the global tree, then the region's
+    const paths = [normalizePrefix(row.prefix)];
+    if (row.region !== undefined) paths.push(regionPath(row.region, row.prefix));
+    const labels = row.name.slice(0, -1).split(".").reverse().join("/");
+    assert.deepEqual(keys, paths.map((path) => `${path}/${labels}`));
+    for (const key of keys) {
+      assert.equal(coreDnsTargetName(key), row.name, `${JSON.stringify(row)}: ${key}`);
+    }
   }
 });
 
-Deno.test("validateRegion / regionPath", () => {
+Deno.test("validateRegion / regionPath: a region's tree is one segment, next to the global", () => {
   assert.equal(validateRegion("eu"), "eu");
   assert.equal(validateRegion("us-east-1"), "us-east-1");
-  assert.equal(regionPath("eu"), "/skydns/_region/eu");
-  assert.equal(regionPath("r1", "/x/y"), "/x/y/_region/r1");
+  assert.equal(regionPath("eu"), "/skydns-region-eu");
+  assert.equal(regionPath("r1", "/x"), "/x-region-r1");
+  assert.equal(regionTreesPrefix("/x"), "/x-region-");
+  assert.equal(legacyRegionTreesPrefix(), "/skydns/_region/");
+  assert.throws(() => regionPath("r1", "/x/y"), /one etcd path segment/);
   for (const bad of ["", "EU", "eu_west", "-eu", "eu.west", "a".repeat(64)]) {
     assert.throws(() => validateRegion(bad), SkyDnsError, bad);
   }
@@ -148,11 +219,11 @@ Deno.test("validateRegion / regionPath", () => {
 
 Deno.test("zonePath / instanceKey: prefixes and regions", () => {
   assert.equal(zonePath("example.com", { prefix: "/p" }), "/p/com/example");
-  assert.equal(zonePath("api.example.com", { region: "eu" }), "/skydns/_region/eu/com/example/api");
+  assert.equal(zonePath("api.example.com", { region: "eu" }), "/skydns-region-eu/com/example/api");
   assert.equal(instanceKey("api.example.com", "LB 1"), "/skydns/com/example/api/lb-1");
   assert.equal(
     instanceKey("api.example.com", "lb1", { prefix: "/p", region: "r2" }),
-    "/p/_region/r2/com/example/api/lb1",
+    "/p-region-r2/com/example/api/lb1",
   );
   assert.equal(instanceKey("API.example.com.", "lb1"), "/skydns/com/example/api/lb1");
 });
@@ -168,15 +239,25 @@ Deno.test("registrationKeys: global always, regional too when in a region", () =
   assert.deepEqual(registrationKeys("api.example.com", "lb1"), ["/skydns/com/example/api/lb1"]);
   assert.deepEqual(registrationKeys("api.example.com", "lb1", { region: "eu", prefix: "/p" }), [
     "/p/com/example/api/lb1",
-    "/p/_region/eu/com/example/api/lb1",
+    "/p-region-eu/com/example/api/lb1",
   ]);
 });
 
 Deno.test("parseKey: inverse of instanceKey", () => {
   assert.deepEqual(parseKey("/skydns/com/example/api/lb1"), { name: "lb1.api.example.com" });
+  assert.deepEqual(parseKey("/skydns-region-eu/com/example/api/lb1"), {
+    name: "lb1.api.example.com",
+    region: "eu",
+  });
+  assert.deepEqual(parseKey("/skydns-region-us-east-1/com/example/api/lb1"), {
+    name: "lb1.api.example.com",
+    region: "us-east-1",
+  });
+  // the layout before issue 12: read (to clean it up), marked legacy
   assert.deepEqual(parseKey("/skydns/_region/eu/com/example/api/lb1"), {
     name: "lb1.api.example.com",
     region: "eu",
+    legacy: true,
   });
   assert.deepEqual(parseKey("/p/com/example", "/p"), { name: "example.com" });
   for (const zone of ["api.example.com", "a.b.c.d"]) {
@@ -200,6 +281,12 @@ Deno.test("parseKey: undefined for foreign or malformed keys", () => {
       "/skydns/_region",
       "/skydns/_region/EU/com/example",
       "/skydns/_region/eu",
+      "/skydns-region-",
+      "/skydns-region-eu",
+      "/skydns-region-eu/",
+      "/skydns-region-EU/com/example",
+      "/skydns-region-/com/example",
+      "/skydns-regionx/com/example",
       "/skydns/com/Example",
       "/skydns/com/ex_ample",
     ]

@@ -1,19 +1,14 @@
 /**
  * The DNS deploy scripts behave as promised: idempotent start/stop/up/down, pid-file based stops,
- * clear failures. Real etcd, CoreDNS, keepalived and namespaces.
+ * clear failures. Real etcd, CoreDNS, keepalived and namespaces. The etcd and lab tests run the
+ * scripts on resources of their own (state dir, ports, namespace and link names, addresses), so
+ * they test everything even while the main etcd or lab is up (issue 12, point 8).
  */
 import assert from "node:assert/strict";
-import {
-  REPO,
-  run,
-  script,
-  STATE_DIR,
-  stopAll,
-  tempDir,
-  withDnsLock,
-} from "../support/dns_stack.ts";
+import { REPO, run, script, stopAll, tempDir, withDnsLock } from "../support/dns_stack.ts";
 import type { Stop } from "../support/dns_stack.ts";
 import { lab } from "../support/netns_lab.ts";
+import { freePort } from "../support/processes.ts";
 
 const OPTIONS = { sanitizeOps: false, sanitizeResources: false };
 
@@ -24,78 +19,136 @@ function bash(path: string, ...args: string[]) {
 Deno.test({
   name: "etcd.sh: start twice is one etcd, stop twice is fine, status tells",
   ...OPTIONS,
-  fn: () =>
-    withDnsLock(async () => {
-      const before = await bash("deploy/etcd/etcd.sh", "status", "single");
-      if (before.code === 0) {
-        console.log("etcd single already runs (not ours): skipped");
-        return;
-      }
-      try {
-        await script("deploy/etcd/etcd.sh", "start", "single");
-        const pid = (await Deno.readTextFile(`${STATE_DIR}/etcd/single/single/etcd.pid`)).trim();
-        const again = await script("deploy/etcd/etcd.sh", "start", "single");
-        assert.match(again.stderr, /already running/);
-        assert.equal(
-          (await Deno.readTextFile(`${STATE_DIR}/etcd/single/single/etcd.pid`)).trim(),
-          pid,
-        );
-        const status = await script("deploy/etcd/etcd.sh", "status", "single");
-        assert.match(
-          status.stdout,
-          new RegExp(`single running pid ${pid} http://127.0.0.1:2379 healthy`),
-        );
-        assert.equal(
-          (await script("deploy/etcd/etcd.sh", "endpoints", "cluster")).stdout.trim(),
-          "http://127.0.0.1:23791,http://127.0.0.1:23792,http://127.0.0.1:23793",
-        );
-      } finally {
-        await script("deploy/etcd/etcd.sh", "stop", "single");
-      }
-      await script("deploy/etcd/etcd.sh", "stop", "single");
-      const after = await bash("deploy/etcd/etcd.sh", "status", "single");
+  fn: async () => {
+    // Its own etcd: a state dir (pid file, data, log) and ports of its own, so it runs fully
+    // even while another etcd (the loopback profile on 2379, a developer's) is up.
+    const state = await tempDir("etcd-script-");
+    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const env = {
+      SWITCHYARD_STATE_DIR: state.path,
+      SWITCHYARD_ETCD_CLIENT_PORT: String(clientPort),
+      SWITCHYARD_ETCD_PEER_PORT: String(peerPort),
+    };
+    const etcd = (...args: string[]) =>
+      run(["bash", `${REPO}/deploy/etcd/etcd.sh`, ...args], { allowFail: true, env });
+    const must = async (...args: string[]) => {
+      const result = await etcd(...args);
+      assert.equal(result.code, 0, `etcd.sh ${args.join(" ")}: ${result.stderr}`);
+      return result;
+    };
+    const pidFile = `${state.path}/etcd/single/single/etcd.pid`;
+    const url = `http://127.0.0.1:${clientPort}`;
+    try {
+      const before = await etcd("status", "single");
+      assert.equal(before.code, 1, "a fresh state dir has no etcd");
+      assert.match(before.stdout, new RegExp(`single stopped ${url}`));
+      assert.equal((await must("endpoints", "single")).stdout.trim(), url);
+      await must("start", "single");
+      const pid = (await Deno.readTextFile(pidFile)).trim();
+      const again = await must("start", "single");
+      assert.match(again.stderr, /already running/);
+      assert.equal((await Deno.readTextFile(pidFile)).trim(), pid);
+      const status = await must("status", "single");
+      assert.match(status.stdout, new RegExp(`single running pid ${pid} ${url} healthy`));
+      // It is an etcd on the test's port (not some other one).
+      const health = await run(["etcdctl", `--endpoints=${url}`, "endpoint", "health"]);
+      assert.match(health.stdout + health.stderr, /is healthy/);
+      assert.equal(
+        (await must("endpoints", "cluster")).stdout.trim(),
+        "http://127.0.0.1:23791,http://127.0.0.1:23792,http://127.0.0.1:23793",
+      );
+    } finally {
+      await etcd("stop", "single");
+    }
+    try {
+      await must("stop", "single");
+      const after = await etcd("status", "single");
       assert.equal(after.code, 1);
       assert.match(after.stdout, /single stopped/);
-      const bad = await bash("deploy/etcd/etcd.sh", "start", "cluster", "--member", "4");
+      const bad = await etcd("start", "cluster", "--member", "4");
       assert.notEqual(bad.code, 0);
       assert.match(bad.stderr, /--member must be 1\.\.3/);
-    }),
+      const badPort = await run(["bash", `${REPO}/deploy/etcd/etcd.sh`, "status", "single"], {
+        allowFail: true,
+        env: { ...env, SWITCHYARD_ETCD_CLIENT_PORT: "70000" },
+      });
+      assert.notEqual(badPort.code, 0);
+      assert.match(badPort.stderr, /SWITCHYARD_ETCD_CLIENT_PORT.*got 70000/);
+    } finally {
+      await state.stop();
+    }
+  },
 });
+
+/**
+ * deploy/lab/lab.env with the test's own names and addresses: namespaces, bridges and the host's
+ * leg `swyt-*` instead of `swy-*`, addresses in 198.19.0.0/16 instead of 198.18.0.0/15's first
+ * half. Its routes are more specific than the main lab's, so both labs work side by side.
+ */
+function privateLabEnv(): string {
+  const text = Deno.readTextFileSync(`${REPO}/deploy/lab/lab.env`);
+  return text
+    .replace(/=swy-/g, "=swyt-")
+    .replace(/^LAB_RANGE=.*$/m, "LAB_RANGE=198.19.0.0/16")
+    .replace(/198\.18\./g, "198.19.");
+}
 
 Deno.test({
   name: "lab.sh: up twice, down twice; nothing left behind",
   ...OPTIONS,
+  // The lock only keeps two runs of this test apart (same private names); the main lab may be up.
   fn: () =>
     withDnsLock(async () => {
-      const before = await bash("deploy/lab/lab.sh", "status");
-      if (before.code === 0) {
-        console.log("lab already up (not ours): skipped");
-        return;
-      }
+      const state = await tempDir("lab-script-");
+      const labEnvFile = `${state.path}/lab.env`;
+      await Deno.writeTextFile(labEnvFile, privateLabEnv());
+      const env = { SWITCHYARD_STATE_DIR: state.path, SWITCHYARD_LAB_ENV: labEnvFile };
+      const labSh = (...args: string[]) =>
+        run(["bash", `${REPO}/deploy/lab/lab.sh`, ...args], { allowFail: true, env });
+      const must = async (...args: string[]) => {
+        const result = await labSh(...args);
+        assert.equal(result.code, 0, `lab.sh ${args.join(" ")}: ${result.stderr}`);
+        return result;
+      };
+      const value = (name: string) => {
+        const match = new RegExp(`^${name}=(\\S+)$`, "m").exec(privateLabEnv());
+        assert.ok(match, name);
+        return match[1] as string;
+      };
+      const hostIf = value("LAB_HOST_IF");
+      assert.equal(hostIf, "swyt-h0");
+      assert.notEqual(hostIf, lab("LAB_HOST_IF"));
       try {
-        await script("deploy/lab/lab.sh", "up");
-        await script("deploy/lab/lab.sh", "up");
-        const status = await script("deploy/lab/lab.sh", "status");
+        // A run interrupted earlier may have left the private lab: start from nothing.
+        await must("down");
+        const before = await labSh("status");
+        assert.equal(before.code, 1, before.stdout);
+        await must("up");
+        await must("up");
+        const status = await must("status");
         assert.match(
           status.stdout,
-          new RegExp(`${lab("LAB_NS_CLIENT1")}: eth0=${lab("LAB_CLIENT1_IP")}/24`),
+          new RegExp(`${value("LAB_NS_CLIENT1")}: eth0=${value("LAB_CLIENT1_IP")}/24`),
         );
-        assert.match(
-          status.stdout,
-          new RegExp(`host: ${lab("LAB_HOST_IF")}=${lab("LAB_HOST_IP")}/24`),
-        );
+        assert.match(status.stdout, new RegExp(`host: ${hostIf}=${value("LAB_HOST_IP")}/24`));
+        assert.match(value("LAB_CLIENT1_IP"), /^198\.19\./);
         // A client reaches both DNS nodes through the router.
-        for (const ip of [lab("LAB_DNS1_IP"), lab("LAB_DNS2_IP")]) {
-          await run(["ip", "netns", "exec", lab("LAB_NS_CLIENT2"), "ping", "-c1", "-W2", ip]);
+        for (const ip of [value("LAB_DNS1_IP"), value("LAB_DNS2_IP")]) {
+          await run(["ip", "netns", "exec", value("LAB_NS_CLIENT2"), "ping", "-c1", "-W2", ip]);
         }
       } finally {
-        await script("deploy/lab/lab.sh", "down");
+        await labSh("down");
       }
-      await script("deploy/lab/lab.sh", "down");
-      const namespaces = (await run(["ip", "netns", "list"])).stdout;
-      assert.equal(/\bswy-/.test(namespaces), false, namespaces);
-      const host = await run(["ip", "link", "show", lab("LAB_HOST_IF")], { allowFail: true });
-      assert.notEqual(host.code, 0);
+      try {
+        await must("down");
+        const namespaces = (await run(["ip", "netns", "list"])).stdout;
+        assert.equal(/\bswyt-/.test(namespaces), false, namespaces);
+        const host = await run(["ip", "link", "show", hostIf], { allowFail: true });
+        assert.notEqual(host.code, 0);
+        assert.equal((await labSh("status")).code, 1);
+      } finally {
+        await state.stop();
+      }
     }),
 });
 

@@ -146,7 +146,7 @@ Deno.test({
         text,
         new RegExp(`view ${r1} \\{\\n\\s+expr incidr\\(client_ip\\(\\), '198\\.18\\.1\\.0/24'\\)`),
       );
-      assert.match(text, new RegExp(`path ${env.prefix}/_region/${r2}\n`));
+      assert.match(text, new RegExp(`path ${env.prefix}-region-${r2}\n`));
       env.stops.push(await startCoreDns("test-fleet-dns1", corefile, lab("LAB_NS_DNS1")));
 
       const [ip1, ip2, ip3, ip4] = lab("LAB_HOST_SERVICE_IPS").split(",") as [

@@ -53,7 +53,7 @@ Deno.test({
 
         const etcd = new Etcd3({ hosts: spec.etcdEndpoints as string[] });
         stops.push(async () => {
-          await etcd.delete().prefix(`${prefix}/`).catch(() => {});
+          await etcd.delete().prefix(prefix).catch(() => {}); // global and regional trees
           etcd.close();
         });
         const register = async (instance: string, host: string, region?: string) => {
@@ -84,6 +84,35 @@ Deno.test({
         assert.deepEqual(await ask(), global, "host (no region)");
         console.log(
           `${r1} -> ${await ask(client1)}; ${r2} -> ${await ask(client2)}; other -> global`,
+        );
+        // Every SRV target a client gets is the instance's own name and resolves (A) for that
+        // same client (issue 12, point 3: regional targets were `eu1.api.example.com.r1._region.`).
+        const targets = async (netns?: string) => {
+          const srv = await dig({ server, name: SERVICE, type: "SRV", netns });
+          const out: string[] = [];
+          for (const line of answerData(srv, "SRV")) {
+            const target = line.split(" ")[3] as string;
+            const a = await dig({ server, name: target, netns });
+            out.push(`${target} ${a.status} ${answerData(a).join(",")}`);
+          }
+          return out.sort();
+        };
+        const resolved = (...pairs: [string, string][]) =>
+          pairs.map(([id, ip]) => `${id}.${SERVICE}. NOERROR ${ip}`).sort();
+        assert.deepEqual(await targets(client1), resolved(["eu1", "198.18.11.1"]));
+        assert.deepEqual(
+          await targets(client2),
+          resolved(["us1", "198.18.12.1"], ["us2", "198.18.12.2"]),
+        );
+        assert.deepEqual(
+          await targets(),
+          resolved(
+            ["g1", "198.18.10.1"],
+            ["g2", "198.18.10.2"],
+            ["eu1", "198.18.11.1"],
+            ["us1", "198.18.12.1"],
+            ["us2", "198.18.12.2"],
+          ),
         );
 
         // Region r2 loses its instances: its clients fall back to the global answers within the

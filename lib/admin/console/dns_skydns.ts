@@ -7,7 +7,13 @@
  * @module
  */
 import type { RecordKv } from "../../dns/record_kv.ts";
-import { decodeRecord, DEFAULT_PREFIX, normalizePrefix, parseKey } from "../../dns/skydns.ts";
+import {
+  decodeRecord,
+  DEFAULT_PREFIX,
+  normalizePrefix,
+  parseKey,
+  regionTreesPrefix,
+} from "../../dns/skydns.ts";
 import type { DnsProvider } from "./dns.ts";
 import type { DnsRecordView } from "./model.ts";
 
@@ -56,7 +62,8 @@ export function skyDnsProvider(options: SkyDnsProviderOptions): DnsProvider {
     read: async () => {
       let entries: Map<string, string>;
       try {
-        entries = await options.kv.list([`${prefix}/`]);
+        // the global tree and every region's tree (`/skydns-region-<region>`, next to it)
+        entries = await options.kv.list([`${prefix}/`, regionTreesPrefix(prefix)]);
       } catch (e) {
         setState("unreachable");
         throw e;
