@@ -15,6 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { REPO_ROOT, runtimeBinary } from "../lib/runtime/role_command.ts";
+import * as switchyard from "../mod.ts";
 
 /** The environment of a child that must not reach any registry. */
 function offlineEnv(): Record<string, string> {
@@ -112,4 +113,20 @@ Deno.test("deno.json, import_map.json and package.json describe the same package
   for (const name of Object.keys(pkg.dependencies as Record<string, string>)) {
     assert.ok(name in importMap.imports, `${name} is not in import_map.json`);
   }
+});
+
+Deno.test("mod.ts exports the curated surface and no internals", () => {
+  // internals (snapshots, group state, the proxy engine, metrics classes) stay
+  // out: a documented use must come first, with its doc example
+  assert.deepEqual(Object.keys(switchyard).sort(), [
+    "ALGORITHMS",
+    "createLoadBalancer",
+    "createSelector",
+    "formatIssues",
+    "groupConfigSchema",
+    "initialHealth",
+    "observeHealth",
+    "validateConfigFile",
+    "validateGroupConfig",
+  ]);
 });

@@ -6,8 +6,7 @@
  * failed assertion; tests/library_test.ts runs it.
  */
 import assert from "node:assert/strict";
-import { createLoadBalancer } from "switchyard";
-import { validateGroupConfig } from "switchyard/config";
+import { createLoadBalancer, validateGroupConfig } from "switchyard";
 
 /** The part of Bun's API this project uses (no @types/bun here). */
 interface BunServer {
