@@ -1,28 +1,45 @@
 /**
  * Switchyard: a Layer-7 HTTP load balancer, as a library.
  *
- * Mount the load balancer in your own Hono app, validate group configs with
- * the same schema the proxies and the admin API use, or use the balancing
- * cores and the health state machine on their own.
+ * Mount the load balancer in your own Hono app ({@linkcode createLoadBalancer}),
+ * validate group configs with the same schema the proxies and the admin API use
+ * ({@linkcode validateGroupConfig}), or use the balancing algorithms
+ * ({@linkcode createSelector}) and the health state machine
+ * ({@linkcode observeHealth}) on their own. This is the whole public surface:
+ * the proxy engine, snapshots, group state and metrics classes stay internal.
  *
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { Hono } from "hono";
  * import { createLoadBalancer } from "./mod.ts";
  *
+ * // a local backend that echoes the path it received
+ * const backend = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(new URL(req.url).pathname),
+ * );
  * const lb = createLoadBalancer({
  *   group: "api",
- *   config: {
- *     backend_servers: ["127.0.0.1:9001", { address: "127.0.0.1:9002", weight: 3 }],
- *     algorithm: "WEIGHTED_ROUND_ROBIN",
- *   },
+ *   config: { backend_servers: [`127.0.0.1:${backend.addr.port}`] },
  *   stripPrefix: "/api",
+ *   healthChecks: false,
  * });
  * const app = new Hono();
  * app.all("/api/*", lb.handler);
+ * try {
+ *   const res = await app.request("/api/hello");
+ *   assert.equal(res.status, 200);
+ *   assert.equal(await res.text(), "/hello");
+ * } finally {
+ *   lb.close();
+ *   await backend.shutdown();
+ * }
  * ```
  *
- * Importing from another Deno project: map `hono` and `zod` in that project's
- * import map (see README, "Library use").
+ * From another project: Deno links this directory (`"links": ["../switchyard"]`
+ * in its deno.json, then `import ... from "@switchyard/switchyard"`); Bun
+ * depends on it (`"switchyard": "link:../switchyard"` in its package.json, then
+ * `import ... from "switchyard"`). See README, "Library use".
  *
  * @module
  */
@@ -46,31 +63,25 @@ export type {
 } from "./lib/config/schema.ts";
 
 // Balancing algorithms.
-export { createSelector, SELECTOR_FACTORIES } from "./lib/balancer/mod.ts";
+export { createSelector } from "./lib/balancer/mod.ts";
 export type {
   BackendCounters,
   Candidate,
+  CreateSelectorOptions,
   PickContext,
   Selector,
   SelectorOptions,
-} from "./lib/balancer/types.ts";
+} from "./lib/balancer/mod.ts";
 
 // Health state machine.
 export { initialHealth, observeHealth } from "./lib/health/state_machine.ts";
-export type { HealthState, HealthStatus, HealthThresholds } from "./lib/health/state_machine.ts";
-
-// Snapshots and live group state.
-export { buildSnapshot } from "./lib/group/snapshot.ts";
-export type { BackendView, GroupSnapshot } from "./lib/group/snapshot.ts";
-export { GroupState } from "./lib/group/group_state.ts";
+export type {
+  HealthObservation,
+  HealthState,
+  HealthStatus,
+  HealthThresholds,
+} from "./lib/health/state_machine.ts";
 
 // The load balancer inside your Hono app.
 export { createLoadBalancer } from "./lib/embed.ts";
 export type { LoadBalancer, LoadBalancerOptions } from "./lib/embed.ts";
-
-// The proxy engine (what the proxy role runs), for in-process use.
-export { ProxyServer } from "./lib/proxy/server.ts";
-export type { ProxyServerOptions } from "./lib/proxy/server.ts";
-
-// Metrics in Prometheus text format.
-export { Counter, Gauge, Histogram, Registry } from "./lib/metrics/registry.ts";

@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { diffJson, formatDiff } from "../lib/admin/diff.ts";
+import { type diffJson, formatDiff } from "../lib/admin/diff.ts";
 import { bootstrapTree } from "../lib/admin/bootstrap.ts";
 import { MAX_BODY_BYTES, MAX_CONFIG_BYTES } from "../lib/admin/limits.ts";
 import {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { exactAlternatives, PrometheusClient, promString } from "../prometheus/api.ts";
+import { exactAlternatives, type PrometheusClient, promString } from "../prometheus/api.ts";
 import type { Sample } from "./decide.ts";
 import type { FleetMember } from "./fleet.ts";
 import { readingOfText, ReadingWindow } from "./samples.ts";

@@ -51,7 +51,23 @@ export {
   SECONDARY_SEED,
 } from "./hash.ts";
 
-/** Options of {@linkcode createSelector}: the randomness source plus per-algorithm knobs. */
+/**
+ * Options of {@linkcode createSelector}: the randomness source plus per-algorithm knobs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createSelector, type CreateSelectorOptions, mulberry32 } from "./mod.ts";
+ * const options: CreateSelectorOptions = { random: mulberry32(7), tableSize: 1009 };
+ * const counters = { inflight: 0 };
+ * const s = createSelector("CONSISTENT_HASH", [
+ *   { address: "10.0.0.1:80", weight: 1, usable: true, counters },
+ *   { address: "10.0.0.2:80", weight: 1, usable: true, counters },
+ * ], options);
+ * // the same key always lands on the same backend
+ * assert.equal(s.pick({ key: "user-42" }), s.pick({ key: "user-42" }));
+ * ```
+ */
 export type CreateSelectorOptions = ConsistentHashOptions;
 
 /** The factory of every algorithm, by config name (a table rather than a switch, for tests). */
@@ -72,14 +88,15 @@ export const SELECTOR_FACTORIES: Readonly<Record<Algorithm, SelectorFactory>> = 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createSelector, mulberry32 } from "./mod.ts";
  * const counters = { inflight: 0 };
  * const selector = createSelector("WEIGHTED_ROUND_ROBIN", [
  *   { address: "10.0.0.1:80", weight: 2, usable: true, counters },
  *   { address: "10.0.0.2:80", weight: 1, usable: false, counters },
  * ], { random: mulberry32(1) });
- * selector.pick(); // 0: the only usable backend
- * selector.pick({ accept: (i) => i !== 0 }); // -1: nothing else qualifies
+ * assert.equal(selector.pick(), 0); // the only usable backend
+ * assert.equal(selector.pick({ accept: (i) => i !== 0 }), -1); // nothing else qualifies
  * ```
  */
 export function createSelector(

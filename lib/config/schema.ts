@@ -11,7 +11,17 @@
 import { z } from "zod";
 import { formatHostPort, type HostPort, parseHostPort } from "./address.ts";
 
-/** Every balancing algorithm a group may name in `algorithm`. */
+/**
+ * Every balancing algorithm a group may name in `algorithm`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ALGORITHMS } from "./schema.ts";
+ * assert.ok(ALGORITHMS.includes("LEAST_CONNECTIONS"));
+ * assert.equal(ALGORITHMS.length, 7);
+ * ```
+ */
 export const ALGORITHMS = [
   "ROUND_ROBIN",
   "WEIGHTED_ROUND_ROBIN",
@@ -22,10 +32,32 @@ export const ALGORITHMS = [
   "RANDOM",
 ] as const;
 
-/** A balancing algorithm name, as written in a group config. */
+/**
+ * A balancing algorithm name, as written in a group config.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Algorithm, validateGroupConfig } from "./schema.ts";
+ * const algorithm: Algorithm = "IP_HASH";
+ * assert.equal(validateGroupConfig("g", { backend_servers: [], algorithm }).ok, true);
+ * ```
+ */
 export type Algorithm = typeof ALGORITHMS[number];
 
-/** A backend after validation: canonical address plus its parts and weight. */
+/**
+ * A backend after validation: canonical address plus its parts and weight.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BackendSpec, validateGroupConfig } from "./schema.ts";
+ * const r = validateGroupConfig("g", { backend_servers: [{ address: "127.0.0.1:9001", weight: 3 }] });
+ * assert.ok(r.ok);
+ * const backend: BackendSpec = r.value.backend_servers[0]!;
+ * assert.deepEqual(backend, { address: "127.0.0.1:9001", host: "127.0.0.1", port: 9001, weight: 3 });
+ * ```
+ */
 export interface BackendSpec {
   /** Canonical `host:port`; the backend's identity everywhere (health, stats, DNS). */
   readonly address: string;
@@ -254,7 +286,22 @@ export const limitsSchema = z.strictObject({
 /** What the Host header sent to backends may look like (`host` or `host:port`). */
 const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
 
-/** The zod schema of one group's config blob (input: the seed's JSON; output: normalized). */
+/**
+ * The zod schema of one group's config blob (input: the seed's JSON; output:
+ * normalized). Prefer {@linkcode validateGroupConfig}, which also checks the
+ * group name and reports issues by field; use the schema to compose it into
+ * your own zod schemas.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { groupConfigSchema } from "./schema.ts";
+ * const r = groupConfigSchema.safeParse({ backend_servers: [], health_endpoint: "/health" });
+ * assert.ok(r.success);
+ * assert.equal(r.data.health_endpoint, "/health");
+ * assert.equal(groupConfigSchema.safeParse({ backend_servers: [], typo: 1 }).success, false);
+ * ```
+ */
 export const groupConfigSchema = z.strictObject({
   backend_servers: backendList,
   health_endpoint: path.default("/health"),
@@ -291,14 +338,54 @@ export const groupConfigSchema = z.strictObject({
   allow_underscores_in_headers: z.boolean({ error: "must be true or false" }).default(false),
 });
 
-/** A group config as written (the seed's blob); what stores hold. */
+/**
+ * A group config as written (the seed's blob); what stores hold.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type GroupConfigInput, validateGroupConfig } from "./schema.ts";
+ * const blob: GroupConfigInput = {
+ *   backend_servers: ["10.0.0.1:80", "10.0.0.2:80"],
+ *   health_endpoint: "/health",
+ *   algorithm: "WEIGHTED_ROUND_ROBIN",
+ * };
+ * assert.equal(validateGroupConfig("lb-group-1", blob).ok, true);
+ * ```
+ */
 export type GroupConfigInput = z.input<typeof groupConfigSchema>;
-/** A validated group config with every default filled in; what the cores use. */
+/**
+ * A validated group config with every default filled in; what the cores use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type GroupConfig, validateGroupConfig } from "./schema.ts";
+ * const r = validateGroupConfig("g", { backend_servers: ["10.0.0.1:80"] });
+ * assert.ok(r.ok);
+ * const config: GroupConfig = r.value;
+ * assert.equal(config.algorithm, "ROUND_ROBIN"); // the default
+ * assert.equal(config.backend_servers[0]!.weight, 1);
+ * ```
+ */
 export type GroupConfig = Omit<z.output<typeof groupConfigSchema>, "backend_servers"> & {
   readonly backend_servers: readonly BackendSpec[];
 };
 
-/** One reason a config was rejected: which group, which field, why. */
+/**
+ * One reason a config was rejected: which group, which field, why.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ConfigIssue, validateGroupConfig } from "./schema.ts";
+ * const r = validateGroupConfig("g", { backend_servers: ["10.0.0.1:80"], algorithm: "FASTEST" });
+ * assert.ok(!r.ok);
+ * const issue: ConfigIssue = r.issues[0]!;
+ * assert.equal(issue.group, "g");
+ * assert.equal(issue.field, "algorithm");
+ * ```
+ */
 export interface ConfigIssue {
   readonly group: string;
   /** Dotted path such as `backend_servers[1].weight`; empty for the whole blob. */
@@ -306,7 +393,18 @@ export interface ConfigIssue {
   readonly reason: string;
 }
 
-/** The result of validating a config: the normalized value, or every issue found. */
+/**
+ * The result of validating a config: the normalized value, or every issue found.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type GroupConfig, type Validated, validateGroupConfig } from "./schema.ts";
+ * const r: Validated<GroupConfig> = validateGroupConfig("g", { backend_servers: ["nope"] });
+ * assert.equal(r.ok, false);
+ * if (!r.ok) assert.equal(r.issues[0]!.field, "backend_servers[0]");
+ * ```
+ */
 export type Validated<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
@@ -321,6 +419,19 @@ function oneLine(text: string): string {
  * Formats issues as one line each: `group "g": field: reason` (or
  * `group "g": reason` for the whole blob). Control characters in a group
  * name, field or reason are escaped, so every issue is exactly one line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatIssues } from "./schema.ts";
+ * assert.equal(
+ *   formatIssues([
+ *     { group: "g", field: "weight", reason: "must be > 0" },
+ *     { group: "g", field: "", reason: "config must be a JSON object" },
+ *   ]),
+ *   'group "g": weight: must be > 0\ngroup "g": config must be a JSON object',
+ * );
+ * ```
  */
 export function formatIssues(issues: readonly ConfigIssue[]): string {
   return issues.map((i) =>
@@ -376,9 +487,12 @@ function toIssues(group: string, error: z.ZodError, input: unknown): ConfigIssue
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateGroupConfig } from "./schema.ts";
  * const r = validateGroupConfig("lb-group-1", { backend_servers: ["127.0.0.1:9001"] });
- * if (r.ok) console.log(r.value.algorithm); // "ROUND_ROBIN"
+ * assert.ok(r.ok);
+ * assert.equal(r.value.algorithm, "ROUND_ROBIN");
+ * assert.equal(validateGroupConfig("lb-group-1", { backend_servers: [], typo: 1 }).ok, false);
  * ```
  */
 export function validateGroupConfig(group: string, input: unknown): Validated<GroupConfig> {
@@ -400,7 +514,19 @@ export function validateGroupConfig(group: string, input: unknown): Validated<Gr
   return { ok: true, value: parsed.data as GroupConfig };
 }
 
-/** A config file: group name to blob. */
+/**
+ * A config file: group name to blob.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ConfigFile, validateConfigFile } from "./schema.ts";
+ * const r = validateConfigFile({ api: { backend_servers: ["10.0.0.1:80"] } });
+ * assert.ok(r.ok);
+ * const file: ConfigFile = r.value;
+ * assert.deepEqual(Object.keys(file), ["api"]);
+ * ```
+ */
 export type ConfigFile = Readonly<Record<string, GroupConfig>>;
 
 /**
@@ -408,9 +534,12 @@ export type ConfigFile = Readonly<Record<string, GroupConfig>>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateConfigFile } from "./schema.ts";
  * const r = validateConfigFile({ "lb-group-1": { backend_servers: ["127.0.0.1:9001"] } });
- * console.log(r.ok); // true
+ * assert.equal(r.ok, true);
+ * // every group must be valid: one bad group rejects the file
+ * assert.equal(validateConfigFile({ a: { backend_servers: [] }, b: {} }).ok, false);
  * ```
  */
 export function validateConfigFile(input: unknown): Validated<ConfigFile> {

@@ -7,10 +7,35 @@
  * @module
  */
 
-/** Whether a backend may receive traffic according to active checks. */
+/**
+ * Whether a backend may receive traffic according to active checks.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type HealthStatus, initialHealth } from "./state_machine.ts";
+ * const status: HealthStatus = initialHealth(0).status;
+ * assert.equal(status, "healthy"); // new backends serve at once
+ * ```
+ */
 export type HealthStatus = "healthy" | "unhealthy";
 
-/** The state of one backend's active health. */
+/**
+ * The state of one backend's active health.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type HealthState, observeHealth } from "./state_machine.ts";
+ * const down: HealthState = {
+ *   status: "unhealthy", successes: 0, failures: 3, since: 0, lastError: "timeout",
+ * };
+ * const next = observeHealth(down, true, 10, { healthy: 2, unhealthy: 3 }).state;
+ * assert.equal(next.status, "unhealthy"); // one success is not enough
+ * assert.equal(next.successes, 1);
+ * assert.equal(next.lastError, null);
+ * ```
+ */
 export interface HealthState {
   readonly status: HealthStatus;
   /** Consecutive successful probes (reset by a failure). */
@@ -23,7 +48,19 @@ export interface HealthState {
   readonly lastError: string | null;
 }
 
-/** Rise/fall thresholds. */
+/**
+ * Rise/fall thresholds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type HealthThresholds, initialHealth, observeHealth } from "./state_machine.ts";
+ * const oneStrike: HealthThresholds = { healthy: 1, unhealthy: 1 };
+ * const r = observeHealth(initialHealth(0), false, 5, oneStrike, "connection refused");
+ * assert.equal(r.state.status, "unhealthy");
+ * assert.equal(r.state.lastError, "connection refused");
+ * ```
+ */
 export interface HealthThresholds {
   /** Consecutive successes that bring an unhealthy backend back (default 2). */
   readonly healthy: number;
@@ -31,7 +68,20 @@ export interface HealthThresholds {
   readonly unhealthy: number;
 }
 
-/** The outcome of one observation. */
+/**
+ * The outcome of one observation.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type HealthObservation, initialHealth, observeHealth } from "./state_machine.ts";
+ * const t = { healthy: 2, unhealthy: 2 };
+ * const first: HealthObservation = observeHealth(initialHealth(0), false, 1, t);
+ * const second: HealthObservation = observeHealth(first.state, false, 2, t);
+ * assert.deepEqual([first.flipped, second.flipped], [false, true]);
+ * assert.equal(second.state.since, 2); // when the status changed
+ * ```
+ */
 export interface HealthObservation {
   readonly state: HealthState;
   /** True when this observation changed the status. */
@@ -41,6 +91,16 @@ export interface HealthObservation {
 /**
  * The state a backend starts in. New backends start healthy so a fresh config
  * serves at once; active checks take a dead one out after `unhealthy` probes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initialHealth } from "./state_machine.ts";
+ * assert.deepEqual(initialHealth(1000), {
+ *   status: "healthy", successes: 0, failures: 0, since: 1000, lastError: null,
+ * });
+ * assert.equal(initialHealth(0, "unhealthy").status, "unhealthy");
+ * ```
  */
 export function initialHealth(now: number, status: HealthStatus = "healthy"): HealthState {
   return { status, successes: 0, failures: 0, since: now, lastError: null };
@@ -51,10 +111,14 @@ export function initialHealth(now: number, status: HealthStatus = "healthy"): He
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initialHealth, observeHealth } from "./state_machine.ts";
+ * const t = { healthy: 2, unhealthy: 3 };
  * let s = initialHealth(0);
- * for (let i = 1; i <= 3; i++) s = observeHealth(s, false, i, { healthy: 2, unhealthy: 3 }).state;
- * console.log(s.status); // "unhealthy"
+ * for (let i = 1; i <= 3; i++) s = observeHealth(s, false, i, t).state;
+ * assert.equal(s.status, "unhealthy");
+ * for (let i = 4; i <= 5; i++) s = observeHealth(s, true, i, t).state;
+ * assert.equal(s.status, "healthy");
  * ```
  */
 export function observeHealth(
@@ -102,8 +166,10 @@ export function observeHealth(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nextProbeAt } from "./state_machine.ts";
- * nextProbeAt(1000, 10_000, 0.1, () => 0.5); // 11000
+ * assert.equal(nextProbeAt(1000, 10_000, 0.1, () => 0.5), 11_000);
+ * assert.equal(nextProbeAt(1000, 10_000, 0.1, () => 0), 10_000);
  * ```
  */
 export function nextProbeAt(

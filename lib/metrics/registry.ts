@@ -261,11 +261,12 @@ export class Histogram extends Family<HistogramChild> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Counter, Registry } from "./registry.ts";
  * const r = new Registry();
  * const c = r.add(new Counter("demo_total", "Demo.", ["kind"]));
  * c.labels("a").inc();
- * console.log(r.render().includes('demo_total{kind="a"} 1')); // true
+ * assert.ok(r.render().includes('demo_total{kind="a"} 1'));
  * ```
  */
 export class Registry {

@@ -1,11 +1,16 @@
 /**
- * A separate Deno project that imports Switchyard's mod.ts (through its own
- * import map, as any Deno project would) and mounts the load balancer inside
- * its own Hono app.
+ * A separate Deno project that uses Switchyard as a package: its deno.json
+ * has `"links": ["../.."]` and nothing of Switchyard's own dependencies, so
+ * `@switchyard/switchyard` resolves to Switchyard's deno.json `exports` and
+ * its import map. The project maps only what it imports itself (Hono, for
+ * its own app) and mounts the load balancer inside that app.
  */
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { createLoadBalancer, validateGroupConfig } from "switchyard";
+import {
+  createLoadBalancer,
+  validateGroupConfig,
+} from "@switchyard/switchyard";
 
 function backend(name: string): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve(
