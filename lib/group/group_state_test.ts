@@ -703,6 +703,7 @@ Deno.test("GroupState slow start shifts traffic gradually in a weighted pick", (
 Deno.test("GroupState panic mode: below the threshold, traffic spreads over every backend", () => {
   const { state } = harness();
   state.applyConfig("v1", { ...V1, panic_threshold_percent: 50, unhealthy_threshold: 1 });
+  const selector = state.snapshot!.selector;
   state.observeProbe("10.0.0.1:80", false);
   let s = state.snapshot!;
   assert.equal(s.panic, false, "two of three healthy is above 50%");
@@ -723,6 +724,9 @@ Deno.test("GroupState panic mode: below the threshold, traffic spreads over ever
   s = state.snapshot!;
   assert.equal(s.panic, false);
   assert.deepEqual(s.backends.map((b) => b.usable), [false, true, true]);
+  for (let i = 0; i < 30; i++) assert.notEqual(s.selector.pick(), 0);
+  assert.equal(s.selector, selector, "panic mode on and off without a rebuild");
+  assert.equal(state.buildsTotal, 1);
 });
 
 Deno.test("GroupState panic mode counts ejected backends as unavailable", () => {
@@ -788,4 +792,93 @@ Deno.test("a draining backend is never picked, not even in panic mode", () => {
   assert.equal(p.panic, true);
   assert.equal(p.backends[1]!.usable, false);
   assert.equal(p.backends[0]!.usable, true);
+  assert.equal(p.selector, s.selector, "no rebuild");
+  for (let i = 0; i < 10; i++) assert.equal(p.selector.pick(), 0);
+});
+
+Deno.test("GroupState with slow start: an ejection rebuilds nothing; its end ramps in tick()", () => {
+  const { state, clock, swaps } = harness();
+  state.applyConfig("v1", { ...OD, algorithm: "CONSISTENT_HASH", slow_start_seconds: 2 });
+  const selector = state.snapshot!.selector;
+  assert.equal(fail(state, "10.0.0.1:80", 3).at(-1), true);
+  assert.equal(state.snapshot!.selector, selector, "request path: no rebuild");
+  assert.equal(state.buildsTotal, 1);
+  assert.equal(weightOf(state, "10.0.0.1:80"), 1, "an ejection changes no weight");
+  const until = state.snapshot!.nextChangeAt;
+  clock.t = until - 1;
+  assert.equal(state.tick(), false);
+  clock.t = until;
+  assert.equal(state.tick(), true);
+  assert.equal(swaps.length, 2, "the ramp's first step is a weight change: one rebuild, in tick()");
+  assert.notEqual(state.snapshot!.selector, selector);
+  assert.ok(Math.abs(weightOf(state, "10.0.0.1:80") - 0.1) < 1e-9);
+  assert.equal(state.snapshot!.backends[0]!.usable, true);
+});
+
+Deno.test("GroupState: a recovery into a slow start rebuilds (its weight changes), off the request path", () => {
+  const { state, swaps } = harness();
+  state.applyConfig("v1", {
+    ...V1,
+    slow_start_seconds: 2,
+    unhealthy_threshold: 1,
+    healthy_threshold: 1,
+  });
+  state.observeProbe("10.0.0.1:80", false);
+  assert.equal(swaps.length, 1, "going down flips in place");
+  state.observeProbe("10.0.0.1:80", true);
+  assert.equal(swaps.length, 2);
+  assert.ok(Math.abs(weightOf(state, "10.0.0.1:80") - 0.1) < 1e-9);
+});
+
+Deno.test("GroupState.recordOutcome() ignores a late outcome for a backend just removed", () => {
+  const { state } = harness();
+  state.applyConfig("v1", OD);
+  state.applyConfig("v2", { ...OD, backend_servers: ["10.0.0.1:80", "10.0.0.2:80"] });
+  assert.deepEqual(fail(state, "10.0.0.3:80", 5).filter(Boolean), []);
+  assert.equal(state.ejectionsTotal, 0);
+  assert.equal(state.snapshot!.usableCount, 2);
+});
+
+Deno.test("GroupState keeps usableCount, panic and the ejection floor right through many flips", () => {
+  const { state, clock } = harness();
+  const cfg = {
+    backend_servers: Array.from({ length: 8 }, (_, i) => `10.0.0.${i + 1}:80`),
+    algorithm: "CONSISTENT_HASH",
+    unhealthy_threshold: 1,
+    healthy_threshold: 1,
+    panic_threshold_percent: 40,
+    outlier_detection: {
+      consecutive_failures: 1,
+      base_ejection_seconds: 1,
+      max_ejection_percent: 60,
+    },
+  };
+  state.applyConfig("v1", cfg);
+  const random = mulberry32(9);
+  for (let step = 0; step < 400; step++) {
+    const a = cfg.backend_servers[Math.floor(random() * 8)]!;
+    const r = random();
+    if (r < 0.4) state.observeProbe(a, random() < 0.5);
+    else if (r < 0.8) state.recordOutcome(a, random() < 0.7);
+    else {
+      clock.t += 300;
+      state.tick();
+    }
+    // the live values equal what a fresh build from the same state computes
+    const s = state.snapshot!;
+    const up = s.backends.filter((b) => b.health.status === "healthy" && !b.ejected).length;
+    const panic = up * 100 < 40 * 8;
+    assert.equal(s.panic, panic, `step ${step}`);
+    assert.equal(s.usableCount, panic ? 8 : up, `step ${step}`);
+    for (const b of s.backends) {
+      assert.equal(b.usable, panic || (b.health.status === "healthy" && !b.ejected));
+      assert.equal(
+        b.ejected,
+        b.outlier.ejectedUntil > clock.t,
+        `step ${step}: ${b.address}`,
+      );
+    }
+    assert.ok(s.backends.filter((b) => b.ejected).length <= 4, "max_ejection_percent holds");
+  }
+  assert.equal(state.buildsTotal, 1, "400 flips, ejections and ticks: one build");
 });
