@@ -2,15 +2,18 @@
  * CONSISTENT_HASH: the same key goes to the same backend, and changing the
  * backend set moves as few keys as possible (weighted Maglev).
  *
- * The lookup table is built over every candidate with a valid weight, usable or
- * not: health flaps then never reshuffle the table. A key looks up
- * `table[hash(key) % M]`; when that backend is unusable or `accept` rejects it,
+ * The lookup table is built over every candidate with a valid weight, available
+ * or not, and only when the backend set or the weights change: health flaps and
+ * ejections never rebuild or reshuffle it, they only change which entries a pick
+ * skips (availability is read per pick). A key looks up
+ * `table[hash(key) % M]`; when that backend is unavailable or `accept` rejects it,
  * the pick walks forward through the table (whose next slots belong to
  * pseudo-random members in proportion to weight, so an unhealthy backend's keys
  * spread over the others and come back when it recovers). The walk is capped;
  * after it a linear scan over the candidates, starting at a key-derived index,
- * guarantees a pick whenever any candidate qualifies. A pick without a key falls
- * back to a weighted random pick among usable backends. The empty string is a
+ * guarantees a pick whenever any candidate qualifies. Keys whose own backend is
+ * available never move when another backend goes down. A pick without a key falls
+ * back to a weighted random pick among available backends. The empty string is a
  * key like any other.
  *
  * Table members are ranked by address, so the same set of backends (whatever
@@ -19,7 +22,8 @@
  *
  * @module
  */
-import { canonicalOrder, firstUsableFrom, usableFlags, weightedIndices } from "./eligible.ts";
+import { type Availability, resolveAvailability } from "./availability.ts";
+import { canonicalOrder, firstUsableFrom, weightedIndices } from "./eligible.ts";
 import { hashKey } from "./hash.ts";
 import { buildMaglevTable, type MaglevMember, maglevTableSize } from "./maglev.ts";
 import { weightedRandom } from "./random.ts";
@@ -50,8 +54,7 @@ class ConsistentHashSelectorImpl implements ConsistentHashSelector {
   readonly algorithm = "CONSISTENT_HASH";
   readonly tableSize: number;
   readonly #table: Uint16Array | Uint32Array;
-  readonly #usable: Uint8Array;
-  readonly #usableCount: number;
+  readonly #availability: Availability;
   readonly #walkLimit: number;
   readonly #keyless: Selector;
 
@@ -63,21 +66,25 @@ class ConsistentHashSelectorImpl implements ConsistentHashSelector {
     }
     this.tableSize = maglevTableSize(members.length, options.tableSize);
     this.#table = buildMaglevTable(members, this.tableSize);
-    this.#usable = usableFlags(candidates);
-    this.#usableCount = this.#usable.reduce((sum, flag) => sum + flag, 0);
+    this.#availability = resolveAvailability(candidates, options.availability);
     this.#walkLimit = Math.min(
       this.tableSize,
       Math.max(HASH_WALK_MIN_SLOTS, 4 * candidates.length),
     );
-    this.#keyless = weightedRandom(candidates, options);
+    this.#keyless = weightedRandom(candidates, {
+      random: options.random,
+      availability: this.#availability,
+    });
   }
 
   pick(context?: PickContext): number {
-    if (this.#usableCount === 0) return -1;
+    if (this.#availability.size === 0) return -1;
     const key = context?.key;
     if (key === undefined) return this.#keyless.pick(context);
     const accept = context?.accept;
-    const usable = this.#usable;
+    const availability = this.#availability;
+    const levels = availability.levels;
+    const floor = availability.floor;
     const table = this.#table;
     const size = this.tableSize;
     const hash = hashKey(key);
@@ -86,14 +93,14 @@ class ConsistentHashSelectorImpl implements ConsistentHashSelector {
     let acceptCalls = 0;
     for (let step = 0; step < this.#walkLimit; step++) {
       const index = table[slot]!;
-      if (usable[index] === 1 && index !== lastRejected) {
+      if (levels[index]! >= floor && index !== lastRejected) {
         if (accept === undefined || accept(index)) return index;
         lastRejected = index;
         if (++acceptCalls === HASH_WALK_ACCEPT_CALLS) break;
       }
       slot = slot + 1 === size ? 0 : slot + 1;
     }
-    return firstUsableFrom(usable, hash % usable.length, accept);
+    return firstUsableFrom(availability, hash % levels.length, accept);
   }
 }
 

@@ -1,14 +1,17 @@
 /**
  * The contract every algorithm honours, run against all seven: only usable,
  * accepted candidates, -1 exactly when none qualifies, indices in range, bounded
- * `accept` calls, determinism under a seeded `random`.
+ * `accept` calls, determinism under a seeded `random`; and availability read at
+ * pick time, so one selector follows health flips, ejections and panic mode
+ * without being rebuilt.
  */
 import assert from "node:assert/strict";
 import { type Algorithm, ALGORITHMS } from "../config/schema.ts";
+import { Availability, NEVER, STANDBY, UP } from "./availability.ts";
 import { mulberry32 } from "./hash.ts";
 import { createSelector } from "./mod.ts";
-import { makeCandidates } from "./testing.ts";
-import type { Candidate, PickContext } from "./types.ts";
+import { makeCandidates, maxShareError, measureShares } from "./testing.ts";
+import type { Candidate, PickContext, Selector } from "./types.ts";
 
 /** Per pick, `accept` is called at most this many times beyond the candidate count. */
 const ACCEPT_CALLS_SLACK = 16;
@@ -216,5 +219,151 @@ for (const algorithm of ALGORITHMS) {
       seen.add(selector.pick(HASHED.has(algorithm) ? keyed(algorithm, i) : undefined));
     }
     assert.deepEqual([...seen].sort(), [0, 1, 2, 3]);
+  });
+}
+
+// ------------------------------------------------ live availability (no rebuilds)
+
+/** A selector over `candidates` reading a live availability, every candidate up. */
+function buildLive(algorithm: Algorithm, candidates: readonly Candidate[], seed = 1) {
+  const availability = Availability.of(candidates);
+  const selector = createSelector(algorithm, candidates, {
+    random: mulberry32(seed),
+    availability,
+  });
+  return { selector, availability };
+}
+
+/** Picks `n` times (keyed for the hash algorithms) and returns the set of indices picked. */
+function pickedSet(algorithm: Algorithm, selector: Selector, n: number, accept?: Accept) {
+  const seen = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    seen.add(selector.pick(HASHED.has(algorithm) ? keyed(algorithm, i, accept) : { accept }));
+    seen.add(selector.pick(accept === undefined ? undefined : { accept }));
+  }
+  return [...seen].sort((a, b) => a - b);
+}
+
+type Accept = ((index: number) => boolean) | undefined;
+
+for (const algorithm of ALGORITHMS) {
+  Deno.test(`${algorithm}: follows availability flips at pick time, with the same selector`, () => {
+    const candidates = makeCandidates([5, 1, 3, 2, 4]);
+    const { selector, availability } = buildLive(algorithm, candidates);
+    assert.deepEqual(pickedSet(algorithm, selector, 3000), [0, 1, 2, 3, 4], "positive control");
+    availability.set(0, STANDBY);
+    availability.set(2, STANDBY);
+    const accept = (index: number) => {
+      assert.ok(availability.isAvailable(index), `accept() was asked about unavailable ${index}`);
+      return true;
+    };
+    assert.deepEqual(pickedSet(algorithm, selector, 3000, accept), [1, 3, 4]);
+    assert.deepEqual(pickedSet(algorithm, selector, 3000), [1, 3, 4]);
+    availability.set(2, UP); // back: reached again without a rebuild
+    assert.deepEqual(pickedSet(algorithm, selector, 3000), [1, 2, 3, 4]);
+    for (let i = 0; i < 5; i++) availability.set(i, STANDBY);
+    assert.deepEqual(pickedSet(algorithm, selector, 200), [-1], "nothing available");
+    availability.floor = STANDBY; // panic mode: standby backends serve
+    availability.set(4, NEVER); // draining: not even in panic mode
+    assert.deepEqual(pickedSet(algorithm, selector, 3000), [0, 1, 2, 3]);
+    availability.floor = UP;
+    availability.set(3, UP);
+    assert.deepEqual(pickedSet(algorithm, selector, 500), [3]);
+  });
+
+  Deno.test(`${algorithm}: picks a qualifying index, or -1 exactly when none qualifies, as availability changes`, () => {
+    const random = mulberry32(4242);
+    for (let trial = 0; trial < 60; trial++) {
+      const n = 1 + Math.floor(random() * 12);
+      const candidates = makeCandidates(
+        Array.from({ length: n }, () => ({
+          weight: [0.5, 1, 2, 5][Math.floor(random() * 4)]!,
+          inflight: Math.floor(random() * 4),
+        })),
+      );
+      const { selector, availability } = buildLive(algorithm, candidates, trial);
+      for (let i = 0; i < 60; i++) {
+        if (random() < 0.3) {
+          availability.set(
+            Math.floor(random() * n),
+            [NEVER, STANDBY, UP][Math.floor(random() * 3)] as 0 | 1 | 2,
+          );
+        }
+        if (random() < 0.1) availability.floor = availability.floor === UP ? STANDBY : UP;
+        const allowed = Array.from({ length: n }, () => random() < 0.6);
+        const accept = random() < 0.5 ? undefined : (index: number) => allowed[index]!;
+        const context = random() < 0.5
+          ? (accept ? { accept } : undefined)
+          : keyed(algorithm, i, accept);
+        const index = selector.pick(context);
+        const ok = (j: number) => availability.isAvailable(j) && (accept?.(j) ?? true);
+        const any = candidates.some((_, j) => ok(j));
+        if (index === -1) assert.ok(!any, `trial ${trial}: -1 although a candidate qualifies`);
+        else assert.ok(index < n && ok(index), `trial ${trial}: picked non-qualifying ${index}`);
+      }
+    }
+  });
+
+  Deno.test(`${algorithm}: rejects an availability that does not cover the candidates`, () => {
+    assert.throws(
+      () =>
+        createSelector(algorithm, makeCandidates([1, 1]), {
+          random: mulberry32(1),
+          availability: new Availability(3),
+        }),
+      RangeError,
+    );
+  });
+}
+
+/** Expected shares of the weighted algorithms among the available candidates. */
+const WEIGHTED_SHARES: readonly Algorithm[] = [
+  "WEIGHTED_ROUND_ROBIN",
+  "LEAST_CONNECTIONS",
+  "POWER_OF_TWO_CHOICES",
+  "RANDOM",
+];
+
+for (const algorithm of [...WEIGHTED_SHARES, "ROUND_ROBIN" as const]) {
+  Deno.test(`${algorithm}: after a flip, shares follow the weights of the available backends`, () => {
+    const weights = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const candidates = makeCandidates(weights);
+    const { selector, availability } = buildLive(algorithm, candidates, 5);
+    // most of the weight goes down: rejection sampling alone would skew the rest
+    for (let i = 1; i < 9; i++) availability.set(i, STANDBY);
+    const shares = measureShares(selector, weights.length, 60_000);
+    const expected = algorithm === "ROUND_ROBIN"
+      ? weights.map((_, i) => (i === 0 || i === 9 ? 0.5 : 0))
+      : weights.map((w, i) => (i === 0 || i === 9 ? w / 11 : 0));
+    assert.ok(maxShareError(shares, expected) < 0.01, `shares ${shares}`);
+  });
+}
+
+for (const algorithm of HASHED) {
+  Deno.test(`${algorithm}: a backend going down moves only its own keys, and they come back`, () => {
+    const candidates = makeCandidates([1, 2, 1, 3, 1]);
+    const { selector, availability } = buildLive(algorithm, candidates, 3);
+    const keys = Array.from({ length: 5000 }, (_, i) => keyed(algorithm, i));
+    const before = keys.map((k) => selector.pick(k));
+    assert.ok(before.filter((b) => b === 3).length > 500, "positive control: 3 owns keys");
+    availability.set(3, STANDBY); // unhealthy or ejected
+    const during = keys.map((k) => selector.pick(k));
+    const movedTo = new Set<number>();
+    for (let i = 0; i < keys.length; i++) {
+      if (before[i] !== 3) {
+        assert.equal(during[i], before[i], `key ${i} of a surviving backend moved`);
+      } else movedTo.add(during[i]!);
+    }
+    assert.ok(!movedTo.has(3) && !movedTo.has(-1));
+    assert.ok(movedTo.size >= 2, `the down backend's keys spread: ${[...movedTo]}`);
+    // the same as a selector built from scratch with the backend unusable
+    const fresh = createSelector(
+      algorithm,
+      candidates.map((c, i) => (i === 3 ? { ...c, usable: false } : c)),
+      { random: mulberry32(3) },
+    );
+    assert.deepEqual(keys.map((k) => fresh.pick(k)), during);
+    availability.set(3, UP);
+    assert.deepEqual(keys.map((k) => selector.pick(k)), before, "recovery restores every key");
   });
 }

@@ -1,15 +1,17 @@
 /**
- * Which candidates a selector may pick, decided once per snapshot.
+ * Which candidates a selector may pick.
  *
  * Every algorithm shares one rule so they agree on edge cases: a candidate is
- * eligible when it is `usable` and its weight is a positive finite number. A
- * weight of 0, a negative weight, NaN or Infinity never wins a pick (it would
- * otherwise poison prefix sums and ratios); slow-start fractions such as 0.25
- * are fine. Candidates are immutable apart from their counters, so selectors read
- * these fields once, at build time, and keep typed arrays for the pick path.
+ * eligible when it is available (see `availability.ts`, read at pick time) and
+ * its weight is a positive finite number. A weight of 0, a negative weight, NaN
+ * or Infinity never wins a pick (it would otherwise poison prefix sums and
+ * ratios); slow-start fractions such as 0.25 are fine. Weights are fixed for a
+ * selector's life, so selectors keep the candidates with a valid weight in typed
+ * arrays built once and check availability per pick.
  *
  * @module
  */
+import type { Availability } from "./availability.ts";
 import type { Candidate } from "./types.ts";
 
 /** True when the weight can take part in weighted arithmetic (positive and finite). */
@@ -21,18 +23,6 @@ export function hasValidWeight(candidate: Candidate): boolean {
 /** True when a candidate may be picked at all: usable, with a valid weight. */
 export function isEligible(candidate: Candidate): boolean {
   return candidate.usable && hasValidWeight(candidate);
-}
-
-/** Indices of the eligible candidates, in list order, so picks skip the rest for free. */
-export function eligibleIndices(candidates: readonly Candidate[]): Int32Array {
-  let count = 0;
-  for (const candidate of candidates) if (isEligible(candidate)) count++;
-  const indices = new Int32Array(count);
-  let next = 0;
-  for (let i = 0; i < candidates.length; i++) {
-    if (isEligible(candidates[i]!)) indices[next++] = i;
-  }
-  return indices;
 }
 
 /**
@@ -72,28 +62,24 @@ export function weightedIndices(candidates: readonly Candidate[]): Int32Array {
   return indices;
 }
 
-/** One flag per candidate, 1 when eligible: O(1) checks on hash-table walks. */
-export function usableFlags(candidates: readonly Candidate[]): Uint8Array {
-  const flags = new Uint8Array(candidates.length);
-  for (let i = 0; i < candidates.length; i++) if (isEligible(candidates[i]!)) flags[i] = 1;
-  return flags;
-}
-
 /**
- * The first flagged candidate that `accept` allows, scanning all of them from
+ * The first available candidate that `accept` allows, scanning all of them from
  * `start` with wrap-around, or -1. The hash algorithms' last resort: it finds any
  * qualifying candidate, and a key-derived `start` keeps a key on one backend as
- * long as the usable set does not change.
+ * long as the available set does not change. Only candidates with a valid weight
+ * may be available (see `Availability.of` and the group snapshot).
  */
 export function firstUsableFrom(
-  usable: Uint8Array,
+  availability: Availability,
   start: number,
   accept: ((index: number) => boolean) | undefined,
 ): number {
-  const count = usable.length;
+  const levels = availability.levels;
+  const floor = availability.floor;
+  const count = levels.length;
   let index = start;
   for (let k = 0; k < count; k++) {
-    if (usable[index] === 1 && (accept === undefined || accept(index))) return index;
+    if (levels[index]! >= floor && (accept === undefined || accept(index))) return index;
     index = index + 1 === count ? 0 : index + 1;
   }
   return -1;

@@ -5,10 +5,12 @@
  * members (every candidate with a valid weight, usable or not, ranked by
  * address) are laid out over a fixed array of slots, each getting a share of
  * slots proportional to its weight (largest-remainder rounding), and an IP maps
- * to `slots[hash(ip) % slots]`. When that backend is unusable or rejected the
+ * to `slots[hash(ip) % slots]`. The slots are laid out when the backend set or
+ * the weights change, never on a health flip: availability is read per pick.
+ * When that backend is unavailable or rejected the
  * hash is re-mixed and tried again, a bounded number of times, then a linear
  * scan from an IP-derived index takes the first qualifying candidate. Health
- * changes therefore move only the unhealthy backend's clients; changing the
+ * changes and ejections therefore move only the affected backend's clients; changing the
  * backend set or weights may move many (use CONSISTENT_HASH for minimal
  * movement).
  *
@@ -20,7 +22,8 @@
  *
  * @module
  */
-import { canonicalOrder, firstUsableFrom, usableFlags, weightedIndices } from "./eligible.ts";
+import { type Availability, resolveAvailability } from "./availability.ts";
+import { canonicalOrder, firstUsableFrom, weightedIndices } from "./eligible.ts";
 import { mix32, murmur3, PRIMARY_SEED } from "./hash.ts";
 import { weightedRandom } from "./random.ts";
 import type { Candidate, PickContext, Selector, SelectorOptions } from "./types.ts";
@@ -93,8 +96,7 @@ export function buildSlotArray(
 class IpHashSelector implements Selector {
   readonly algorithm = "IP_HASH";
   readonly #slots: Uint16Array | Uint32Array;
-  readonly #usable: Uint8Array;
-  readonly #usableCount: number;
+  readonly #availability: Availability;
   readonly #keyless: Selector;
 
   constructor(candidates: readonly Candidate[], options: SelectorOptions) {
@@ -103,26 +105,30 @@ class IpHashSelector implements Selector {
     for (let m = 0; m < members.length; m++) weights[m] = candidates[members[m]!]!.weight;
     const size = Math.max(IP_HASH_MIN_SLOTS, IP_HASH_SLOTS_PER_MEMBER * members.length);
     this.#slots = buildSlotArray(weights, members, size);
-    this.#usable = usableFlags(candidates);
-    this.#usableCount = this.#usable.reduce((sum, flag) => sum + flag, 0);
-    this.#keyless = weightedRandom(candidates, options);
+    this.#availability = resolveAvailability(candidates, options.availability);
+    this.#keyless = weightedRandom(candidates, {
+      random: options.random,
+      availability: this.#availability,
+    });
   }
 
   pick(context?: PickContext): number {
-    if (this.#usableCount === 0) return -1;
+    if (this.#availability.size === 0) return -1;
     const ip = context?.key;
     if (ip === undefined) return this.#keyless.pick(context);
     const accept = context?.accept;
-    const usable = this.#usable;
+    const availability = this.#availability;
+    const levels = availability.levels;
+    const floor = availability.floor;
     const slots = this.#slots;
     let hash = murmur3(ip, PRIMARY_SEED, ipKeyStart(ip));
     const first = hash;
     for (let attempt = 0; attempt < IP_HASH_ATTEMPTS; attempt++) {
       const index = slots[hash % slots.length]!;
-      if (usable[index] === 1 && (accept === undefined || accept(index))) return index;
+      if (levels[index]! >= floor && (accept === undefined || accept(index))) return index;
       hash = mix32(hash + REHASH_INCREMENT);
     }
-    return firstUsableFrom(usable, first % usable.length, accept);
+    return firstUsableFrom(availability, first % levels.length, accept);
   }
 }
 

@@ -8,11 +8,12 @@
  * idle" case, are broken by smooth weighted round robin among the tied peers, so
  * idle backends get work in proportion to their weights instead of the first one
  * in the list getting it all. Negative or NaN counts (a bookkeeping bug upstream)
- * count as 0.
+ * count as 0. Backends unavailable at pick time are skipped like rejected ones.
  *
  * @module
  */
-import { eligibleIndices } from "./eligible.ts";
+import { type Availability, resolveAvailability } from "./availability.ts";
+import { weightedIndices } from "./eligible.ts";
 import type {
   BackendCounters,
   Candidate,
@@ -29,9 +30,11 @@ class LeastConnectionsSelector implements Selector {
   readonly #current: Float64Array;
   /** Per-pick scratch: load of each accepted peer, or -1 when rejected. */
   readonly #load: Float64Array;
+  readonly #availability: Availability;
 
-  constructor(candidates: readonly Candidate[]) {
-    const order = eligibleIndices(candidates);
+  constructor(candidates: readonly Candidate[], availability: Availability) {
+    this.#availability = availability;
+    const order = weightedIndices(candidates);
     this.#order = order;
     this.#weight = new Float64Array(order.length);
     const counters: BackendCounters[] = [];
@@ -49,12 +52,15 @@ class LeastConnectionsSelector implements Selector {
     const order = this.#order;
     const weight = this.#weight;
     const load = this.#load;
+    const levels = this.#availability.levels;
+    const floor = this.#availability.floor;
     const accept = context?.accept;
     let best = -1;
     let bestLoad = 0;
     let tied = false;
     for (let p = 0; p < order.length; p++) {
-      if (accept !== undefined && !accept(order[p]!)) {
+      const index = order[p]!;
+      if (levels[index]! < floor || (accept !== undefined && !accept(index))) {
         load[p] = -1;
         continue;
       }
@@ -118,7 +124,10 @@ class LeastConnectionsSelector implements Selector {
  */
 export function leastConnections(
   candidates: readonly Candidate[],
-  _options: SelectorOptions,
+  options: SelectorOptions,
 ): Selector {
-  return new LeastConnectionsSelector(candidates);
+  return new LeastConnectionsSelector(
+    candidates,
+    resolveAvailability(candidates, options.availability),
+  );
 }

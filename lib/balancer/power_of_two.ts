@@ -7,13 +7,16 @@
  * backend). Draws are proportional to weight, the second without replacement,
  * and load is `inflight / weight`. On a tie the FIRST draw wins, so with idle
  * backends the traffic split equals the weight split exactly (in expectation).
- * A draw that `accept` rejects is retried a bounded number of times; when the
- * first choice cannot be found that way, a linear scan from a random start takes
- * the least-loaded acceptable backend.
+ * A draw that lands on a backend unavailable at pick time or that `accept`
+ * rejects is retried a bounded number of times; then one weighted draw among
+ * the available backends (an O(n) pass) stands in, and should `accept` reject
+ * that first choice, a linear scan from it takes the least-loaded acceptable
+ * backend.
  *
  * @module
  */
-import { eligibleIndices, scaledIndex } from "./eligible.ts";
+import { type Availability, resolveAvailability } from "./availability.ts";
+import { weightedIndices } from "./eligible.ts";
 import type {
   BackendCounters,
   Candidate,
@@ -21,7 +24,7 @@ import type {
   Selector,
   SelectorOptions,
 } from "./types.ts";
-import { WeightedSampler } from "./weighted_sampler.ts";
+import { drawAvailable, WeightedSampler } from "./weighted_sampler.ts";
 
 /** Draws per choice before giving up on random sampling (each may call `accept`). */
 export const P2C_DRAW_ATTEMPTS = 4;
@@ -32,10 +35,12 @@ class PowerOfTwoSelector implements Selector {
   readonly #weight: Float64Array;
   readonly #counters: readonly BackendCounters[];
   readonly #sampler: WeightedSampler;
+  readonly #availability: Availability;
   readonly #random: () => number;
 
   constructor(candidates: readonly Candidate[], options: SelectorOptions) {
-    const order = eligibleIndices(candidates);
+    const order = weightedIndices(candidates);
+    this.#availability = resolveAvailability(candidates, options.availability);
     this.#order = order;
     this.#weight = new Float64Array(order.length);
     const counters: BackendCounters[] = [];
@@ -56,24 +61,38 @@ class PowerOfTwoSelector implements Selector {
     const accept = context?.accept;
     const random = this.#random;
     const sampler = this.#sampler;
+    const availability = this.#availability;
+    const levels = availability.levels;
 
     let first = -1;
     for (let attempt = 0; attempt < P2C_DRAW_ATTEMPTS; attempt++) {
       const p = sampler.sample(random());
-      if (accept === undefined || accept(order[p]!)) {
+      const index = order[p]!;
+      if (levels[index]! >= availability.floor && (accept === undefined || accept(index))) {
         first = p;
         break;
       }
     }
-    if (first < 0) return this.#leastLoadedFrom(scaledIndex(random(), count), accept);
+    if (first < 0) {
+      const p = drawAvailable(order, this.#weight, availability, random(), -1);
+      if (p < 0) return -1;
+      if (accept !== undefined && !accept(order[p]!)) return this.#leastLoadedFrom(p, accept);
+      first = p;
+    }
     if (count === 1) return order[first]!;
 
     for (let attempt = 0; attempt < P2C_DRAW_ATTEMPTS; attempt++) {
       const p = sampler.sampleExcluding(random(), first);
-      if (p === first || (accept !== undefined && !accept(order[p]!))) continue;
+      if (p === first) continue;
+      const index = order[p]!;
+      if (levels[index]! < availability.floor || (accept !== undefined && !accept(index))) {
+        continue;
+      }
       return order[this.#lessLoaded(first, p)]!;
     }
-    return order[first]!;
+    const second = drawAvailable(order, this.#weight, availability, random(), first);
+    if (second < 0 || (accept !== undefined && !accept(order[second]!))) return order[first]!;
+    return order[this.#lessLoaded(first, second)]!;
   }
 
   /** `a` unless `b` carries strictly less load per unit of weight. */
@@ -90,9 +109,12 @@ class PowerOfTwoSelector implements Selector {
   #leastLoadedFrom(start: number, accept: ((index: number) => boolean) | undefined): number {
     const order = this.#order;
     const count = order.length;
+    const levels = this.#availability.levels;
+    const floor = this.#availability.floor;
     let best = -1;
     for (let k = 0, p = start; k < count; k++, p = p + 1 === count ? 0 : p + 1) {
-      if (accept !== undefined && !accept(order[p]!)) continue;
+      const index = order[p]!;
+      if (levels[index]! < floor || (accept !== undefined && !accept(index))) continue;
       best = best < 0 ? p : this.#lessLoaded(best, p);
     }
     return best < 0 ? -1 : order[best]!;

@@ -2,15 +2,19 @@
  * RANDOM: pick a backend at random, with probability proportional to weight.
  *
  * Stateless between picks, so it needs no coordination and has no cycle for
- * many proxies to fall into step with. Prefix sums are built once; a pick is one
- * binary search. A draw that `accept` rejects is retried a bounded number of
- * times, then a linear scan from a random start takes the first acceptable one.
+ * many proxies to fall into step with. Prefix sums are built once over every
+ * backend with a valid weight; a pick is one binary search. A draw that lands on
+ * a backend unavailable at pick time or that `accept` rejects is retried a
+ * bounded number of times; then one weighted draw among the available backends
+ * (an O(n) pass, so shares stay proportional however many are down), and a
+ * linear scan from there when `accept` rejects that one too.
  *
  * @module
  */
-import { eligibleIndices, scaledIndex } from "./eligible.ts";
+import { type Availability, resolveAvailability } from "./availability.ts";
+import { weightedIndices } from "./eligible.ts";
 import type { Candidate, PickContext, Selector, SelectorOptions } from "./types.ts";
-import { WeightedSampler } from "./weighted_sampler.ts";
+import { drawAvailable, WeightedSampler } from "./weighted_sampler.ts";
 
 /** Weighted draws per pick before the linear fallback (each may call `accept`). */
 export const RANDOM_DRAW_ATTEMPTS = 4;
@@ -18,15 +22,19 @@ export const RANDOM_DRAW_ATTEMPTS = 4;
 class WeightedRandomSelector implements Selector {
   readonly algorithm = "RANDOM";
   readonly #order: Int32Array;
+  readonly #weights: Float64Array;
   readonly #sampler: WeightedSampler;
+  readonly #availability: Availability;
   readonly #random: () => number;
 
   constructor(candidates: readonly Candidate[], options: SelectorOptions) {
-    const order = eligibleIndices(candidates);
+    const order = weightedIndices(candidates);
     this.#order = order;
     const weights = new Float64Array(order.length);
     for (let p = 0; p < order.length; p++) weights[p] = candidates[order[p]!]!.weight;
+    this.#weights = weights;
     this.#sampler = new WeightedSampler(weights);
+    this.#availability = resolveAvailability(candidates, options.availability);
     this.#random = options.random;
   }
 
@@ -36,14 +44,21 @@ class WeightedRandomSelector implements Selector {
     if (count === 0) return -1;
     const accept = context?.accept;
     const random = this.#random;
+    const availability = this.#availability;
+    const levels = availability.levels;
     for (let attempt = 0; attempt < RANDOM_DRAW_ATTEMPTS; attempt++) {
       const index = order[this.#sampler.sample(random())]!;
-      if (accept === undefined || accept(index)) return index;
+      if (levels[index]! >= availability.floor && (accept === undefined || accept(index))) {
+        return index;
+      }
     }
-    let p = scaledIndex(random(), count);
+    let p = drawAvailable(order, this.#weights, availability, random(), -1);
+    if (p < 0) return -1;
     for (let k = 0; k < count; k++) {
       const index = order[p]!;
-      if (accept!(index)) return index;
+      if (levels[index]! >= availability.floor && (accept === undefined || accept(index))) {
+        return index;
+      }
       p = p + 1 === count ? 0 : p + 1;
     }
     return -1;

@@ -8,28 +8,33 @@
  *
  * @module
  */
-import { eligibleIndices, scaledIndex } from "./eligible.ts";
+import { type Availability, resolveAvailability } from "./availability.ts";
+import { scaledIndex, weightedIndices } from "./eligible.ts";
 import type { Candidate, PickContext, Selector, SelectorOptions } from "./types.ts";
 
 class RoundRobinSelector implements Selector {
   readonly algorithm = "ROUND_ROBIN";
   readonly #order: Int32Array;
+  readonly #availability: Availability;
   #cursor: number;
 
   constructor(candidates: readonly Candidate[], options: SelectorOptions) {
-    this.#order = eligibleIndices(candidates);
+    this.#order = weightedIndices(candidates);
+    this.#availability = resolveAvailability(candidates, options.availability);
     this.#cursor = this.#order.length > 0 ? scaledIndex(options.random(), this.#order.length) : 0;
   }
 
   pick(context?: PickContext): number {
     const order = this.#order;
     const count = order.length;
+    const levels = this.#availability.levels;
+    const floor = this.#availability.floor;
     const accept = context?.accept;
     let position = this.#cursor;
     for (let tried = 0; tried < count; tried++) {
       const index = order[position]!;
       position = position + 1 === count ? 0 : position + 1;
-      if (accept === undefined || accept(index)) {
+      if (levels[index]! >= floor && (accept === undefined || accept(index))) {
         this.#cursor = position;
         return index;
       }
@@ -39,8 +44,9 @@ class RoundRobinSelector implements Selector {
 }
 
 /**
- * Builds a ROUND_ROBIN selector: equal shares, in list order, skipping unusable
- * backends and those `accept` rejects (the rotation continues after the winner).
+ * Builds a ROUND_ROBIN selector: equal shares, in list order, skipping backends
+ * unavailable at pick time and those `accept` rejects (the rotation continues
+ * after the winner).
  *
  * @example
  * ```ts

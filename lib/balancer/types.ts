@@ -1,13 +1,15 @@
 /**
  * The contract every balancing algorithm implements.
  *
- * A selector is built once per snapshot (when backends, weights or health
- * change) and then picks synchronously on the request path: no I/O, no
- * allocation per pick beyond what the algorithm needs, bounded work.
+ * A selector is built when the backend set or the weights change, and then
+ * picks synchronously on the request path: no I/O, no allocation per pick
+ * beyond what the algorithm needs, bounded work. Health, ejections and panic
+ * mode do not rebuild it: it reads them per pick from an {@link Availability}.
  *
  * @module
  */
 import type { Algorithm } from "../config/schema.ts";
+import type { Availability } from "./availability.ts";
 
 /**
  * Live per-backend counters that outlive any one snapshot.
@@ -35,7 +37,7 @@ export interface BackendCounters {
 }
 
 /**
- * What a selector sees of one backend. Immutable except for `counters`.
+ * What a selector sees of one backend. Weight and address are fixed for the selector's life.
  *
  * @example
  * ```ts
@@ -54,7 +56,11 @@ export interface Candidate {
   readonly address: string;
   /** Effective weight (a positive number; slow start may make it fractional). */
   readonly weight: number;
-  /** False when unhealthy, ejected or draining: never picked. */
+  /**
+   * False when unhealthy, ejected or draining: never picked. Read once, at build
+   * time, and only when the selector is built without a live
+   * {@link SelectorOptions.availability}.
+   */
   readonly usable: boolean;
   /** Shared live counters (in-flight), read by LEAST_CONNECTIONS and POWER_OF_TWO_CHOICES. */
   readonly counters: BackendCounters;
@@ -134,6 +140,13 @@ export interface Selector {
 export interface SelectorOptions {
   /** Uniform random in [0, 1); injected so tests are deterministic. */
   readonly random: () => number;
+  /**
+   * Live availability of the candidates (same length, same order), read at
+   * every pick; its owner flips entries on health changes and ejections
+   * without rebuilding the selector. Default: fixed by each candidate's
+   * `usable` at build time.
+   */
+  readonly availability?: Availability;
 }
 
 /** Builds a selector over a candidate list. */

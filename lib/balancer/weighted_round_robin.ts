@@ -5,13 +5,17 @@
  * (`current += weight`); the peer with the highest `current` wins (the first one
  * on a tie) and gives back the round's total (`current -= total`). Weights 5, 1, 1
  * yield `a a b a c a a`: exact proportions over every cycle, with the heavy
- * backend's turns spread out rather than bunched. Peers that `accept` rejects sit
- * the round out, as nginx does for already-tried peers. A rebuilt selector starts
- * from zero, which only shifts where in the cycle it resumes.
+ * backend's turns spread out rather than bunched. Peers that are unavailable at
+ * pick time (unhealthy, ejected, draining) or that `accept` rejects sit the
+ * round out with their `current` frozen, as nginx does for down and
+ * already-tried peers: the others keep their smooth sequence, in exact
+ * proportion among themselves. A rebuilt selector starts from zero, which only
+ * shifts where in the cycle it resumes.
  *
  * @module
  */
-import { eligibleIndices } from "./eligible.ts";
+import { type Availability, resolveAvailability } from "./availability.ts";
+import { weightedIndices } from "./eligible.ts";
 import type { Candidate, PickContext, Selector, SelectorOptions } from "./types.ts";
 
 class WeightedRoundRobinSelector implements Selector {
@@ -19,9 +23,11 @@ class WeightedRoundRobinSelector implements Selector {
   readonly #order: Int32Array;
   readonly #weight: Float64Array;
   readonly #current: Float64Array;
+  readonly #availability: Availability;
 
-  constructor(candidates: readonly Candidate[]) {
-    this.#order = eligibleIndices(candidates);
+  constructor(candidates: readonly Candidate[], availability: Availability) {
+    this.#availability = availability;
+    this.#order = weightedIndices(candidates);
     this.#weight = new Float64Array(this.#order.length);
     for (let p = 0; p < this.#order.length; p++) {
       this.#weight[p] = candidates[this.#order[p]!]!.weight;
@@ -33,11 +39,14 @@ class WeightedRoundRobinSelector implements Selector {
     const order = this.#order;
     const weight = this.#weight;
     const current = this.#current;
+    const levels = this.#availability.levels;
+    const floor = this.#availability.floor;
     const accept = context?.accept;
     let best = -1;
     let total = 0;
     for (let p = 0; p < order.length; p++) {
-      if (accept !== undefined && !accept(order[p]!)) continue;
+      const index = order[p]!;
+      if (levels[index]! < floor || (accept !== undefined && !accept(index))) continue;
       const w = weight[p]!;
       const c = current[p]! + w;
       current[p] = c;
@@ -68,7 +77,10 @@ class WeightedRoundRobinSelector implements Selector {
  */
 export function weightedRoundRobin(
   candidates: readonly Candidate[],
-  _options: SelectorOptions,
+  options: SelectorOptions,
 ): Selector {
-  return new WeightedRoundRobinSelector(candidates);
+  return new WeightedRoundRobinSelector(
+    candidates,
+    resolveAvailability(candidates, options.availability),
+  );
 }

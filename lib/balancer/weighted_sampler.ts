@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Availability } from "./availability.ts";
 
 /** Draws positions 0..size-1 with probability proportional to their weights. */
 export class WeightedSampler {
@@ -60,4 +61,42 @@ export class WeightedSampler {
     }
     return lo;
   }
+}
+
+/**
+ * A weighted draw among the positions whose candidate is available now
+ * (`order[p]` is position p's candidate index), leaving out position
+ * `excluded` (-1 for none): one O(n) pass to sum, one to locate. Returns the
+ * position, or -1 when none is available.
+ *
+ * The exact fallback after rejection sampling over the full sampler gives up:
+ * when most of the weight is unavailable, a scan from a random start would
+ * favour whichever backend follows a run of unavailable ones; this keeps the
+ * shares proportional to weight among the available ones.
+ */
+export function drawAvailable(
+  order: Int32Array,
+  weights: Float64Array,
+  availability: Availability,
+  r: number,
+  excluded: number,
+): number {
+  const levels = availability.levels;
+  const floor = availability.floor;
+  let total = 0;
+  let last = -1;
+  for (let p = 0; p < order.length; p++) {
+    if (p === excluded || levels[order[p]!]! < floor) continue;
+    total += weights[p]!;
+    last = p;
+  }
+  if (last < 0) return -1;
+  const x = r * total;
+  let sum = 0;
+  for (let p = 0; p < last; p++) {
+    if (p === excluded || levels[order[p]!]! < floor) continue;
+    sum += weights[p]!;
+    if (sum > x) return p;
+  }
+  return last;
 }

@@ -3,8 +3,12 @@
  *
  * Config updates are validated first: an invalid one is recorded as rejected
  * (with its version and reason) and the last good snapshot keeps serving.
- * Health observations fold through the pure state machine and trigger a
- * rebuild only when a backend flips. No I/O; the clock is injected.
+ * Health observations fold through the pure state machine; a flip, like an
+ * outlier ejection (reported from the request path) or its end, only writes
+ * the current snapshot's live status in O(1). The snapshot, with its selector,
+ * is rebuilt only when the config, the backend set or an effective weight
+ * changes: a config apply, a slow-start step (in `tick()`, off the request
+ * path), or a recovery that starts a slow start. No I/O; the clock is injected.
  *
  * @module
  */
@@ -23,7 +27,7 @@ import {
   recordOutcome,
 } from "../health/outlier.ts";
 import { type HealthState, initialHealth, observeHealth } from "../health/state_machine.ts";
-import { buildSnapshot, type GroupSnapshot } from "./snapshot.ts";
+import { buildSnapshot, type GroupSnapshot, planWeights } from "./snapshot.ts";
 
 /** A config version that failed validation. */
 export interface RejectedConfig {
@@ -43,7 +47,11 @@ export interface GroupStateOptions {
   /** Milliseconds; `Date.now` in production, a counter in tests. */
   readonly now: () => number;
   readonly random: () => number;
-  /** Called after every swap with the new and previous snapshot. */
+  /**
+   * Called after every swap with the new and previous snapshot (config
+   * changes and weight changes; health flips and ejections change the current
+   * snapshot's live status without a swap).
+   */
   readonly onSwap?: (next: GroupSnapshot, prev: GroupSnapshot | null) => void;
 }
 
@@ -66,6 +74,8 @@ export class GroupState {
   readonly #rampStart = new Map<string, number>();
   readonly #ejectionCounts = new Map<string, number>();
   readonly #options: GroupStateOptions;
+  /** Snapshots built since start (each builds a selector). */
+  buildsTotal = 0;
   /** Backends ejected by outlier detection since start. */
   ejectionsTotal = 0;
   /** The last rejected config, or null. */
@@ -140,7 +150,8 @@ export class GroupState {
    */
   observeProbe(address: string, ok: boolean, error: string | null = null): boolean {
     const snap = this.#snapshot;
-    if (!snap || !snap.backends.some((b) => b.address === address)) return false;
+    const index = snap ? snap.indexOf(address) : -1;
+    if (!snap || index < 0) return false;
     const cfg = snap.config;
     const now = this.#options.now();
     const prev = this.#health.get(address) ?? initialHealth(now);
@@ -149,8 +160,8 @@ export class GroupState {
       unhealthy: cfg.unhealthy_threshold,
     }, error);
     this.#health.set(address, obs.state);
-    if (obs.flipped) {
-      if (obs.state.status === "healthy") this.#recovered(address, now);
+    snap.status.setHealth(index, obs.state);
+    if (obs.flipped && obs.state.status === "healthy" && this.#recovered(snap, index, now)) {
       this.#publish(this.#build(snap.version, cfg));
     }
     return obs.flipped;
@@ -160,24 +171,33 @@ export class GroupState {
    * Active checks found a backend healthy again: it slow-starts, and a
    * passive ejection still running ends now (as Envoy un-ejects on a
    * successful active check); its ejection count keeps the back-off.
+   * Availability flips in place. Returns true when the group slow-starts:
+   * the backend's weight changes, so the caller rebuilds (health checks and
+   * the orchestrator's writes run off the request path).
    */
-  #recovered(address: string, now: number): void {
+  #recovered(snap: GroupSnapshot, index: number, now: number): boolean {
+    const address = snap.backends[index]!.address;
     this.#rampStart.set(address, now);
     const o = this.#outlier.get(address);
     if (o && (o.ejectedUntil > now || o.consecutiveFailures > 0)) {
-      this.#outlier.set(address, {
+      const outlier = {
         ...o,
         consecutiveFailures: 0,
         ejectedUntil: 0,
         lastEjectionEnd: Math.min(o.lastEjectionEnd, now),
-      });
+      };
+      this.#outlier.set(address, outlier);
+      snap.status.setOutlier(index, outlier);
+      snap.status.setEjected(index, false);
     }
+    return snap.config.slow_start_seconds > 0;
   }
 
   /**
-   * Passive health: folds one request's outcome in (request path; cheap when
-   * nothing changes). Returns true when this outcome ejected the backend,
-   * which rebuilds the snapshot without it.
+   * Passive health: folds one request's outcome in (request path: O(1), no
+   * allocation when nothing changes). Returns true when this outcome ejected
+   * the backend: its availability flips and its return is scheduled for
+   * `tick()`; nothing is rebuilt.
    */
   recordOutcome(address: string, failure: boolean): boolean {
     const snap = this.#snapshot;
@@ -186,66 +206,86 @@ export class GroupState {
     if (!settings.enabled) return false;
     const prev = this.#outlier.get(address);
     if (!failure && (prev === undefined || prev.consecutiveFailures === 0)) return false;
+    const index = snap.indexOf(address);
+    if (index < 0) return false; // a late outcome for a backend just removed
+    const status = snap.status;
     const now = this.#options.now();
-    let allowed = false;
-    if (failure) {
-      // the floor: count backends available now (healthy and not ejected)
-      let available = 0;
-      let candidate = false;
-      for (const b of snap.backends) {
-        const o = this.#outlier.get(b.address);
-        const ok = this.#health.get(b.address)?.status !== "unhealthy" &&
-          (o === undefined || !isEjected(o, now));
-        if (ok) available++;
-        if (b.address === address) candidate = ok;
-      }
-      allowed = mayEject(snap.backends.length, available, candidate, settings.maxEjectionPercent);
-    }
+    const allowed = failure &&
+      mayEject(
+        snap.backends.length,
+        status.availableCount,
+        status.isAvailable(index),
+        settings.maxEjectionPercent,
+      );
     const r = recordOutcome(prev ?? FRESH_OUTLIER, failure, now, settings, allowed);
     this.#outlier.set(address, r.state);
+    status.setOutlier(index, r.state);
     if (r.ejected) {
       this.ejectionsTotal++;
       this.#ejectionCounts.set(address, (this.#ejectionCounts.get(address) ?? 0) + 1);
+      // it slow-starts from the ejection's end (a weight change, due in tick())
       this.#rampStart.set(address, r.state.ejectedUntil);
-      this.#publish(this.#build(snap.version, snap.config));
+      status.setEjected(index, true);
+      if (r.state.ejectedUntil < status.nextChangeAt) status.nextChangeAt = r.state.ejectedUntil;
     }
     return r.ejected;
   }
 
   /**
-   * Rebuilds the snapshot when time alone changes it (an ejection ends, a
-   * slow start steps up). Call it every ~100 ms; it is a comparison when
-   * nothing is due.
+   * Applies what time alone changes: ejections that ended flip availability
+   * back in place; slow-start steps change weights and rebuild the snapshot.
+   * Called by a timer every ~100 ms, never on the request path; it is a
+   * comparison when nothing is due. Returns true when something was due.
    */
   tick(): boolean {
     const snap = this.#snapshot;
-    if (!snap || this.#options.now() < snap.nextChangeAt) return false;
-    this.#publish(this.#build(snap.version, snap.config));
+    if (!snap) return false;
+    const now = this.#options.now();
+    if (now < snap.nextChangeAt) return false;
+    const plan = planWeights(snap.config, this.#rampStart, now);
+    const backends = snap.backends;
+    for (let i = 0; i < backends.length; i++) {
+      if (plan.weights[i] !== backends[i]!.weight) {
+        this.#publish(this.#build(snap.version, snap.config));
+        return true;
+      }
+    }
+    const status = snap.status;
+    let next = plan.nextStepAt;
+    for (let i = 0; i < backends.length; i++) {
+      const o = this.#outlier.get(backends[i]!.address);
+      const ejected = o !== undefined && isEjected(o, now);
+      if (ejected) next = Math.min(next, o.ejectedUntil);
+      if (ejected !== status.ejected(i)) status.setEjected(i, ejected);
+    }
+    status.nextChangeAt = next;
     return true;
   }
 
   /**
    * Sets the health of the given backends (health written by the orchestrator);
    * backends not in `states` keep theirs. Returns whether any status changed
-   * (a backend seen for the first time counts as changed) and then rebuilds
-   * the snapshot. States of addresses not configured yet are kept for when a
-   * config adds them.
+   * (a backend seen for the first time counts as changed). Flips availability
+   * in place; only a recovery into a slow start rebuilds. States of addresses
+   * not configured yet are kept for when a config adds them.
    */
   setHealth(states: ReadonlyMap<string, HealthState>): boolean {
     let changed = false;
+    let rebuild = false;
     const now = this.#options.now();
+    const snap = this.#snapshot;
     for (const [address, state] of states) {
       const cur = this.#health.get(address);
-      if (!cur || cur.status !== state.status) {
-        changed = true;
-        if (cur?.status === "unhealthy" && state.status === "healthy") {
-          this.#recovered(address, now);
-        }
-      }
+      if (!cur || cur.status !== state.status) changed = true;
       this.#health.set(address, state);
+      const index = snap ? snap.indexOf(address) : -1;
+      if (!snap || index < 0) continue;
+      snap.status.setHealth(index, state);
+      if (cur?.status === "unhealthy" && state.status === "healthy") {
+        if (this.#recovered(snap, index, now)) rebuild = true;
+      }
     }
-    const snap = this.#snapshot;
-    if (changed && snap) this.#publish(this.#build(snap.version, snap.config));
+    if (snap && rebuild) this.#publish(this.#build(snap.version, snap.config));
     return changed;
   }
 
@@ -260,6 +300,7 @@ export class GroupState {
   }
 
   #build(version: string, config: GroupConfig): GroupSnapshot {
+    this.buildsTotal++;
     return buildSnapshot({
       group: this.group,
       version,

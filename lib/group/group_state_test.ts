@@ -270,25 +270,25 @@ Deno.test("GroupState.observeProbe() before any config does nothing", () => {
   assert.equal(swaps.length, 0);
 });
 
-Deno.test("GroupState.observeProbe() rebuilds the snapshot and calls onSwap only on a flip", () => {
+Deno.test("GroupState.observeProbe() flips availability in place on a flip: no rebuild, no swap", () => {
   const { state, swaps, tick, clock } = harness();
   state.applyConfig("v1", V1);
   const initial = state.snapshot!;
+  const selector = initial.selector;
+  const builds = state.buildsTotal;
   tick();
   assert.equal(state.observeProbe("10.0.0.2:80", false, "refused"), false);
   tick();
   assert.equal(state.observeProbe("10.0.0.2:80", false, "refused"), false);
-  assert.equal(state.snapshot, initial, "no rebuild without a flip");
-  assert.equal(swaps.length, 1);
+  assert.equal(initial.usableCount, 3, "positive control: still usable before the flip");
   tick();
   assert.equal(state.observeProbe("10.0.0.2:80", false, "timeout"), true);
   const after = state.snapshot!;
-  assert.notEqual(after, initial);
-  assert.equal(swaps.length, 2);
-  assert.equal(swaps[1]!.prev, initial);
-  assert.equal(swaps[1]!.next, after);
-  assert.equal(after.version, "v1", "a health flip keeps the config version");
-  assert.equal(after.config, initial.config);
+  assert.equal(after, initial, "the snapshot is not swapped");
+  assert.equal(after.selector, selector, "the selector is not rebuilt");
+  assert.equal(state.buildsTotal, builds);
+  assert.equal(swaps.length, 1);
+  assert.equal(after.version, "v1");
   assert.equal(after.usableCount, 2);
   assert.deepEqual(after.backends.map((b) => b.usable), [true, false, true]);
   assert.deepEqual(after.backends[1]!.health, {
@@ -298,8 +298,18 @@ Deno.test("GroupState.observeProbe() rebuilds the snapshot and calls onSwap only
     since: clock.t,
     lastError: "timeout",
   });
-  assert.equal(initial.backends[1]!.usable, true, "the old snapshot is not modified");
   for (let i = 0; i < 100; i++) assert.notEqual(after.selector.pick(), 1);
+});
+
+Deno.test("GroupState writes live status only into the current snapshot, never a replaced one", () => {
+  const { state } = harness();
+  state.applyConfig("v1", { ...V1, unhealthy_threshold: 1 });
+  const old = state.snapshot!;
+  state.applyConfig("v2", { ...V1, unhealthy_threshold: 1, algorithm: "RANDOM" });
+  assert.equal(state.observeProbe("10.0.0.2:80", false), true);
+  assert.equal(state.snapshot!.backends[1]!.usable, false);
+  assert.equal(old.backends[1]!.usable, true, "the old snapshot is not modified");
+  assert.equal(old.usableCount, 3);
 });
 
 Deno.test("GroupState.observeProbe() brings a backend back after healthy_threshold successes", () => {
@@ -309,20 +319,24 @@ Deno.test("GroupState.observeProbe() brings a backend back after healthy_thresho
   assert.equal(state.snapshot!.usableCount, 2);
   assert.equal(state.observeProbe("10.0.0.1:80", true), false);
   assert.equal(state.observeProbe("10.0.0.1:80", true), false);
-  assert.equal(swaps.length, 2);
+  assert.equal(state.snapshot!.usableCount, 2);
   assert.equal(state.observeProbe("10.0.0.1:80", true), true);
   assert.equal(state.snapshot!.usableCount, 3);
-  assert.equal(swaps.length, 3);
+  assert.equal(state.snapshot!.backends[0]!.usable, true);
+  assert.equal(swaps.length, 1, "no slow start: recovery flips in place");
 });
 
-Deno.test("GroupState.observeProbe() updates health without a rebuild on a non-flip", () => {
-  const { state } = harness();
+Deno.test("GroupState.observeProbe() updates live health without a rebuild on a non-flip", () => {
+  const { state, swaps } = harness();
   state.applyConfig("v1", V1);
+  assert.equal(state.snapshot!.backends[0]!.health.failures, 0);
   state.observeProbe("10.0.0.1:80", false, "refused");
   assert.equal(state.healthOf("10.0.0.1:80")!.failures, 1);
   assert.equal(state.healthOf("10.0.0.1:80")!.lastError, "refused");
-  // the snapshot keeps the health it was built with until the next rebuild
-  assert.equal(state.snapshot!.backends[0]!.health.failures, 0);
+  // /status reads the snapshot: it shows the streak at once
+  assert.equal(state.snapshot!.backends[0]!.health.failures, 1);
+  assert.equal(state.snapshot!.backends[0]!.usable, true);
+  assert.equal(swaps.length, 1);
 });
 
 Deno.test("GroupState.observeProbe() ignores addresses that are not configured", () => {
@@ -352,14 +366,17 @@ Deno.test("GroupState.observeProbe() uses the thresholds of the current config",
   assert.equal(state.observeProbe("10.0.0.1:80", false), true);
 });
 
-Deno.test("GroupState.setHealth() rebuilds when a status changes and returns true", () => {
+Deno.test("GroupState.setHealth() flips availability in place when a status changes and returns true", () => {
   const { state, swaps, clock } = harness();
   state.applyConfig("v1", V1);
   const before = state.snapshot;
+  const selector = before!.selector;
   const down = { ...initialHealth(clock.t, "unhealthy"), failures: 3, lastError: "orchestrator" };
   assert.equal(state.setHealth(new Map([["10.0.0.1:80", down]])), true);
-  assert.notEqual(state.snapshot, before);
-  assert.equal(swaps.length, 2);
+  assert.equal(state.snapshot, before);
+  assert.equal(state.snapshot!.selector, selector);
+  assert.equal(swaps.length, 1);
+  assert.equal(state.snapshot!.backends[0]!.usable, false);
   assert.equal(state.snapshot!.backends[0]!.health, down);
   assert.equal(state.snapshot!.usableCount, 2);
   assert.equal(state.healthOf("10.0.0.1:80"), down);
@@ -423,12 +440,17 @@ function fail(state: GroupState, address: string, n: number): boolean[] {
   return out;
 }
 
-Deno.test("GroupState.recordOutcome() ejects after consecutive failures and rebuilds without the backend", () => {
+Deno.test("GroupState.recordOutcome() ejects after consecutive failures without rebuilding", () => {
   const { state, swaps, clock } = harness();
   state.applyConfig("v1", OD);
+  const before = state.snapshot!;
+  const builds = state.buildsTotal;
   assert.deepEqual(fail(state, "10.0.0.2:80", 3), [false, false, true]);
   const s = state.snapshot!;
-  assert.equal(swaps.length, 2);
+  assert.equal(s, before, "the snapshot is not swapped");
+  assert.equal(s.selector, before.selector, "the selector is not rebuilt");
+  assert.equal(state.buildsTotal, builds);
+  assert.equal(swaps.length, 1);
   assert.deepEqual(s.backends.map((b) => b.ejected), [false, true, false]);
   assert.deepEqual(s.backends.map((b) => b.usable), [true, false, true]);
   assert.equal(s.usableCount, 2);
@@ -467,12 +489,15 @@ Deno.test("GroupState.tick() brings an ejected backend back when its ejection en
   state.applyConfig("v1", OD);
   fail(state, "10.0.0.3:80", 3);
   const until = state.snapshot!.nextChangeAt;
+  const selector = state.snapshot!.selector;
   clock.t = until - 1;
   assert.equal(state.tick(), false);
-  assert.equal(swaps.length, 2);
+  assert.equal(state.snapshot!.backends[2]!.usable, false, "positive control: still out");
   clock.t = until;
   assert.equal(state.tick(), true);
+  assert.equal(swaps.length, 1, "no slow start: the ejection ends in place");
   const s = state.snapshot!;
+  assert.equal(s.selector, selector);
   assert.equal(s.backends[2]!.ejected, false);
   assert.equal(s.backends[2]!.usable, true);
   assert.equal(s.usableCount, 3);
@@ -678,6 +703,7 @@ Deno.test("GroupState slow start shifts traffic gradually in a weighted pick", (
 Deno.test("GroupState panic mode: below the threshold, traffic spreads over every backend", () => {
   const { state } = harness();
   state.applyConfig("v1", { ...V1, panic_threshold_percent: 50, unhealthy_threshold: 1 });
+  const selector = state.snapshot!.selector;
   state.observeProbe("10.0.0.1:80", false);
   let s = state.snapshot!;
   assert.equal(s.panic, false, "two of three healthy is above 50%");
@@ -698,6 +724,9 @@ Deno.test("GroupState panic mode: below the threshold, traffic spreads over ever
   s = state.snapshot!;
   assert.equal(s.panic, false);
   assert.deepEqual(s.backends.map((b) => b.usable), [false, true, true]);
+  for (let i = 0; i < 30; i++) assert.notEqual(s.selector.pick(), 0);
+  assert.equal(s.selector, selector, "panic mode on and off without a rebuild");
+  assert.equal(state.buildsTotal, 1);
 });
 
 Deno.test("GroupState panic mode counts ejected backends as unavailable", () => {
@@ -763,4 +792,93 @@ Deno.test("a draining backend is never picked, not even in panic mode", () => {
   assert.equal(p.panic, true);
   assert.equal(p.backends[1]!.usable, false);
   assert.equal(p.backends[0]!.usable, true);
+  assert.equal(p.selector, s.selector, "no rebuild");
+  for (let i = 0; i < 10; i++) assert.equal(p.selector.pick(), 0);
+});
+
+Deno.test("GroupState with slow start: an ejection rebuilds nothing; its end ramps in tick()", () => {
+  const { state, clock, swaps } = harness();
+  state.applyConfig("v1", { ...OD, algorithm: "CONSISTENT_HASH", slow_start_seconds: 2 });
+  const selector = state.snapshot!.selector;
+  assert.equal(fail(state, "10.0.0.1:80", 3).at(-1), true);
+  assert.equal(state.snapshot!.selector, selector, "request path: no rebuild");
+  assert.equal(state.buildsTotal, 1);
+  assert.equal(weightOf(state, "10.0.0.1:80"), 1, "an ejection changes no weight");
+  const until = state.snapshot!.nextChangeAt;
+  clock.t = until - 1;
+  assert.equal(state.tick(), false);
+  clock.t = until;
+  assert.equal(state.tick(), true);
+  assert.equal(swaps.length, 2, "the ramp's first step is a weight change: one rebuild, in tick()");
+  assert.notEqual(state.snapshot!.selector, selector);
+  assert.ok(Math.abs(weightOf(state, "10.0.0.1:80") - 0.1) < 1e-9);
+  assert.equal(state.snapshot!.backends[0]!.usable, true);
+});
+
+Deno.test("GroupState: a recovery into a slow start rebuilds (its weight changes), off the request path", () => {
+  const { state, swaps } = harness();
+  state.applyConfig("v1", {
+    ...V1,
+    slow_start_seconds: 2,
+    unhealthy_threshold: 1,
+    healthy_threshold: 1,
+  });
+  state.observeProbe("10.0.0.1:80", false);
+  assert.equal(swaps.length, 1, "going down flips in place");
+  state.observeProbe("10.0.0.1:80", true);
+  assert.equal(swaps.length, 2);
+  assert.ok(Math.abs(weightOf(state, "10.0.0.1:80") - 0.1) < 1e-9);
+});
+
+Deno.test("GroupState.recordOutcome() ignores a late outcome for a backend just removed", () => {
+  const { state } = harness();
+  state.applyConfig("v1", OD);
+  state.applyConfig("v2", { ...OD, backend_servers: ["10.0.0.1:80", "10.0.0.2:80"] });
+  assert.deepEqual(fail(state, "10.0.0.3:80", 5).filter(Boolean), []);
+  assert.equal(state.ejectionsTotal, 0);
+  assert.equal(state.snapshot!.usableCount, 2);
+});
+
+Deno.test("GroupState keeps usableCount, panic and the ejection floor right through many flips", () => {
+  const { state, clock } = harness();
+  const cfg = {
+    backend_servers: Array.from({ length: 8 }, (_, i) => `10.0.0.${i + 1}:80`),
+    algorithm: "CONSISTENT_HASH",
+    unhealthy_threshold: 1,
+    healthy_threshold: 1,
+    panic_threshold_percent: 40,
+    outlier_detection: {
+      consecutive_failures: 1,
+      base_ejection_seconds: 1,
+      max_ejection_percent: 60,
+    },
+  };
+  state.applyConfig("v1", cfg);
+  const random = mulberry32(9);
+  for (let step = 0; step < 400; step++) {
+    const a = cfg.backend_servers[Math.floor(random() * 8)]!;
+    const r = random();
+    if (r < 0.4) state.observeProbe(a, random() < 0.5);
+    else if (r < 0.8) state.recordOutcome(a, random() < 0.7);
+    else {
+      clock.t += 300;
+      state.tick();
+    }
+    // the live values equal what a fresh build from the same state computes
+    const s = state.snapshot!;
+    const up = s.backends.filter((b) => b.health.status === "healthy" && !b.ejected).length;
+    const panic = up * 100 < 40 * 8;
+    assert.equal(s.panic, panic, `step ${step}`);
+    assert.equal(s.usableCount, panic ? 8 : up, `step ${step}`);
+    for (const b of s.backends) {
+      assert.equal(b.usable, panic || (b.health.status === "healthy" && !b.ejected));
+      assert.equal(
+        b.ejected,
+        b.outlier.ejectedUntil > clock.t,
+        `step ${step}: ${b.address}`,
+      );
+    }
+    assert.ok(s.backends.filter((b) => b.ejected).length <= 4, "max_ejection_percent holds");
+  }
+  assert.equal(state.buildsTotal, 1, "400 flips, ejections and ticks: one build");
 });

@@ -1,11 +1,16 @@
 /**
- * The immutable snapshot the request path reads: one group's config, every
- * backend with its health and weight, and the selector built over them.
+ * The snapshot the request path reads: one group's config, every backend with
+ * its weight, and the selector built over them, plus the live status (health,
+ * ejection, availability) the selector reads per pick.
  *
- * Config and health live in ONE value so an update is atomic: a reader sees
- * either the old snapshot or the new one, never backends from one and health
- * from the other. Only the in-flight counters are shared (and mutable) so that
- * least-connections keeps its view across rebuilds.
+ * Config, backend list, weights and selector live in ONE immutable value so an
+ * update is atomic: a reader sees either the old snapshot or the new one, never
+ * backends from one and a selector from the other. It is rebuilt only when the
+ * config, the backend set or the (effective) weights change. Health flips and
+ * ejections write the snapshot's {@link LiveStatus} in O(1) instead, so they
+ * never rebuild a selector (a Maglev table is 65,537 slots) and never run a
+ * rebuild on the request path. The in-flight counters are shared across
+ * snapshots so that least-connections keeps its view across rebuilds.
  *
  * @module
  */
@@ -14,6 +19,7 @@ import type { BackendCounters, Candidate, Selector } from "../balancer/types.ts"
 import type { GroupConfig } from "../config/schema.ts";
 import { FRESH_OUTLIER, type OutlierSettings, type OutlierState } from "../health/outlier.ts";
 import { type HealthState, initialHealth } from "../health/state_machine.ts";
+import { type BackendStatusInit, LiveStatus } from "./live_status.ts";
 
 /** One backend as the request path sees it. */
 export interface BackendView extends Candidate {
@@ -21,16 +27,17 @@ export interface BackendView extends Candidate {
   readonly port: number;
   /** Weight from the config (`weight` is the effective one, lower while slow-starting). */
   readonly configuredWeight: number;
+  /** Active health, live. */
   readonly health: HealthState;
-  /** Passive health (outlier detection) state. */
+  /** Passive health (outlier detection) state, live. */
   readonly outlier: OutlierState;
-  /** Ejected by outlier detection at build time. */
+  /** Ejected by outlier detection now. */
   readonly ejected: boolean;
   /** Draining (`"drain": true` in the config): never picked, even in panic mode. */
   readonly draining: boolean;
 }
 
-/** Everything one group's request path needs, frozen at build time. */
+/** Everything one group's request path needs. */
 export interface GroupSnapshot {
   readonly group: string;
   /** Version of the config this was built from (store-specific: hash, znode version...). */
@@ -38,16 +45,20 @@ export interface GroupSnapshot {
   readonly config: GroupConfig;
   readonly backends: readonly BackendView[];
   readonly selector: Selector;
-  /** Backends that may be picked. */
+  /** Backends that may be picked now (live). */
   readonly usableCount: number;
-  /** Too few backends were healthy: traffic is spread over all of them (panic mode). */
+  /** Too few backends are healthy: traffic is spread over all of them (panic mode; live). */
   readonly panic: boolean;
   /** Outlier-detection settings in milliseconds, derived once from the config. */
   readonly outlierSettings: OutlierSettings;
   /** Clock time of the build (ms). */
   readonly builtAt: number;
-  /** When a rebuild is due (an ejection ends, a slow start steps up); Infinity when never. */
+  /** When `tick()` has work next (an ejection ends, a slow start steps up); Infinity when never. */
   readonly nextChangeAt: number;
+  /** The live, mutable part: health, ejections, availability (written by the group state only). */
+  readonly status: LiveStatus;
+  /** Index of the backend with this address, or -1. O(1). */
+  indexOf(address: string): number;
 }
 
 /** Inputs of {@link buildSnapshot}. */
@@ -83,6 +94,148 @@ export function outlierSettingsOf(config: GroupConfig): OutlierSettings {
   };
 }
 
+/** Effective weights at a moment, and when they next change. */
+export interface WeightPlan {
+  /** Effective weight per configured backend, in config order. */
+  readonly weights: Float64Array;
+  /** When a slow start steps (or starts) next; Infinity when none is pending. */
+  readonly nextStepAt: number;
+}
+
+/**
+ * The effective weights of a config's backends at `now`: the configured
+ * weight, or, while a backend slow-starts, a share of it growing linearly from
+ * 10% over `slow_start_seconds`, in about 20 steps. A ramp that starts in the
+ * future (a backend ejected now ramps from its ejection's end) leaves the
+ * weight alone until it starts: the backend is unavailable meanwhile, and an
+ * ejection must not change weights (that would rebuild the selector on the
+ * request path). Pure.
+ *
+ * @example
+ * ```ts
+ * import { planWeights } from "./snapshot.ts";
+ * import { validateGroupConfig } from "../config/schema.ts";
+ * const cfg = validateGroupConfig("g", { backend_servers: ["10.0.0.1:80"], slow_start_seconds: 10 });
+ * if (cfg.ok) {
+ *   const plan = planWeights(cfg.value, new Map([["10.0.0.1:80", 0]]), 5_000);
+ *   console.log(plan.weights[0], plan.nextStepAt); // 0.5 5500
+ * }
+ * ```
+ */
+export function planWeights(
+  config: GroupConfig,
+  rampStart: ReadonlyMap<string, number> | undefined,
+  now: number,
+): WeightPlan {
+  const rampMs = config.slow_start_seconds * 1000;
+  const rampStep = Math.max(100, rampMs / 20);
+  const specs = config.backend_servers;
+  const weights = new Float64Array(specs.length);
+  let nextStepAt = Infinity;
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!;
+    let weight = spec.weight;
+    const start = rampStart?.get(spec.address);
+    if (rampMs > 0 && start !== undefined && now < start + rampMs) {
+      if (start > now) {
+        nextStepAt = Math.min(nextStepAt, start);
+      } else {
+        weight = spec.weight * Math.max(RAMP_FLOOR, (now - start) / rampMs);
+        nextStepAt = Math.min(nextStepAt, now + rampStep);
+      }
+    }
+    weights[i] = weight;
+  }
+  return { weights, nextStepAt };
+}
+
+/** A backend of one snapshot: fixed identity and weight, live status by index. */
+class Backend implements BackendView {
+  readonly #status: LiveStatus;
+  readonly #index: number;
+
+  constructor(
+    readonly address: string,
+    readonly host: string,
+    readonly port: number,
+    readonly weight: number,
+    readonly configuredWeight: number,
+    readonly draining: boolean,
+    readonly counters: BackendCounters,
+    status: LiveStatus,
+    index: number,
+  ) {
+    this.#status = status;
+    this.#index = index;
+  }
+
+  get usable(): boolean {
+    return this.#status.isUsable(this.#index);
+  }
+
+  get health(): HealthState {
+    return this.#status.health(this.#index);
+  }
+
+  get outlier(): OutlierState {
+    return this.#status.outlier(this.#index);
+  }
+
+  get ejected(): boolean {
+    return this.#status.ejected(this.#index);
+  }
+
+  /** Plain fields, for logs and `JSON.stringify`. */
+  toJSON(): Record<string, unknown> {
+    return {
+      address: this.address,
+      host: this.host,
+      port: this.port,
+      weight: this.weight,
+      configuredWeight: this.configuredWeight,
+      usable: this.usable,
+      counters: this.counters,
+      health: this.health,
+      outlier: this.outlier,
+      ejected: this.ejected,
+      draining: this.draining,
+    };
+  }
+}
+
+class Snapshot implements GroupSnapshot {
+  readonly #index: ReadonlyMap<string, number>;
+
+  constructor(
+    readonly group: string,
+    readonly version: string,
+    readonly config: GroupConfig,
+    readonly backends: readonly BackendView[],
+    readonly selector: Selector,
+    readonly outlierSettings: OutlierSettings,
+    readonly builtAt: number,
+    readonly status: LiveStatus,
+  ) {
+    this.#index = new Map(backends.map((b, i) => [b.address, i]));
+  }
+
+  get usableCount(): number {
+    return this.status.usableCount;
+  }
+
+  get panic(): boolean {
+    return this.status.panic;
+  }
+
+  get nextChangeAt(): number {
+    return this.status.nextChangeAt;
+  }
+
+  indexOf(address: string): number {
+    return this.#index.get(address) ?? -1;
+  }
+}
+
 /**
  * Builds a snapshot. Pure apart from adding entries to `counters`.
  *
@@ -100,64 +253,56 @@ export function outlierSettingsOf(config: GroupConfig): OutlierSettings {
  */
 export function buildSnapshot(input: SnapshotInput): GroupSnapshot {
   const { config, now } = input;
-  const rampMs = config.slow_start_seconds * 1000;
-  const rampStep = Math.max(100, rampMs / 20);
-  let nextChangeAt = Infinity;
-  const views: {
-    spec: GroupConfig["backend_servers"][number];
-    counters: BackendCounters;
-    health: HealthState;
-    outlier: OutlierState;
-    ejected: boolean;
-    weight: number;
-  }[] = [];
-  let usableCount = 0;
-  for (const spec of config.backend_servers) {
-    let counters = input.counters.get(spec.address);
-    if (!counters) {
-      counters = { inflight: 0 };
-      input.counters.set(spec.address, counters);
+  const plan = planWeights(config, input.rampStart, now);
+  let nextChangeAt = plan.nextStepAt;
+  const specs = config.backend_servers;
+  const entries: BackendStatusInit[] = [];
+  const counters: BackendCounters[] = [];
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!;
+    let c = input.counters.get(spec.address);
+    if (!c) {
+      c = { inflight: 0 };
+      input.counters.set(spec.address, c);
     }
-    const health = input.health.get(spec.address) ?? initialHealth(now);
+    counters.push(c);
     const outlier = input.outlier?.get(spec.address) ?? FRESH_OUTLIER;
     const ejected = outlier.ejectedUntil > now;
     if (ejected) nextChangeAt = Math.min(nextChangeAt, outlier.ejectedUntil);
-    let weight = spec.weight;
-    const start = input.rampStart?.get(spec.address);
-    if (rampMs > 0 && start !== undefined && now < start + rampMs) {
-      weight = spec.weight * Math.max(RAMP_FLOOR, (now - start) / rampMs);
-      nextChangeAt = Math.min(nextChangeAt, Math.max(now, start) + rampStep);
-    }
-    if (health.status === "healthy" && !ejected && spec.drain !== true) usableCount++;
-    views.push({ spec, counters, health, outlier, ejected, weight });
+    entries.push({
+      health: input.health.get(spec.address) ?? initialHealth(now),
+      outlier,
+      ejected,
+      draining: spec.drain === true,
+      pickable: plan.weights[i]! > 0 && plan.weights[i]! < Infinity,
+    });
   }
-  const total = views.filter((v) => v.spec.drain !== true).length;
-  const panic = config.panic_threshold_percent > 0 && total > 0 &&
-    usableCount * 100 < config.panic_threshold_percent * total;
-  const backends: BackendView[] = views.map((v) => ({
-    address: v.spec.address,
-    host: v.spec.host,
-    port: v.spec.port,
-    weight: v.weight,
-    configuredWeight: v.spec.weight,
-    usable: v.spec.drain !== true && (panic || (v.health.status === "healthy" && !v.ejected)),
-    counters: v.counters,
-    health: v.health,
-    outlier: v.outlier,
-    ejected: v.ejected,
-    draining: v.spec.drain === true,
-  }));
-  const selector = createSelector(config.algorithm, backends, { random: input.random });
-  return {
-    group: input.group,
-    version: input.version,
+  const status = new LiveStatus(entries, config.panic_threshold_percent, nextChangeAt);
+  const backends: BackendView[] = specs.map((spec, i) =>
+    new Backend(
+      spec.address,
+      spec.host,
+      spec.port,
+      plan.weights[i]!,
+      spec.weight,
+      spec.drain === true,
+      counters[i]!,
+      status,
+      i,
+    )
+  );
+  const selector = createSelector(config.algorithm, backends, {
+    random: input.random,
+    availability: status.availability,
+  });
+  return new Snapshot(
+    input.group,
+    input.version,
     config,
     backends,
     selector,
-    usableCount: panic ? total : usableCount,
-    panic,
-    outlierSettings: outlierSettingsOf(config),
-    builtAt: now,
-    nextChangeAt,
-  };
+    outlierSettingsOf(config),
+    now,
+    status,
+  );
 }
