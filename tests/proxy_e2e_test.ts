@@ -5,12 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import { contentVersion } from "../lib/source/file.ts";
 import { roleCommand } from "../lib/runtime/role_command.ts";
 import {
   type Backend,
   freePort,
   RUNTIMES,
-  sleep,
   startBackends,
   stopAll,
   waitUntil,
@@ -74,7 +75,12 @@ for (const runtime of RUNTIMES) {
         const before = (await proxy.status()).config!.version;
         // a request in flight across the reload
         const slow = fetch(`${proxy.url}/_delay?ms=1500`);
-        await sleep(200);
+        await waitUntil(
+          "the slow request to be in flight",
+          async () => (await proxy.status()).backends.some((b) => b.inflight > 0),
+          5_000,
+          10,
+        );
         const t0 = performance.now();
         proxy.writeConfig(group(backends.slice(0, 2), { algorithm: "ROUND_ROBIN" }));
         await waitUntil(
@@ -106,9 +112,27 @@ for (const runtime of RUNTIMES) {
           async () => (await proxy.status()).rejected_total >= 2,
         );
         proxy.writeConfig("{ not json" as unknown);
-        await sleep(300);
+        // positive control: this very edit was read and rejected (its content version is the
+        // last rejected one), so the version check below is not made before the proxy saw it
+        const notAnObject = contentVersion(fs.readFileSync(proxy.configPath, "utf8"));
+        await waitUntil(
+          "the third rejection",
+          async () => (await proxy.status()).last_rejected?.version === notAnObject,
+        );
         s = await proxy.status();
         assert.equal(s.config!.version, good);
+        assert.equal(s.rejected_total, 3);
+        // the same with text that is not JSON at all
+        fs.writeFileSync(`${proxy.configPath}.tmp`, "{ not json");
+        fs.renameSync(`${proxy.configPath}.tmp`, proxy.configPath);
+        await waitUntil(
+          "the rejection of text that is not JSON",
+          async () =>
+            (await proxy.status()).last_rejected?.version === contentVersion("{ not json"),
+        );
+        s = await proxy.status();
+        assert.equal(s.config!.version, good);
+        assert.equal(s.rejected_total, 4);
         const still = await countAnswers(proxy.url, 10);
         assert.deepEqual(Object.fromEntries(still), { b1: 5, b2: 5 });
         const metrics = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`)).text();

@@ -241,11 +241,19 @@ Deno.test("Autoscaler.start() evaluates on an interval without overlapping; stop
     now: () => 0,
     log: silentLogger,
   });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** The wait after stop() in which no evaluation may start (each takes about 16 ms). */
+  const WINDOW_MS = 300;
   scaler.start(1);
-  await new Promise((r) => setTimeout(r, 100));
+  const deadline = Date.now() + 10_000;
+  while (calls < 2 && Date.now() < deadline) await sleep(5);
+  // positive control: while running, the loop starts evaluations within the same wait
+  const running = calls;
+  await sleep(WINDOW_MS);
+  assert.ok(calls > running, `evaluations while running: ${running} -> ${calls}`);
   await scaler.stop();
   const after = calls;
-  await new Promise((r) => setTimeout(r, 30));
+  await sleep(WINDOW_MS);
   assert.ok(calls >= 2, `calls ${calls}`);
   assert.equal(calls, after, "no evaluation after stop");
   assert.equal(maxInFlight, 1);

@@ -18,9 +18,9 @@ const settings: ProbeSettings = {
   fall: 3,
 };
 
-function assignment(session: string, backends: string[]): Assignment {
+function assignment(session: string, backends: string[], worker = "w1"): Assignment {
   return {
-    worker: "w1",
+    worker,
     session,
     master: "m",
     term: "t",
@@ -36,8 +36,15 @@ async function until(predicate: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-async function setup(intercept?: (ops: readonly Op[], admin: MemoryStore) => Promise<void>) {
-  const server = new MemoryServer();
+/**
+ * A worker on a memory server (a new one unless `options.server`), with id `options.id` ("w1"),
+ * recording its probes and health writes.
+ */
+async function setup(
+  intercept?: (ops: readonly Op[], admin: MemoryStore) => Promise<void>,
+  options: { server?: MemoryServer; id?: string } = {},
+) {
+  const server = options.server ?? new MemoryServer();
   const admin = await server.connect();
   const store = await server.connect({ reconnectWaitMs: 50 });
   const wrapped = intercept === undefined ? store : new Proxy(store, {
@@ -57,7 +64,7 @@ async function setup(intercept?: (ops: readonly Op[], admin: MemoryStore) => Pro
   const writes: string[] = [];
   const worker = new Worker({
     store: wrapped,
-    id: "w1",
+    id: options.id ?? "w1",
     acls: orchestratorAcls(undefined),
     log: silentLogger,
     probe: (t: ProbeTarget) => {
@@ -81,18 +88,26 @@ async function setup(intercept?: (ops: readonly Op[], admin: MemoryStore) => Pro
     await store.close();
     await admin.close();
   };
-  return { admin, store, worker, down, probed, writes, session, close };
+  return { server, admin, store, worker, down, probed, writes, session, close };
 }
 
 Deno.test("Worker: probes only an assignment made for its own session", async () => {
   const w = await setup();
+  // positive control: a second worker on the same server, given an assignment for its own
+  // session right after, probes it: the wait below is long enough to see probing start
+  const control = await setup(undefined, { server: w.server, id: "w2" });
   try {
     await w.admin.create(
       assignmentPath("w1"),
       encodeAssignment(assignment("someone-else", ["127.0.0.1:9001"])),
       { parents: true },
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await control.admin.create(
+      assignmentPath("w2"),
+      encodeAssignment(assignment(control.session, ["127.0.0.1:9002"], "w2")),
+      { parents: true },
+    );
+    await until(() => control.probed.length >= 3, "control: w2 probes its own assignment");
     assert.equal(w.probed.length, 0);
     await w.admin.set(
       assignmentPath("w1"),
@@ -101,6 +116,7 @@ Deno.test("Worker: probes only an assignment made for its own session", async ()
     await until(() => w.probed.length >= 3, "probing");
     assert.equal(w.worker.status().targets, 1);
   } finally {
+    await control.close();
     await w.close();
   }
 });

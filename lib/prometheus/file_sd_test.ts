@@ -78,12 +78,13 @@ Deno.test("renderTargetFiles() writes every known role, sorted, one scrape per a
   );
 });
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
     if (check()) return;
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 Deno.test("FileSdWriter keeps the target files in step with the registrations", async () => {
@@ -127,13 +128,26 @@ Deno.test("FileSdWriter keeps the target files in step with the registrations", 
     await until("admin file", () => read("admin")?.length === 1);
     assert.deepEqual(read("admin")[0].labels, { instance_id: "a1", role: "admin" });
     // a proxy's load updates rewrite its node, not the files
+    const WINDOW_MS = 500;
     const before = writes.length;
     await proxySession.set(
       proxyInstancePath("g1", "p1"),
       enc({ address: "127.0.0.1:8080", admin: "127.0.0.1:9090", load: { connections: 3 } }),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, WINDOW_MS));
     assert.equal(writes.length, before);
+    // positive control: an update of the same node that does change its target (the admin
+    // address) is written within the same wait
+    await proxySession.set(
+      proxyInstancePath("g1", "p1"),
+      enc({ address: "127.0.0.1:8080", admin: "127.0.0.1:9091", load: { connections: 3 } }),
+    );
+    await until(
+      "control: the new admin address written",
+      () => read("proxy")?.[0]?.targets[0] === "127.0.0.1:9091",
+      WINDOW_MS,
+    );
+    assert.deepEqual(writes.slice(before), ["proxy"]);
     // the proxy's session ends: its target goes
     await proxySession.close();
     await until("proxy gone", () => read("proxy")?.length === 0);

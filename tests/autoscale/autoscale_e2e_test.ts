@@ -49,6 +49,8 @@ const POLICY = {
   sample_max_age_seconds: 5,
   pending_timeout_seconds: 60,
 };
+/** How long the grown fleet is watched under load for a shrink: a scale-in window + cooldown. */
+const HOLD_MS = (POLICY.scale_in.after_seconds + POLICY.scale_in.cooldown_seconds) * 1000;
 
 Deno.test({
   name: "autoscaling: wrk load grows the fleet to max, new proxies join DNS and take traffic; " +
@@ -199,9 +201,28 @@ Deno.test({
         );
         console.log(`  client answers per proxy: ${JSON.stringify(client.counts())}`);
         // under the same load the grown fleet holds (mean utilization 1.5 / 3 is in the band):
-        // no shrink while wrk runs, well past the scale-in window and cooldown
-        await new Promise((r) => setTimeout(r, Math.max(0, growAt + 8000 - performance.now())));
+        // no shrink while wrk runs, over a window that starts once a shrink would be allowed
+        // (the scale-in cooldown after the grow is over, the three proxies take traffic) and
+        // lasts a scale-in window plus a cooldown
+        await new Promise((r) =>
+          setTimeout(
+            r,
+            Math.max(0, growAt + POLICY.scale_in.cooldown_seconds * 1000 - performance.now()),
+          )
+        );
+        const holdStart = performance.now();
+        const evaluationsBefore = (await status()).autoscaler!.evaluations;
+        await new Promise((r) => setTimeout(r, HOLD_MS));
         const held = await status();
+        const heldMs = performance.now() - holdStart;
+        // positive control (1): the autoscaler kept deciding through the window, on fresh
+        // samples of all three (control (2), after the load stops, shows a shrink comes in time)
+        const evaluated = held.autoscaler!.evaluations - evaluationsBefore;
+        assert.ok(
+          evaluated >= POLICY.scale_in.after_seconds + 1,
+          `${evaluated} evaluations in ${heldMs.toFixed(0)} ms under load`,
+        );
+        assert.equal(held.autoscaler!.last?.sampled, 3, JSON.stringify(held.autoscaler!.last));
         assert.deepEqual(
           held.autoscaler!.history.filter((h) => h.action === "shrink"),
           [],
@@ -219,6 +240,7 @@ Deno.test({
         );
 
         // 3. the load stops; the fleet shrinks back
+        const unloadedAt = Date.now();
         const wrkResult = await wrk.stop();
         wrkStopped = true;
         const stopAt = performance.now();
@@ -252,6 +274,14 @@ Deno.test({
         );
         const shrinks = actions.filter((h) => h.action === "shrink");
         assert.equal(shrinks.length, 2, "3 -> 2 -> 1, one at a time");
+        // positive control (2) of "no shrink under load": without the load, the same history
+        // shows a shrink within a wait no longer than the one watched under load
+        const shrinkMs = Date.parse(shrinks[0]!.at) - unloadedAt;
+        console.log(`  first shrink ${shrinkMs} ms after the load stopped`);
+        assert.ok(
+          shrinkMs <= heldMs,
+          `first shrink ${shrinkMs} ms after the load stopped; watched ${heldMs.toFixed(0)} ms`,
+        );
         for (const h of shrinks) {
           assert.equal(h.reason, "scale_in");
           assert.equal(h.result, "ok");

@@ -175,7 +175,9 @@ for (const runtime of RUNTIMES) {
         const m = await metricsText(proxy);
         assert.equal(sample(m, 'switchyard_retries_total{group="g"}'), 0);
 
-        // a budget of 10% of requests: at most one retry for these ten
+        // a budget of 10% of requests: at most one retry for these ten (once applied: the
+        // budget of 0 before also gives "at most one")
+        let applied = (await proxy.status()).config!.applied_total;
         proxy.writeConfig({
           g: {
             backend_servers: [bad.address, good.address],
@@ -184,7 +186,10 @@ for (const runtime of RUNTIMES) {
             retry: { budget_ratio: 0.1, min_retries_per_second: 0 },
           },
         });
-        await sleep(300);
+        await waitUntil(
+          "the 10% budget applied",
+          async () => (await proxy.status()).config!.applied_total > applied,
+        );
         const s2: number[] = [];
         for (let i = 0; i < 10; i++) {
           s2.push(await status(proxy.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -195,6 +200,7 @@ for (const runtime of RUNTIMES) {
         assert.ok(s2.filter((s) => s === 502).length >= 3, `${s2}`);
 
         // max_retries 0: no retry whatever the budget
+        applied = (await proxy.status()).config!.applied_total;
         proxy.writeConfig({
           g: {
             backend_servers: [bad.address, good.address],
@@ -203,7 +209,10 @@ for (const runtime of RUNTIMES) {
             retry: { max_retries: 0 },
           },
         });
-        await sleep(300);
+        await waitUntil(
+          "max_retries 0 applied",
+          async () => (await proxy.status()).config!.applied_total > applied,
+        );
         const s3: number[] = [];
         for (let i = 0; i < 10; i++) {
           s3.push(await status(proxy.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));

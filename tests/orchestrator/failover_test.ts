@@ -78,6 +78,13 @@ async function failover(t: Deno.TestContext, runtime: Runtime): Promise<void> {
     }
     throw new Error("no master");
   };
+  /** Waits until every live backend has been probed `n` times after `t`. */
+  const probedSince = (t: number, n: number) =>
+    waitUntil(
+      `every backend probed ${n} times`,
+      () => backends.every((b) => b.hits.filter((h) => h > t).length >= n),
+      15_000,
+    );
   const assignedTotal = async (live: Orchestrator[]) => {
     let n = 0;
     for (const o of live) n += (await o.status()).assignment.size;
@@ -98,7 +105,11 @@ async function failover(t: Deno.TestContext, runtime: Runtime): Promise<void> {
       15_000,
     );
     await waitUntil("the dead backend marked", () => health.current.includes(dead), 15_000);
+    // (the health recorder sees a change: the dead backend's mark)
+    const markedAt = Date.now();
     await sleep(2 * INTERVAL_MS);
+    // positive control: the live backends were probed meanwhile, so a wrong mark had its chance
+    await probedSince(markedAt, 2);
     assert.deepEqual(health.current, [dead]);
 
     await t.step(
@@ -118,6 +129,7 @@ async function failover(t: Deno.TestContext, runtime: Runtime): Promise<void> {
           async () => await assignedTotal([o2, o3]) === total,
           20_000,
         );
+        const reassignedAt = Date.now();
         const acted = assignments.writes.find((w) => w.at > t0 && w.master === named.id);
         assert.ok(acted, "the new master wrote assignments");
         await sleep(3 * INTERVAL_MS);
@@ -137,6 +149,9 @@ async function failover(t: Deno.TestContext, runtime: Runtime): Promise<void> {
         );
         assert.ok(actMs <= ACT_BOUND + SLACK, `new master acted after ${actMs} ms`);
         assert.ok(maxGap <= GAP_BOUND + SLACK, `a target went unprobed for ${maxGap} ms`);
+        // positive control: every backend was probed by its new owner, so a health write
+        // caused by the takeover would have been made (and recorded, as the dead mark was)
+        await probedSince(reassignedAt, 2);
         assert.deepEqual(health.since(t0), [], "no health change caused by the failover");
         assert.deepEqual(health.current, [dead]);
       },
@@ -177,6 +192,8 @@ async function failover(t: Deno.TestContext, runtime: Runtime): Promise<void> {
       );
       assert.ok((await master.status()).is_master, "the master did not change");
       assert.ok(maxGap <= GAP_BOUND + SLACK, `a target went unprobed for ${maxGap} ms`);
+      // positive control: every backend was probed after the reassignment
+      await probedSince(t0 + reassigned, 2);
       assert.deepEqual(health.since(t0), []);
       assert.deepEqual(health.current, [dead]);
     });
@@ -224,6 +241,14 @@ async function failover(t: Deno.TestContext, runtime: Runtime): Promise<void> {
             20_000,
           );
           await sleep(3 * INTERVAL_MS);
+          // positive control: an assignment written after the resume is recorded (the new
+          // master's, for the rejoined worker's new session), so a write the deposed master
+          // made when it resumed would be recorded too
+          await waitUntil(
+            "an assignment written by the new master after the resume",
+            () => assignments.writes.some((w) => w.at > tResume && w.master === takeover.id),
+            20_000,
+          );
           const stale = assignments.writes.filter((w) =>
             w.at > takeover.at && w.master === paused.id
           );

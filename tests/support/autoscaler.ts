@@ -26,6 +26,8 @@ export interface AutoscalerStatusDoc {
     recent_exits?: { id: string; code: number | null; signal: string | null }[];
   } | null;
   autoscaler: {
+    /** Evaluations made so far. */
+    evaluations: number;
     last: {
       action: string;
       reason: string;
@@ -33,6 +35,8 @@ export interface AutoscalerStatusDoc {
       current: number;
       desired: number;
       utilization: number | null;
+      /** Instances with a fresh sample. */
+      sampled: number;
     } | null;
     samples: { id: string; at: number; values: Record<string, number | null> }[];
     history: DecisionEntry[];

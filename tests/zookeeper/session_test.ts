@@ -8,6 +8,7 @@ import type { SessionEvent } from "../../lib/store/types.ts";
 import { connectZooKeeper } from "../../lib/store/zookeeper.ts";
 import { assertForcedExpiry, expireAndWait, textDeliveries } from "../support/zk_harness.ts";
 import { acquireZk, SINGLE, waitUntil, zkSh } from "../support/zk_server.ts";
+import { startTcpRelay } from "../support/tcp_relay.ts";
 
 const enc = (t: string) => new TextEncoder().encode(t);
 const base = `/session-test-${crypto.randomUUID().slice(0, 8)}`;
@@ -67,17 +68,45 @@ Deno.test("zookeeper sessions on a real node", async (t) => {
     );
 
     await t.step("an idle session stays alive over several session timeouts (pings)", async () => {
+      const IDLE_MS = 7000;
       const store = await connectZooKeeper({ connectionString: SINGLE, sessionTimeoutMs: 2000 });
       const events: SessionEvent[] = [];
       store.onSession((e) => events.push(e));
+      // positive control: the same kind of session, idle side by side over the same wait but
+      // through a relay that stops forwarding (its pings are lost), is seen to disconnect and
+      // its ephemeral to go (the server expired it)
+      const relay = await startTcpRelay(SINGLE);
+      const control = await connectZooKeeper({
+        connectionString: `127.0.0.1:${relay.port}`,
+        sessionTimeoutMs: 2000,
+      });
+      const controlEvents: string[] = [];
+      control.onSession((e) => controlEvents.push(e.type));
       try {
         const id = store.session()!.id;
         await store.create(`${base}/idle`, undefined, { mode: "ephemeral" });
-        await new Promise((r) => setTimeout(r, 7000));
+        await control.create(`${base}/idle-control`, undefined, { mode: "ephemeral" });
+        const started = performance.now();
+        relay.freeze();
+        await waitUntil(
+          async () =>
+            controlEvents.includes("disconnected") &&
+            (await admin.exists(`${base}/idle-control`)) === null,
+          IDLE_MS,
+          "control: a session whose pings are lost is dropped and expires",
+        );
+        console.log(
+          `  control session dropped and expired after ${
+            (performance.now() - started).toFixed(0)
+          }ms: ${controlEvents.join(", ")}`,
+        );
+        await new Promise((r) => setTimeout(r, Math.max(0, started + IDLE_MS - performance.now())));
         assert.deepEqual(events, [], "no disconnect or expiry while idle");
         assert.equal(store.session()!.id, id);
         assert.equal((await admin.exists(`${base}/idle`))?.ephemeralOwner, id);
       } finally {
+        await relay.close();
+        await control.close();
         await store.close();
       }
     });
