@@ -13,6 +13,7 @@ import type { Context } from "hono";
 import type { BackendView } from "./group/snapshot.ts";
 import { GroupState } from "./group/group_state.ts";
 import { HealthChecker } from "./health/checker.ts";
+import { healthTargets } from "./health/targets.ts";
 import { probe } from "./health/probe.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { requestHashKey, usesKey } from "./proxy/hash_key.ts";
@@ -111,7 +112,7 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
       }
       const r = next.config.retry;
       budget = new RetryBudget(r.budget_ratio, r.min_retries_per_second);
-      checker?.sync(next);
+      checker?.sync(healthTargets(next));
     },
   });
   const metrics = new ProxyMetrics(state);
@@ -119,13 +120,13 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
   if (!first.ok) throw new Error(`invalid load balancer config\n${first.rejected.reason}`);
   if (options.healthChecks !== false) {
     checker = new HealthChecker({
-      state,
+      sink: state,
       probe,
       log,
       random: Math.random,
       now: () => performance.now(),
     });
-    checker.sync(state.snapshot!);
+    checker.sync(healthTargets(state.snapshot!));
   }
   let version = 1;
   const poolFor = (b: BackendView) => {
