@@ -273,7 +273,7 @@ async function startZk(
     source = new ZkProxySource({
       store,
       group,
-      sink: instance,
+      onUnhealthy: (unhealthy) => instance.setExternalHealth(unhealthy),
       log,
       resyncMs: Number(flags["resync-seconds"]) * 1000,
       snapshotFile,
@@ -301,7 +301,7 @@ async function startZk(
       },
     });
     if (healthFlag === false) instance.setProbing(false);
-    source.start();
+    source.start(deliverTo(instance));
   };
   const load = new LoadReporter(instance, () => source?.refreshRegistration());
   const connecting = connectLoop();
