@@ -14,6 +14,7 @@ import type { GetConnInfo } from "hono/conninfo";
 import type { BackendView } from "./group/snapshot.ts";
 import { GroupState } from "./group/group_state.ts";
 import { HealthChecker } from "./health/checker.ts";
+import { healthTargets } from "./health/targets.ts";
 import { probe } from "./health/probe.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { clientAddress, loadConnInfo, UNKNOWN_CLIENT } from "./runtime/hono_conn_info.ts";
@@ -104,7 +105,7 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
       }
       const r = next.config.retry;
       budget = new RetryBudget(r.budget_ratio, r.min_retries_per_second);
-      checker?.sync(next);
+      checker?.sync(healthTargets(next));
     },
   });
   const metrics = new ProxyMetrics(state);
@@ -112,13 +113,13 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
   if (!first.ok) throw new Error(`invalid load balancer config\n${first.rejected.reason}`);
   if (options.healthChecks !== false) {
     checker = new HealthChecker({
-      state,
+      sink: state,
       probe,
       log,
       random: Math.random,
       now: () => performance.now(),
     });
-    checker.sync(state.snapshot!);
+    checker.sync(healthTargets(state.snapshot!));
   }
   // Hono's getConnInfo for this runtime, loaded once (undefined until then)
   let getConnInfo: GetConnInfo | null | undefined;

@@ -21,14 +21,14 @@ import {
   ZK_FLAGS,
 } from "../lib/cli/role.ts";
 import { zkConnectOptions } from "../lib/cli/zk.ts";
-import { formatIssues, parseJsonConfig, validateConfigFile } from "../lib/config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { ProxyInstance } from "../lib/proxy/instance.ts";
 import { superviseWorkers, workerIndex, WORKERS_FLAG } from "../lib/proxy/workers.ts";
 import { args, env, onShutdownSignal } from "../lib/runtime/process.ts";
 import { REPO_ROOT } from "../lib/runtime/role_command.ts";
 import { runtimeVersion } from "../lib/runtime/serve.ts";
-import { contentVersion, FileConfigSource } from "../lib/source/file.ts";
+import { type ConfigSource, deliverTo } from "../lib/source/config_source.ts";
+import { FileGroupSource } from "../lib/source/file.ts";
 import { readSnapshot } from "../lib/source/snapshot_file.ts";
 import { ZkProxySource } from "../lib/source/zookeeper.ts";
 import { writerOnlyAcl } from "../lib/store/acl.ts";
@@ -176,53 +176,25 @@ async function startFile(
   adminListen: Listen,
   healthFlag: boolean | undefined,
 ): Promise<Started> {
-  const source = new FileConfigSource(String(flags.config), log);
-  const first = source.read();
-  if (first.text === null) fatal("proxy", `cannot read ${source.path}: ${first.error}`);
-  const parsed = parseJsonConfig(first.text);
-  if (!parsed.ok) fatal("proxy", `${source.path}: ${formatIssues(parsed.issues)}`);
-  const file = validateConfigFile(parsed.value);
-  if (!file.ok) fatal("proxy", `${source.path}: invalid config\n${formatIssues(file.issues)}`);
-  const groups = Object.keys(file.value);
-  let group = flags.group === undefined ? undefined : String(flags.group);
-  if (group === undefined) {
-    if (groups.length !== 1) {
-      fatal(
-        "proxy",
-        `${source.path} has ${groups.length} groups (${groups.join(", ")}): use --group`,
-      );
-    }
-    group = groups[0]!;
-  } else if (!groups.includes(group)) {
-    fatal("proxy", `${source.path} has no group "${group}" (it has: ${groups.join(", ")})`);
-  }
-  const groupName = group;
-  const blobOf = (all: unknown) => (all as Record<string, unknown>)[groupName];
-  const instance = new ProxyInstance({ id, group: groupName, log, source: `file:${source.path}` });
-  const blob = blobOf(parsed.value);
-  instance.applyBlob(contentVersion(JSON.stringify(blob)), blob);
-  instance.setProbing(healthFlag !== false);
-
-  const stopWatch = source.watch((read) => {
-    const version = contentVersion(read.text!);
-    const json = parseJsonConfig(read.text!, groupName);
-    if (!json.ok) return instance.reject(version, json.issues);
-    const all = validateConfigFile(json.value);
-    if (!all.ok) return instance.reject(version, all.issues);
-    const next = blobOf(json.value);
-    if (next === undefined) {
-      return instance.reject(version, [{
-        group: groupName,
-        field: "",
-        reason: "group removed from the file",
-      }]);
-    }
-    instance.applyBlob(contentVersion(JSON.stringify(next)), next);
+  const opened = FileGroupSource.open(
+    String(flags.config),
+    flags.group === undefined ? undefined : String(flags.group),
+    log,
+  );
+  if (!opened.ok) fatal("proxy", opened.message);
+  const source: ConfigSource = opened.source;
+  const instance = new ProxyInstance({
+    id,
+    group: opened.source.group,
+    log,
+    source: source.description,
   });
+  source.start(deliverTo(instance)); // applies the file's config now, then every edit
+  instance.setProbing(healthFlag !== false);
   await listenOn(instance, listen, adminListen, log, { source: "file" });
   return {
     async stop(drainMs) {
-      stopWatch();
+      await source.stop();
       await instance.shutdown(drainMs);
     },
   };
@@ -301,7 +273,7 @@ async function startZk(
     source = new ZkProxySource({
       store,
       group,
-      sink: instance,
+      onUnhealthy: (unhealthy) => instance.setExternalHealth(unhealthy),
       log,
       resyncMs: Number(flags["resync-seconds"]) * 1000,
       snapshotFile,
@@ -329,7 +301,7 @@ async function startZk(
       },
     });
     if (healthFlag === false) instance.setProbing(false);
-    source.start();
+    source.start(deliverTo(instance));
   };
   const load = new LoadReporter(instance, () => source?.refreshRegistration());
   const connecting = connectLoop();

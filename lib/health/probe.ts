@@ -79,28 +79,31 @@ export function probe(target: ProbeTarget): Promise<ProbeResult> {
     });
     socket.on("data", (chunk: Buffer) => {
       buf = buf === null ? chunk : Buffer.concat([buf, chunk]);
-      const idx = buf.indexOf(CRLFCRLF);
-      if (idx < 0) {
-        if (buf.length > MAX_HEAD) {
-          finish({ ok: false, error: "response head too large", status: null });
+      // one chunk may hold interim 1xx heads and the final one: judge each in turn
+      while (!done) {
+        const idx = buf.indexOf(CRLFCRLF);
+        if (idx < 0) {
+          if (buf.length > MAX_HEAD) {
+            finish({ ok: false, error: "response head too large", status: null });
+          }
+          return;
         }
-        return;
+        const head = parseResponseHead(buf.toString("latin1", 0, idx), 200);
+        if ("error" in head) {
+          finish({ ok: false, error: `invalid response: ${head.reason}`, status: null });
+          return;
+        }
+        if (head.status < 200) {
+          buf = buf.subarray(idx + 4);
+          continue;
+        }
+        const ok = head.status === target.expectedStatus;
+        finish({
+          ok,
+          error: ok ? null : `status ${head.status}, expected ${target.expectedStatus}`,
+          status: head.status,
+        });
       }
-      const head = parseResponseHead(buf.toString("latin1", 0, idx), 200);
-      if ("error" in head) {
-        finish({ ok: false, error: `invalid response: ${head.reason}`, status: null });
-        return;
-      }
-      if (head.status < 200) {
-        buf = buf.subarray(idx + 4);
-        return;
-      }
-      const ok = head.status === target.expectedStatus;
-      finish({
-        ok,
-        error: ok ? null : `status ${head.status}, expected ${target.expectedStatus}`,
-        status: head.status,
-      });
     });
     socket.once("end", () => finish({ ok: false, error: "connection closed", status: null }));
   });

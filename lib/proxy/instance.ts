@@ -9,6 +9,7 @@
 import type { ConfigIssue } from "../config/schema.ts";
 import { GroupState } from "../group/group_state.ts";
 import { HealthChecker } from "../health/checker.ts";
+import { healthTargets } from "../health/targets.ts";
 import { probe } from "../health/probe.ts";
 import { type HealthState, initialHealth } from "../health/state_machine.ts";
 import type { Logger } from "../log.ts";
@@ -57,7 +58,7 @@ export class ProxyInstance {
       random: Math.random,
       onSwap: (next) => {
         server?.onSnapshot(next);
-        this.#checker?.sync(next);
+        this.#checker?.sync(healthTargets(next));
       },
     });
     this.metrics = new ProxyMetrics(this.state);
@@ -79,14 +80,14 @@ export class ProxyInstance {
     if (on === this.probing) return;
     if (on) {
       this.#checker = new HealthChecker({
-        state: this.state,
+        sink: this.state,
         probe,
         log: this.#log,
         random: Math.random,
         now: () => performance.now(),
       });
       const snap = this.state.snapshot;
-      if (snap) this.#checker.sync(snap);
+      if (snap) this.#checker.sync(healthTargets(snap));
     } else {
       this.#checker?.stop();
       this.#checker = null;

@@ -2,14 +2,19 @@
  * The embedded default config source: a JSON file (group name -> blob) that
  * is watched for edits. The directory is watched (editors replace files by
  * renaming), changes are debounced briefly, and a slow stat poll catches
- * anything the watcher misses.
+ * anything the watcher misses. {@link FileGroupSource} is the
+ * {@link ConfigSource} of one group of it; what the text means is
+ * `config_file.ts`'s.
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../log.ts";
+import { chooseGroup, groupUpdate } from "./config_file.ts";
+import type { ConfigConsumer, ConfigSource, ConfigUpdate } from "./config_source.ts";
+
+export { contentVersion } from "./config_file.ts";
 
 /** One read of the file. */
 export interface FileRead {
@@ -17,11 +22,6 @@ export interface FileRead {
   readonly text: string | null;
   /** Why it could not be read. */
   readonly error: string | null;
-}
-
-/** A short content hash used as the config version of a blob. */
-export function contentVersion(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 12);
 }
 
 /**
@@ -55,12 +55,13 @@ export class FileConfigSource {
   }
 
   /**
-   * Calls `onChange` whenever the file's text changes (not for the current
-   * text, which the caller reads first with {@link read}). Returns a stop
-   * function.
+   * Calls `onChange` whenever the file's text changes from `since` (default:
+   * the text now, which the caller reads first with {@link read}; pass the
+   * text it read so that an edit made in between is not missed). Returns a
+   * stop function.
    */
-  watch(onChange: (read: FileRead) => void): () => void {
-    this.#lastText = this.read().text;
+  watch(onChange: (read: FileRead) => void, since?: string): () => void {
+    this.#lastText = since ?? this.read().text;
     let timer: ReturnType<typeof setTimeout> | null = null;
     const check = () => {
       timer = null;
@@ -93,5 +94,79 @@ export class FileConfigSource {
       clearInterval(poll);
       watcher?.close();
     };
+  }
+}
+
+/**
+ * One group of a watched config file, as a {@link ConfigSource}: its first
+ * update is the group's config at open, then one update per edit of the file.
+ *
+ * @example
+ * ```ts ignore
+ * const opened = FileGroupSource.open("lb.json", undefined, log);
+ * if (!opened.ok) throw new Error(opened.message);
+ * opened.source.start(deliverTo(instance));
+ * ```
+ */
+export class FileGroupSource implements ConfigSource {
+  readonly description: string;
+  readonly #file: FileConfigSource;
+  readonly #first: ConfigUpdate;
+  readonly #firstText: string;
+  #stopWatch: (() => void) | null = null;
+
+  private constructor(
+    file: FileConfigSource,
+    readonly group: string,
+    first: ConfigUpdate,
+    firstText: string,
+  ) {
+    this.#file = file;
+    this.description = `file:${file.path}`;
+    this.#first = first;
+    this.#firstText = firstText;
+  }
+
+  /**
+   * Reads the file and chooses the group (`requested`, or the file's only
+   * group). Fails, with a message naming the file, when the file cannot be
+   * read, is invalid, or lacks the group: a proxy cannot start on it.
+   */
+  static open(
+    file: string,
+    requested: string | undefined,
+    log: Logger,
+    options?: { debounceMs: number; pollMs: number },
+  ):
+    | { readonly ok: true; readonly source: FileGroupSource }
+    | { readonly ok: false; readonly message: string } {
+    const watched = new FileConfigSource(file, log, options);
+    const first = watched.read();
+    if (first.text === null) {
+      return { ok: false, message: `cannot read ${watched.path}: ${first.error}` };
+    }
+    const choice = chooseGroup(watched.path, first.text, requested);
+    if (!choice.ok) return choice;
+    return {
+      ok: true,
+      source: new FileGroupSource(watched, choice.group, choice.update, first.text),
+    };
+  }
+
+  /** Emits the config read at open, then one update per edit. */
+  start(consume: ConfigConsumer): void {
+    if (this.#stopWatch !== null) return;
+    consume(this.#first);
+    const group = this.group;
+    this.#stopWatch = this.#file.watch(
+      (read) => void consume(groupUpdate(read.text!, group)),
+      this.#firstText,
+    );
+  }
+
+  stop(): Promise<void> {
+    this.#stopWatch?.();
+    this.#stopWatch = null;
+    return Promise.resolve();
   }
 }

@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
+import type { Logger } from "../log.ts";
 
 /** What the snapshot file holds. */
 export interface LocalSnapshot {
@@ -74,5 +75,66 @@ export function readSnapshot(
     return { snapshot: { ...s, unhealthy }, error: null };
   } catch (e) {
     return { snapshot: null, error: `${file}: ${(e as Error).message}` };
+  }
+}
+
+/**
+ * Keeps the snapshot file current: rewritten after every applied config and
+ * every health change, once a config has been applied (never before: an
+ * empty snapshot would replace a good one). A failed write is logged; the
+ * proxy goes on serving.
+ *
+ * @example
+ * ```ts
+ * import fs from "node:fs";
+ * import os from "node:os";
+ * import path from "node:path";
+ * import { silentLogger } from "../log.ts";
+ * import { readSnapshot, SnapshotRecorder } from "./snapshot_file.ts";
+ * const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "snap-")), "g.json");
+ * const recorder = new SnapshotRecorder(file, "g", silentLogger);
+ * recorder.recordUnhealthy(new Set(["10.0.0.1:80"])); // no config yet: nothing written
+ * recorder.recordConfig("7", { backend_servers: ["10.0.0.1:80"] });
+ * console.log(readSnapshot(file, "g").snapshot?.unhealthy); // ["10.0.0.1:80"]
+ * ```
+ */
+export class SnapshotRecorder {
+  #version: string | null = null;
+  #blob: unknown = undefined;
+  #unhealthy: ReadonlySet<string> = new Set();
+
+  constructor(
+    readonly file: string | null,
+    readonly group: string,
+    readonly log: Logger,
+  ) {}
+
+  /** A config was applied: it and its version are what the file holds from now on. */
+  recordConfig(version: string, blob: unknown): void {
+    this.#version = version;
+    this.#blob = blob;
+    this.#write();
+  }
+
+  /** The orchestrator's unhealthy set changed. */
+  recordUnhealthy(unhealthy: ReadonlySet<string>): void {
+    this.#unhealthy = unhealthy;
+    this.#write();
+  }
+
+  #write(): void {
+    const file = this.file;
+    if (!file || this.#blob === undefined || this.#version === null) return;
+    try {
+      writeSnapshot(file, {
+        group: this.group,
+        version: this.#version,
+        blob: this.#blob,
+        unhealthy: [...this.#unhealthy],
+        writtenAt: new Date().toISOString(),
+      });
+    } catch (e) {
+      this.log.warn("cannot write the local snapshot", { file, error: String(e) });
+    }
   }
 }

@@ -16,7 +16,8 @@ import {
 import { MemoryServer, type MemoryStore } from "../store/memory.ts";
 import { type CoordinationStore, NoAuthError, type WatchHandle } from "../store/types.ts";
 import { readSnapshot } from "./snapshot_file.ts";
-import { type ProxySink, ZkProxySource, type ZkProxySourceOptions } from "./zookeeper.ts";
+import { type ConfigSink, deliverTo } from "./config_source.ts";
+import { ZkProxySource, type ZkProxySourceOptions } from "./zookeeper.ts";
 
 const enc = (t: string) => new TextEncoder().encode(t);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -29,7 +30,7 @@ type Call =
   | { kind: "health"; unhealthy: string[] };
 
 /** A sink that records every call; `accept` decides what applyBlob answers. */
-class FakeSink implements ProxySink {
+class FakeSink implements ConfigSink {
   calls: Call[] = [];
   applied: string | null = null;
   accept: (blob: unknown) => boolean = () => true;
@@ -111,7 +112,7 @@ async function withSource(
   const source = new ZkProxySource({
     store: options.wrap ? options.wrap(store) : store,
     group,
-    sink,
+    onUnhealthy: (unhealthy) => sink.setExternalHealth(unhealthy),
     log,
     resyncMs: options.resyncMs ?? 60_000,
     snapshotFile: options.snapshotFile === undefined ? snapshotFile : options.snapshotFile,
@@ -127,7 +128,7 @@ async function withSource(
     else await admin.create(configPath(group), data, { parents: true });
   };
   try {
-    if (options.start !== false) source.start();
+    if (options.start !== false) source.start(deliverTo(sink));
     await fn({ server, store, admin, sink, orchestrator, lines, snapshotFile, source, write });
   } finally {
     await source.stop();
@@ -223,14 +224,14 @@ async function startControl(
   const source = new ZkProxySource({
     store: options.store ?? own!,
     group,
-    sink,
+    onUnhealthy: (unhealthy) => sink.setExternalHealth(unhealthy),
     log: createLogger({ level: "debug", write: (l) => lines.push(JSON.parse(l)), now: Date.now }),
     resyncMs: options.resyncMs ?? 60_000,
     snapshotFile: null,
     onOrchestrator: (present) => orchestrator.push(present),
     registration: options.id === undefined ? null : { id: options.id, data: () => ({}) },
   });
-  source.start();
+  source.start(deliverTo(sink));
   return {
     source,
     sink,
@@ -632,8 +633,8 @@ Deno.test("ZkProxySource.stop removes the registration and stops all deliveries"
 });
 
 Deno.test("ZkProxySource.stop right after start leaves no registration behind", async () => {
-  await withSource(async ({ admin, source, server }) => {
-    source.start();
+  await withSource(async ({ admin, source, server, sink }) => {
+    source.start(deliverTo(sink));
     // positive control: a source started at the same moment, and not stopped, registers
     const control = await startControl(server, { id: "p2" });
     await source.stop();
@@ -722,8 +723,8 @@ Deno.test("ZkProxySource.deregister removes the registration but keeps applying 
 });
 
 Deno.test("ZkProxySource.deregister right after start leaves no registration behind", async () => {
-  await withSource(async ({ admin, source, server }) => {
-    source.start();
+  await withSource(async ({ admin, source, server, sink }) => {
+    source.start(deliverTo(sink));
     // positive control: a source started at the same moment, not deregistered, registers
     const control = await startControl(server, { id: "p2" });
     await source.deregister();
@@ -741,9 +742,9 @@ Deno.test("ZkProxySource.deregister right after start leaves no registration beh
 });
 
 Deno.test("ZkProxySource adopts a registration its own session already holds", async () => {
-  await withSource(async ({ store, admin, source }) => {
+  await withSource(async ({ store, admin, source, sink }) => {
     await store.create(regPath, enc('{"mine":true}'), { parents: true, mode: "ephemeral" });
-    source.start();
+    source.start(deliverTo(sink));
     await eventually(
       () => (source.status().zookeeper as { registered: unknown }).registered === regPath,
       WAIT,

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { GroupState } from "../group/group_state.ts";
+import { type HealthSettings, healthTargets } from "./targets.ts";
+
+const SETTINGS: HealthSettings = {
+  health_check_type: "http",
+  health_endpoint: "/health",
+  health_endpoint_expected_code: 200,
+  health_check_timeout_seconds: 2,
+  health_check_frequency_seconds: 10,
+};
+
+Deno.test("healthTargets() builds one probe target per backend from the group's settings", () => {
+  const table: [
+    Partial<HealthSettings>,
+    { type: string; path: string; code: number; timeoutMs: number; intervalMs: number },
+  ][] = [
+    [{}, { type: "http", path: "/health", code: 200, timeoutMs: 2000, intervalMs: 10_000 }],
+    [
+      { health_check_type: "tcp", health_check_timeout_seconds: 0.25 },
+      { type: "tcp", path: "/health", code: 200, timeoutMs: 250, intervalMs: 10_000 },
+    ],
+    [
+      {
+        health_endpoint: "/ready",
+        health_endpoint_expected_code: 204,
+        health_check_frequency_seconds: 0.5,
+      },
+      { type: "http", path: "/ready", code: 204, timeoutMs: 2000, intervalMs: 500 },
+    ],
+  ];
+  for (const [settings, want] of table) {
+    const targets = healthTargets({
+      backends: [
+        { address: "10.0.0.1:80", host: "10.0.0.1", port: 80 },
+        { address: "[::1]:8080", host: "::1", port: 8080 },
+      ],
+      config: { ...SETTINGS, ...settings },
+    });
+    assert.deepEqual(targets, [
+      {
+        address: "10.0.0.1:80",
+        intervalMs: want.intervalMs,
+        probe: {
+          host: "10.0.0.1",
+          port: 80,
+          type: want.type,
+          path: want.path,
+          expectedStatus: want.code,
+          timeoutMs: want.timeoutMs,
+        },
+      },
+      {
+        address: "[::1]:8080",
+        intervalMs: want.intervalMs,
+        probe: {
+          host: "::1",
+          port: 8080,
+          type: want.type,
+          path: want.path,
+          expectedStatus: want.code,
+          timeoutMs: want.timeoutMs,
+        },
+      },
+    ], JSON.stringify(settings));
+  }
+});
+
+Deno.test("healthTargets() of no backends is empty", () => {
+  assert.deepEqual(healthTargets({ backends: [], config: SETTINGS }), []);
+});
+
+Deno.test("healthTargets() takes a group snapshot as it is", () => {
+  const state = new GroupState("g", { now: () => 0, random: () => 0.5 });
+  assert.ok(
+    state.applyConfig("1", { backend_servers: ["127.0.0.1:9001"], health_endpoint: "/hc" }).ok,
+  );
+  const [t] = healthTargets(state.snapshot!);
+  assert.equal(t?.address, "127.0.0.1:9001");
+  assert.equal(t?.probe.path, "/hc");
+  assert.equal(t?.probe.port, 9001);
+});
