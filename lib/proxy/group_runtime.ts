@@ -40,9 +40,10 @@ export type Every = (ms: number, fn: () => void) => () => void;
 /** The real scheduler: `setInterval`, unref'd so it never keeps the process alive. */
 export const realEvery: Every = (ms, fn) => {
   const t = setInterval(fn, ms);
-  // Deno returns a number (Deno.unrefTimer), Node and Bun a Timeout with unref()
-  if (typeof t === "number") Deno.unrefTimer(t);
-  else (t as { unref?: () => void }).unref?.();
+  // Deno returns a number (Deno.unrefTimer), Node and Bun a Timeout with unref(); an
+  // edge runtime may have neither (nothing to unref there)
+  if (typeof t !== "number") (t as { unref?: () => void }).unref?.();
+  else (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(t);
   return () => clearInterval(t);
 };
 
