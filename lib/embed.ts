@@ -9,20 +9,17 @@
  *
  * @module
  */
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { GetConnInfo } from "hono/conninfo";
-import type { BackendView } from "./group/snapshot.ts";
-import { GroupState } from "./group/group_state.ts";
-import { HealthChecker } from "./health/checker.ts";
-import { healthTargets } from "./health/targets.ts";
-import { probe } from "./health/probe.ts";
+import { BackendLease } from "./group/backend_lease.ts";
+import type { GroupState } from "./group/group_state.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { clientAddress, loadConnInfo, UNKNOWN_CLIENT } from "./runtime/hono_conn_info.ts";
+import { GroupRuntime } from "./proxy/group_runtime.ts";
 import { requestHashKey, usesKey } from "./proxy/hash_key.ts";
 import { forwardWebRequest, UpstreamError } from "./proxy/http_client.ts";
 import { ProxyMetrics } from "./proxy/metrics.ts";
-import { RetryBudget } from "./proxy/retry_budget.ts";
-import { UpstreamPool } from "./proxy/upstream_pool.ts";
+import { retryDecision } from "./proxy/retry_policy.ts";
 
 /** Options of {@link createLoadBalancer}. */
 export interface LoadBalancerOptions {
@@ -51,15 +48,19 @@ export interface LoadBalancer {
    * (`app.request()`).
    */
   readonly handler: (c: Context) => Promise<Response>;
+  /**
+   * A Hono middleware: `app.use(lb.middleware())` forwards the requests whose
+   * path is under `stripPrefix` (all of them without one) and passes the
+   * others on with `next()`, to the app's own routes.
+   */
+  middleware(): MiddlewareHandler;
   /** Forwards a web Request directly (for non-Hono servers). */
   fetch(request: Request, clientIp?: string): Promise<Response>;
   /** Applies a new config blob; an invalid one is rejected and the current one kept. */
   update(config: unknown): { ok: true } | { ok: false; reason: string };
-  /** Stops health checks and closes idle connections. */
+  /** Stops health checks and the group's timers and closes idle connections. */
   close(): void;
 }
-
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 function plain(status: number, body: string, extra?: Record<string, string>): Response {
   return new Response(body, {
@@ -69,7 +70,35 @@ function plain(status: number, body: string, extra?: Record<string, string>): Re
 }
 
 /**
- * Creates a load balancer to mount in a Hono app.
+ * The path to forward once `prefix` is removed, or null when `path` is not
+ * under `prefix` (a whole segment: `/api` covers `/api` and `/api/x`, not
+ * `/apiary`). No prefix: every path, unchanged.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stripPathPrefix } from "./embed.ts";
+ * assert.equal(stripPathPrefix("/api/items", "/api"), "/items");
+ * assert.equal(stripPathPrefix("/api", "/api"), "/");
+ * assert.equal(stripPathPrefix("/apiary", "/api"), null);
+ * assert.equal(stripPathPrefix("/x", undefined), "/x");
+ * ```
+ */
+export function stripPathPrefix(path: string, prefix: string | undefined): string | null {
+  if (!prefix || prefix === "/") return path;
+  const p = prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
+  if (!path.startsWith(p)) return null;
+  if (path.length === p.length) return "/";
+  return path.charCodeAt(p.length) === 47 /* / */ ? path.slice(p.length) : null;
+}
+
+/**
+ * Creates a load balancer to mount in a Hono app. It runs on the same group
+ * runtime as the proxy role: slow start and ejections follow the clock
+ * without traffic, idle upstream connections are closed after their idle
+ * timeout, every attempt's outcome feeds outlier detection, a backend counts
+ * a request in flight until its response body has ended, and failed attempts
+ * are retried by the proxy's rules (within the retry budget).
  *
  * @example
  * ```ts ignore
@@ -89,38 +118,20 @@ function plain(status: number, body: string, extra?: Record<string, string>): Re
  */
 export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
   const log = options.log ?? silentLogger;
-  const pools = new Map<string, UpstreamPool>();
-  let checker: HealthChecker | null = null;
-  let budget = new RetryBudget(0.2, 10);
-  const state = new GroupState(options.group ?? "default", {
-    now: Date.now,
-    random: Math.random,
-    onSwap: (next) => {
-      const live = new Set(next.backends.map((b) => b.address));
-      for (const [a, p] of pools) {
-        if (!live.has(a)) {
-          p.retire();
-          pools.delete(a);
-        }
-      }
-      const r = next.config.retry;
-      budget = new RetryBudget(r.budget_ratio, r.min_retries_per_second);
-      checker?.sync(healthTargets(next));
-    },
+  let metrics: ProxyMetrics | null = null;
+  const runtime = new GroupRuntime({
+    group: options.group ?? "default",
+    log,
+    onSwap: (next) => metrics?.pruneBackends(new Set(next.backends.map((b) => b.address))),
   });
-  const metrics = new ProxyMetrics(state);
+  const state = runtime.state;
+  metrics = new ProxyMetrics(state);
   const first = state.applyConfig("1", options.config);
-  if (!first.ok) throw new Error(`invalid load balancer config\n${first.rejected.reason}`);
-  if (options.healthChecks !== false) {
-    checker = new HealthChecker({
-      sink: state,
-      probe,
-      log,
-      random: Math.random,
-      now: () => performance.now(),
-    });
-    checker.sync(healthTargets(state.snapshot!));
+  if (!first.ok) {
+    runtime.close();
+    throw new Error(`invalid load balancer config\n${first.rejected.reason}`);
   }
+  if (options.healthChecks !== false) runtime.setProbing(true);
   // Hono's getConnInfo for this runtime, loaded once (undefined until then)
   let getConnInfo: GetConnInfo | null | undefined;
   const connInfoLoaded = loadConnInfo().then(
@@ -135,114 +146,143 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
     },
   );
   let version = 1;
-  const poolFor = (b: BackendView) => {
-    let p = pools.get(b.address);
-    if (!p) {
-      const ka = state.snapshot!.config.upstream_keepalive;
-      p = new UpstreamPool({
-        host: b.host,
-        port: b.port,
-        maxIdle: ka.max_idle,
-        idleTimeoutMs: ka.idle_timeout_seconds * 1000,
-      });
-      pools.set(b.address, p);
-    }
-    return p;
-  };
+  const m = metrics;
 
-  const forward = async (request: Request, clientIp: string): Promise<Response> => {
+  /** Forwards `request` to `path` (the prefix already stripped) plus the URL's query. */
+  const forward = async (
+    request: Request,
+    clientIp: string,
+    url: URL,
+    path: string,
+  ): Promise<Response> => {
     const snap = state.snapshot!;
     const cfg = snap.config;
-    const url = new URL(request.url);
-    let path = url.pathname;
-    const prefix = options.stripPrefix;
-    if (prefix && path.startsWith(prefix)) path = path.slice(prefix.length) || "/";
     if (!path.startsWith("/")) path = `/${path}`;
     const target = path + url.search;
-    budget.recordRequest(Date.now());
+    const method = request.method;
+    runtime.budget().recordRequest(runtime.wallNow());
     const tried: number[] = [];
+    const accept = (i: number) => !tried.includes(i);
     const started = performance.now();
-    for (let attempt = 0;; attempt++) {
-      const key = usesKey(cfg.algorithm)
-        ? requestHashKey(
-          cfg.algorithm,
-          cfg.hash_key,
-          clientIp,
-          (n) => request.headers.get(n),
-          target,
-        )
-        : undefined;
-      const accept = (i: number) => !tried.includes(i);
-      const index = snap.selector.pick(key === undefined ? { accept } : { key, accept });
-      if (index < 0) {
-        metrics.countError(
-          tried.length === 0 ? "no_backend" : "connect_failed",
-          tried.length === 0 ? 503 : 502,
-          request.method,
-        );
-        return tried.length === 0
-          ? plain(503, "no healthy backend\n", { "retry-after": "1" })
-          : plain(502, "bad gateway\n");
+    let lease: BackendLease | null = null;
+    let fresh = false;
+    for (;;) {
+      if (lease === null) {
+        const key = usesKey(cfg.algorithm)
+          ? requestHashKey(
+            cfg.algorithm,
+            cfg.hash_key,
+            clientIp,
+            (n) => request.headers.get(n),
+            target,
+          )
+          : undefined;
+        const index = snap.selector.pick(key === undefined ? { accept } : { key, accept });
+        if (index < 0) {
+          const none = tried.length === 0;
+          m.countError(none ? "no_backend" : "connect_failed", none ? 503 : 502, method);
+          return none
+            ? plain(503, "no healthy backend\n", { "retry-after": "1" })
+            : plain(502, "bad gateway\n");
+        }
+        tried.push(index);
+        lease = new BackendLease(snap.backends[index]!, runtime);
       }
-      tried.push(index);
-      const backend = snap.backends[index]!;
-      backend.counters.inflight++;
-      const bm = metrics.forBackend(backend.address);
+      const held: BackendLease = lease;
+      const bm = m.forBackend(held.address);
       try {
-        const res = await forwardWebRequest(request, {
-          pool: poolFor(backend),
+        return await forwardWebRequest(request, {
+          pool: runtime.pool(held.backend),
+          fresh,
           connectTimeoutMs: cfg.connect_timeout_seconds * 1000,
           responseTimeoutMs: cfg.response_timeout_seconds * 1000,
           clientIp,
           target,
           maxResponseHeaderBytes: 64 * 1024,
-          now: () => performance.now(),
+          now: runtime.now,
+          observer: {
+            head: (status) => held.report(status >= 500 && snap.outlierSettings.count5xx),
+            // the one place a started response leaves the backend's in-flight count
+            end: (status) => {
+              held.release();
+              m.countResponse(
+                bm,
+                held.address,
+                method,
+                status,
+                (performance.now() - started) / 1000,
+              );
+            },
+          },
         });
-        metrics.countResponse(
-          bm,
-          backend.address,
-          request.method,
-          res.status,
-          (performance.now() - started) / 1000,
-        );
-        return res;
       } catch (e) {
-        if (!(e instanceof UpstreamError)) throw e;
-        const retryable =
-          (e.notSent || (IDEMPOTENT.has(request.method) && request.body === null)) &&
-          e.cause502 !== "timeout" && e.cause502 !== "bad_response";
-        if (
-          retryable && attempt < cfg.retry.max_retries && tried.length < snap.backends.length &&
-          budget.tryRetry(Date.now())
-        ) {
-          metrics.retries.inc();
+        if (!(e instanceof UpstreamError)) {
+          held.release();
+          throw e;
+        }
+        const cause = e.cause502;
+        const decision = cause === "timeout" || cause === "bad_response" ? "fail" : retryDecision({
+          method,
+          upgrade: false,
+          ...e.progress,
+          connectionLost: cause === "upstream_reset",
+          attempts: tried.length,
+          maxRetries: cfg.retry.max_retries,
+          backends: snap.backends.length,
+        });
+        if (decision === "fresh_connection") {
+          // a pooled connection died under the request: not the backend's fault
+          // (no outcome, no budget); same backend and lease, on a new connection
+          fresh = true;
           continue;
         }
-        log.warn("upstream attempt failed", { backend: backend.address, error: e.message });
-        const status = e.cause502 === "timeout" ? 504 : 502;
-        metrics.countError(e.cause502, status, request.method);
+        held.report(true);
+        held.release();
+        lease = null;
+        fresh = false;
+        if (decision !== "fail" && runtime.budget().tryRetry(runtime.wallNow())) {
+          m.retries.inc();
+          continue;
+        }
+        log.warn("upstream attempt failed", { backend: held.address, error: e.message });
+        const status = cause === "timeout" ? 504 : 502;
+        m.countError(cause, status, method);
         return plain(status, status === 504 ? "gateway timeout\n" : "bad gateway\n");
-      } finally {
-        backend.counters.inflight--;
       }
     }
   };
 
+  const prefix = options.stripPrefix;
+  /** Forwards with the client's address from Hono's conninfo adapter (loaded once). */
+  const viaHono = (c: Context, url: URL, path: string): Promise<Response> =>
+    getConnInfo !== undefined
+      ? forward(c.req.raw, clientAddress(getConnInfo, c), url, path)
+      : connInfoLoaded.then(() =>
+        forward(c.req.raw, clientAddress(getConnInfo ?? null, c), url, path)
+      );
   return {
     state,
     metrics,
-    handler: (c) =>
-      getConnInfo !== undefined
-        ? forward(c.req.raw, clientAddress(getConnInfo, c))
-        : connInfoLoaded.then(() => forward(c.req.raw, clientAddress(getConnInfo ?? null, c))),
-    fetch: (request, clientIp = UNKNOWN_CLIENT) => forward(request, clientIp),
+    handler: (c) => {
+      const url = new URL(c.req.url);
+      return viaHono(c, url, stripPathPrefix(url.pathname, prefix) ?? url.pathname);
+    },
+    middleware: () => async (c, next) => {
+      const url = new URL(c.req.url);
+      const path = stripPathPrefix(url.pathname, prefix);
+      if (path === null) return await next();
+      return await viaHono(c, url, path);
+    },
+    fetch: (request, clientIp = UNKNOWN_CLIENT) => {
+      const url = new URL(request.url);
+      return forward(request, clientIp, url, stripPathPrefix(url.pathname, prefix) ?? url.pathname);
+    },
     update(config) {
       const r = state.applyConfig(String(++version), config);
       return r.ok ? { ok: true } : { ok: false, reason: r.rejected.reason };
     },
     close() {
-      checker?.stop();
-      for (const p of pools.values()) p.closeIdle();
+      runtime.close();
     },
   };
 }

@@ -13,9 +13,30 @@ import { HOP_BY_HOP, listTokens } from "../http1/syntax.ts";
 import { parseResponseHead, type ResponseHead } from "../http1/head.ts";
 import type { UpstreamConnection, UpstreamOwner, UpstreamPool } from "./upstream_pool.ts";
 
+/**
+ * Follows one attempt's response once it has begun: where the caller reports
+ * the outcome (at the head) and ends the attempt's lease and timing (at the
+ * end of the body).
+ */
+export interface ResponseObserver {
+  /** The response head arrived (the body streams afterwards). */
+  head(status: number): void;
+  /**
+   * The response is over: its body was read to the end (`complete`), or it
+   * failed or was cancelled by the reader. Called once, after {@link head}.
+   */
+  end(status: number, complete: boolean): void;
+}
+
 /** Where and how to send one request. */
 export interface ForwardOptions {
   readonly pool: UpstreamPool;
+  /**
+   * Open a new connection even when one is idle in the pool (the retry after
+   * a reused connection died under the request, see `retry_policy.ts`).
+   */
+  readonly fresh?: boolean;
+  readonly observer?: ResponseObserver;
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
   readonly clientIp: string;
@@ -26,17 +47,35 @@ export interface ForwardOptions {
   readonly now: () => number;
 }
 
-/** A failure before any response byte: safe to retry elsewhere for idempotent requests. */
+/** What had happened when an attempt failed (the facts `retryDecision()` needs). */
+export interface AttemptProgress {
+  /** The request head went to the backend (false for a failed connect). */
+  readonly headSent: boolean;
+  /** Bytes of the request body went to the backend. */
+  readonly bodySent: boolean;
+  /** The attempt ran on a pooled connection that had served an earlier exchange. */
+  readonly reusedConnection: boolean;
+  /** Some bytes of a response arrived before the failure. */
+  readonly responseStarted: boolean;
+}
+
+/** A failure before the response head; `progress` says whether it is safe to send again. */
 export class UpstreamError extends Error {
   constructor(
     readonly cause502: "connect_failed" | "upstream_reset" | "bad_response" | "timeout",
     message: string,
-    /** True when nothing of the request reached the backend. */
-    readonly notSent: boolean,
+    readonly progress: AttemptProgress,
   ) {
     super(message);
   }
 }
+
+const NOTHING_SENT: AttemptProgress = {
+  headSent: false,
+  bodySent: false,
+  reusedConnection: false,
+  responseStarted: false,
+};
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const SKIP = new Set([...HOP_BY_HOP, "host", "content-length", "expect"]);
@@ -70,19 +109,20 @@ export function requestHeadFromWeb(
 
 /**
  * Sends `req` to the pool's backend and resolves with the response once its
- * head has arrived; the body streams afterwards. Rejects with
- * {@link UpstreamError} when the attempt fails before a response head.
+ * head has arrived; the body streams afterwards, and `opts.observer` learns
+ * when it ends. Rejects with {@link UpstreamError} when the attempt fails
+ * before a response head. The response timeout runs from the end of the
+ * request body (an upload's own time is not the backend's).
  */
 export async function forwardWebRequest(req: Request, opts: ForwardOptions): Promise<Response> {
-  let conn = opts.pool.acquire();
-  let reused = conn !== null;
+  let conn = opts.fresh ? null : opts.pool.acquire();
+  const reused = conn !== null;
   if (!conn) {
     try {
       conn = await opts.pool.connect(opts.connectTimeoutMs);
     } catch (e) {
-      throw new UpstreamError("connect_failed", (e as Error).message, true);
+      throw new UpstreamError("connect_failed", (e as Error).message, NOTHING_SENT);
     }
-    reused = false;
   }
   const declared = req.headers.get("content-length");
   const hasBody = req.body !== null && req.method !== "GET" && req.method !== "HEAD";
@@ -115,6 +155,7 @@ class WebExchange implements UpstreamOwner {
   #reusable = true;
   #bodySent = false;
   #requestDone = false;
+  #responseStarted = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #drainWaiters: (() => void)[] = [];
 
@@ -131,15 +172,31 @@ class WebExchange implements UpstreamOwner {
 
   start(head: string, body: ReadableStream<Uint8Array> | null, chunked: boolean): void {
     this.conn.write(head);
-    this.#timer = setTimeout(() => this.#timeout(), this.opts.responseTimeoutMs);
     if (!body) {
-      this.#requestDone = true;
+      this.#requestSent();
       return;
     }
     this.#pumpBody(body, chunked).then(
-      () => (this.#requestDone = true),
-      () => this.#fail(new UpstreamError("upstream_reset", "request body failed", false)),
+      () => this.#requestSent(),
+      () => this.#fail(this.#error("upstream_reset", "request body failed")),
     );
+  }
+
+  /** The whole request is on its way: the response timer starts now. */
+  #requestSent(): void {
+    this.#requestDone = true;
+    if (!this.#settled && !this.#done) {
+      this.#timer = setTimeout(() => this.#timeout(), this.opts.responseTimeoutMs);
+    }
+  }
+
+  #error(cause: UpstreamError["cause502"], message: string): UpstreamError {
+    return new UpstreamError(cause, message, {
+      headSent: true,
+      bodySent: this.#bodySent,
+      reusedConnection: this.reused,
+      responseStarted: this.#responseStarted,
+    });
   }
 
   async #pumpBody(body: ReadableStream<Uint8Array>, chunked: boolean): Promise<void> {
@@ -172,18 +229,19 @@ class WebExchange implements UpstreamOwner {
 
   onUpstreamData(chunk: Uint8Array): void {
     if (this.#head === null) {
+      this.#responseStarted = true;
       const buf: Buffer = this.#buf === null ? chunk as Buffer : Buffer.concat([this.#buf, chunk]);
       const idx = buf.indexOf(CRLFCRLF);
       if (idx < 0) {
         if (buf.length > this.opts.maxResponseHeaderBytes) {
-          this.#fail(new UpstreamError("bad_response", "response head too large", false));
+          this.#fail(this.#error("bad_response", "response head too large"));
         } else this.#buf = buf;
         return;
       }
       this.#buf = null;
       const head = parseResponseHead(buf.toString("latin1", 0, idx), 256);
       if ("error" in head) {
-        this.#fail(new UpstreamError("bad_response", head.reason, false));
+        this.#fail(this.#error("bad_response", head.reason));
         return;
       }
       const rest = buf.subarray(idx + 4);
@@ -237,6 +295,7 @@ class WebExchange implements UpstreamOwner {
       }, { highWaterMark: 4 });
     }
     this.#settled = true;
+    this.opts.observer?.head(head.status);
     this.resolve(
       new Response(body, { status: head.status, statusText: head.reason, headers }),
     );
@@ -286,15 +345,21 @@ class WebExchange implements UpstreamOwner {
   #end(): void {
     this.#controller?.close();
     this.#controller = null;
-    this.#finishConn();
+    this.#finishConn(true);
   }
 
-  #finishConn(): void {
+  /**
+   * The exchange is over (`complete`: the response body was read to its end):
+   * the connection goes back to the pool or is closed, and a started
+   * response's observer hears of its end.
+   */
+  #finishConn(complete = false): void {
     if (this.#done) return;
     this.#done = true;
     this.conn.socket.resume();
     if (this.#reusable && this.#requestDone) this.conn.pool.release(this.conn, this.opts.now());
     else this.conn.destroy();
+    if (this.#settled && this.#head !== null) this.opts.observer?.end(this.#head.status, complete);
   }
 
   onUpstreamEnd(): void {
@@ -309,10 +374,9 @@ class WebExchange implements UpstreamOwner {
     if (this.#done) return;
     if (!this.#settled) {
       this.#fail(
-        new UpstreamError(
+        this.#error(
           "upstream_reset",
           error?.message ?? "backend closed the connection before responding",
-          !this.#bodySent && this.reused,
         ),
       );
       return;
@@ -325,7 +389,7 @@ class WebExchange implements UpstreamOwner {
 
   #timeout(): void {
     this.#timer = null;
-    if (!this.#settled) this.#fail(new UpstreamError("timeout", "no response head in time", false));
+    if (!this.#settled) this.#fail(this.#error("timeout", "no response head in time"));
   }
 
   #fail(e: UpstreamError): void {

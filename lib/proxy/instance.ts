@@ -1,21 +1,20 @@
 /**
- * One proxy process's parts, wired together: the group state, metrics, the
- * proxy server, the optional embedded health checker and the admin app.
+ * One proxy process's parts, wired together: the group runtime (state, pools,
+ * retry budget, health checker, the group's own clock), metrics, the proxy
+ * server and the admin app.
  * The proxy role builds one and feeds it configs and health from a file or
  * from ZooKeeper; tests can build one in-process.
  *
  * @module
  */
 import type { ConfigIssue } from "../config/schema.ts";
-import { GroupState } from "../group/group_state.ts";
-import { HealthChecker } from "../health/checker.ts";
-import { healthTargets } from "../health/targets.ts";
-import { probe } from "../health/probe.ts";
+import type { GroupState } from "../group/group_state.ts";
 import { type HealthState, initialHealth } from "../health/state_machine.ts";
 import type { Logger } from "../log.ts";
 import { addProcessMetrics } from "../runtime/process.ts";
 import { runtimeVersion, serve, type ServeHandle } from "../runtime/serve.ts";
 import { adminApp } from "./admin_app.ts";
+import { GroupRuntime } from "./group_runtime.ts";
 import { ProxyMetrics } from "./metrics.ts";
 import { ProxyServer } from "./server.ts";
 
@@ -41,11 +40,11 @@ export interface ProxyInstanceOptions {
  * ```
  */
 export class ProxyInstance {
+  readonly runtime: GroupRuntime;
   readonly state: GroupState;
   readonly metrics: ProxyMetrics;
   readonly server: ProxyServer;
   readonly startedAt = Date.now();
-  #checker: HealthChecker | null = null;
   #admin: ServeHandle | null = null;
   #listen = "";
   readonly #log: Logger;
@@ -53,23 +52,21 @@ export class ProxyInstance {
   constructor(readonly options: ProxyInstanceOptions) {
     this.#log = options.log;
     let server: ProxyServer | null = null;
-    this.state = new GroupState(options.group, {
-      now: Date.now,
-      random: Math.random,
-      onSwap: (next) => {
-        server?.onSnapshot(next);
-        this.#checker?.sync(healthTargets(next));
-      },
+    this.runtime = new GroupRuntime({
+      group: options.group,
+      log: options.log,
+      onSwap: (next) => server?.onSnapshot(next),
     });
+    this.state = this.runtime.state;
     this.metrics = new ProxyMetrics(this.state);
     addProcessMetrics(this.metrics.registry, this.startedAt);
-    server = new ProxyServer({ state: this.state, log: options.log, metrics: this.metrics });
+    server = new ProxyServer({ runtime: this.runtime, log: options.log, metrics: this.metrics });
     this.server = server;
   }
 
   /** Whether this proxy runs active health checks itself. */
   get probing(): boolean {
-    return this.#checker !== null;
+    return this.runtime.probing;
   }
 
   /**
@@ -77,21 +74,7 @@ export class ProxyInstance {
    * comes from the orchestrator through {@link setExternalHealth}).
    */
   setProbing(on: boolean): void {
-    if (on === this.probing) return;
-    if (on) {
-      this.#checker = new HealthChecker({
-        sink: this.state,
-        probe,
-        log: this.#log,
-        random: Math.random,
-        now: () => performance.now(),
-      });
-      const snap = this.state.snapshot;
-      if (snap) this.#checker.sync(healthTargets(snap));
-    } else {
-      this.#checker?.stop();
-      this.#checker = null;
-    }
+    if (!this.runtime.setProbing(on)) return;
     this.#log.info(on ? "active health checks on" : "active health checks off");
   }
 
@@ -193,11 +176,11 @@ export class ProxyInstance {
     return this.#listen;
   }
 
-  /** Drains and stops everything. */
+  /** Drains and stops everything (health checks first, then the listener, then the group's timers and pools). */
   async shutdown(drainMs: number): Promise<void> {
-    this.#checker?.stop();
-    this.#checker = null;
+    this.runtime.setProbing(false);
     await this.server.shutdown(drainMs);
+    this.runtime.close();
     await this.#admin?.shutdown();
   }
 }

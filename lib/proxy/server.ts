@@ -1,8 +1,10 @@
 /**
- * The proxy's listener: accepts client connections, owns the upstream pools
- * and the timeout sweeper, and shuts down gracefully (stop accepting, let
- * in-flight responses finish with `Connection: close`, then exit by a
- * deadline).
+ * The proxy's listener: accepts client connections, runs the client-side
+ * timeout sweeper, and shuts down gracefully (stop accepting, let in-flight
+ * responses finish with `Connection: close`, then exit by a deadline). The
+ * group's state, upstream pools, retry budget and the group's own clock
+ * (slow-start steps, ejection ends, idle upstream reaping) live in its
+ * {@link GroupRuntime}, which outlives no listener and needs none.
  *
  * Sockets come from `node:net`, which both Deno and Bun implement natively,
  * so one engine serves both runtimes.
@@ -12,14 +14,15 @@
 import net from "node:net";
 import type { GroupState } from "../group/group_state.ts";
 import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
+import type { GroupRuntime } from "./group_runtime.ts";
 import type { Logger } from "../log.ts";
 import { ClientConnection } from "./client_connection.ts";
 import { simpleResponse } from "../http1/forward.ts";
 import { normalizeIp } from "./client_connection.ts";
 import { DEFAULT_LIMITS, limitsOf, type ProxyContext, type ProxyLimits } from "./context.ts";
 import { ProxyMetrics } from "./metrics.ts";
-import { RetryBudget } from "./retry_budget.ts";
-import { UpstreamPool } from "./upstream_pool.ts";
+import type { RetryBudget } from "./retry_budget.ts";
+import type { UpstreamPool } from "./upstream_pool.ts";
 import { inWorkerProcess } from "./workers.ts";
 import { GcNudge } from "./gc_nudge.ts";
 import { listenNet } from "../runtime/listen.ts";
@@ -36,7 +39,8 @@ const GC_CHECK_INTERVAL_MS = 25;
 
 /** Options of a {@link ProxyServer}. */
 export interface ProxyServerOptions {
-  readonly state: GroupState;
+  /** The group served: its state, pools and retry budget. */
+  readonly runtime: GroupRuntime;
   readonly log: Logger;
   /** Overrides of the group config's limits (tests). */
   readonly limits?: Partial<ProxyLimits>;
@@ -62,7 +66,8 @@ export interface ProxyServerOptions {
  *
  * @example
  * ```ts ignore
- * const server = new ProxyServer({ state, log });
+ * const runtime = new GroupRuntime({ group: "g", log });
+ * const server = new ProxyServer({ runtime, log });
  * const { port } = await server.listen("127.0.0.1", 8080);
  * // ...
  * await server.shutdown(10_000);
@@ -70,6 +75,7 @@ export interface ProxyServerOptions {
  */
 export class ProxyServer implements ProxyContext {
   readonly state: GroupState;
+  readonly runtime: GroupRuntime;
   readonly log: Logger;
   limits: ProxyLimits;
   readonly #limitOverrides: Partial<ProxyLimits>;
@@ -77,12 +83,8 @@ export class ProxyServer implements ProxyContext {
   readonly now: () => number;
   readonly wallNow: () => number;
   draining = false;
-  readonly #pools = new Map<string, UpstreamPool>();
   readonly #connections = new Set<ClientConnection>();
   readonly #perIp = new Map<string, number>();
-  #budget: RetryBudget;
-  #budgetKey = "";
-  #budgetFor: unknown = null;
   /** now() / wallNow() as of the last sweep (deadlines need no more precision). */
   coarseNow: number = performance.now();
   coarseWall: number = Date.now();
@@ -94,68 +96,37 @@ export class ProxyServer implements ProxyContext {
   readonly #gcNudge: GcNudge | null;
 
   constructor(options: ProxyServerOptions) {
-    this.state = options.state;
+    this.runtime = options.runtime;
+    this.state = options.runtime.state;
     this.log = options.log;
     this.#limitOverrides = options.limits ?? {};
-    const snap = options.state.snapshot;
+    const snap = this.state.snapshot;
     this.limits = { ...(snap ? limitsOf(snap.config) : DEFAULT_LIMITS), ...this.#limitOverrides };
-    this.metrics = options.metrics ?? new ProxyMetrics(options.state);
+    this.metrics = options.metrics ?? new ProxyMetrics(this.state);
     this.now = options.now ?? (() => performance.now());
     this.wallNow = options.wallNow ?? Date.now;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 100;
     this.#reusePort = options.reusePort ?? inWorkerProcess();
     this.#gcNudge = options.gcNudge === undefined ? GcNudge.forRuntime() : options.gcNudge;
-    this.#budget = new RetryBudget(0.2, 10);
   }
 
-  /** Call after every snapshot swap: updates pool settings and forgets removed backends. */
+  /**
+   * Call after every snapshot swap (the runtime has already updated its pools):
+   * follows the config's limits and forgets removed backends' metrics.
+   */
   onSnapshot(next: GroupSnapshot): void {
     this.limits = { ...limitsOf(next.config), ...this.#limitOverrides };
     const keep = new Set<string>();
-    const ka = next.config.upstream_keepalive;
-    for (const b of next.backends) {
-      keep.add(b.address);
-      const pool = this.#pools.get(b.address);
-      if (pool) {
-        pool.options.maxIdle = ka.max_idle;
-        pool.options.idleTimeoutMs = ka.idle_timeout_seconds * 1000;
-      }
-    }
-    for (const [address, pool] of this.#pools) {
-      if (!keep.has(address)) {
-        pool.retire();
-        this.#pools.delete(address);
-      }
-    }
+    for (const b of next.backends) keep.add(b.address);
     this.metrics.pruneBackends(keep);
   }
 
   pool(backend: BackendView): UpstreamPool {
-    let pool = this.#pools.get(backend.address);
-    if (!pool) {
-      const ka = this.state.snapshot?.config.upstream_keepalive;
-      pool = new UpstreamPool({
-        host: backend.host,
-        port: backend.port,
-        maxIdle: ka?.max_idle ?? 64,
-        idleTimeoutMs: (ka?.idle_timeout_seconds ?? 4) * 1000,
-      });
-      this.#pools.set(backend.address, pool);
-    }
-    return pool;
+    return this.runtime.pool(backend);
   }
 
   budget(): RetryBudget {
-    const retry = this.state.snapshot?.config.retry;
-    if (retry && retry !== this.#budgetFor) {
-      this.#budgetFor = retry;
-      const key = `${retry.budget_ratio}/${retry.min_retries_per_second}`;
-      if (key !== this.#budgetKey) {
-        this.#budgetKey = key;
-        this.#budget = new RetryBudget(retry.budget_ratio, retry.min_retries_per_second);
-      }
-    }
-    return this.#budget;
+    return this.runtime.budget();
   }
 
   /**
@@ -228,13 +199,12 @@ export class ProxyServer implements ProxyContext {
     setTimeout(() => socket.destroy(), 1000).unref?.();
   }
 
+  /** Client-side timeouts and the coarse clock (the group's own clock is the runtime's). */
   #sweep(): void {
-    this.state.tick();
     const now = this.now();
     this.coarseNow = now;
     this.coarseWall = this.wallNow();
     for (const c of this.#connections) c.checkTimeouts(now);
-    for (const p of this.#pools.values()) p.reap(now);
   }
 
   /** Client connections currently open. */
@@ -266,7 +236,6 @@ export class ProxyServer implements ProxyContext {
     this.#sweeper = null;
     if (this.#gcTimer !== null) clearInterval(this.#gcTimer);
     this.#gcTimer = null;
-    for (const p of this.#pools.values()) p.closeIdle();
     await closed;
   }
 }

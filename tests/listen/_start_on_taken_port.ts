@@ -11,7 +11,7 @@
  * @module
  */
 import process from "node:process";
-import { GroupState } from "../../lib/group/group_state.ts";
+import { GroupRuntime } from "../../lib/proxy/group_runtime.ts";
 import { createLogger } from "../../lib/log.ts";
 import { ProxyInstance } from "../../lib/proxy/instance.ts";
 import { ProxyServer } from "../../lib/proxy/server.ts";
@@ -26,8 +26,8 @@ const log = createLogger({
 
 try {
   if (mode === "server") {
-    const state = new GroupState("g", { now: Date.now, random: Math.random });
-    await new ProxyServer({ state, log }).listen("127.0.0.1", port);
+    const runtime = new GroupRuntime({ group: "g", log });
+    await new ProxyServer({ runtime, log }).listen("127.0.0.1", port);
   } else {
     // as the proxy role does: a config applied and health checks on before listening
     const instance = new ProxyInstance({ id: "p", group: "g", log, source: "test" });

@@ -5,28 +5,58 @@
  * Hono app (`Bun.serve({ fetch: app.fetch })` under Bun, `Deno.serve(app.fetch)`
  * under Deno), once on 127.0.0.1 and once on [::1] (an IPv6 client).
  *
- * Usage: `deno run -A tests/support/embedded_lb_app.ts PORT PORT6 BACKEND[,BACKEND...]`
- * (or `bun tests/support/embedded_lb_app.ts ...`). `GET /` answers `home` once
- * it serves.
+ * Usage: `deno run -A tests/support/embedded_lb_app.ts PORT PORT6 BACKEND[,BACKEND...] [CONFIG]`
+ * (or `bun tests/support/embedded_lb_app.ts ...`). CONFIG is a group config
+ * blob as JSON (default: the backends, round robin); BACKEND may be `-` when
+ * CONFIG lists them. `GET /` answers `home` once it serves.
+ *
+ * For the shared data-plane suite (tests/data_plane/) the app also shows what
+ * the proxy role's admin port shows, built from the load balancer's public
+ * `state` and `metrics`: `GET /_lb/status` (the proxy's `/status` document),
+ * `GET /_lb/metrics`, and `PUT /_lb/config` (a new config blob, `lb.update`).
  *
  * @module
  */
 import process from "node:process";
 import { Hono } from "hono";
 import { createLoadBalancer } from "../../mod.ts";
+import { statusDocument } from "../../lib/proxy/admin_app.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics/registry.ts";
 
-const [port, port6, backends] = process.argv.slice(2);
+const [port, port6, backends, configJson] = process.argv.slice(2);
 if (!port || !port6 || !backends) {
-  throw new Error("usage: embedded_lb_app.ts PORT PORT6 BACKEND[,BACKEND...]");
+  throw new Error("usage: embedded_lb_app.ts PORT PORT6 BACKEND[,BACKEND...] [CONFIG]");
 }
 
 const lb = createLoadBalancer({
   group: "api",
-  config: { backend_servers: backends.split(","), algorithm: "ROUND_ROBIN" },
+  config: configJson
+    ? JSON.parse(configJson)
+    : { backend_servers: backends.split(","), algorithm: "ROUND_ROBIN" },
   stripPrefix: "/api",
 });
+const startedAt = Date.now();
 const app = new Hono();
 app.get("/", (c) => c.text("home"));
+app.get("/_lb/status", (c) =>
+  c.json(statusDocument(lb.state, {
+    id: "embedded",
+    runtime: "",
+    startedAt,
+    source: "createLoadBalancer",
+    listen: `127.0.0.1:${port}`,
+    healthChecks: true,
+    connections: () => 0,
+    draining: () => false,
+  })));
+app.get(
+  "/_lb/metrics",
+  (c) => c.body(lb.metrics.registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
+);
+app.put("/_lb/config", async (c) => {
+  const r = lb.update(await c.req.json());
+  return r.ok ? c.text("applied\n") : c.text(`${r.reason}\n`, 400);
+});
 app.all("/api/*", lb.handler);
 
 /** The part of Bun's global this app uses (Deno's types do not know Bun). */
