@@ -12,7 +12,9 @@ import { findHeadEnd } from "../http1/bytes.ts";
 import { parseRequestHead } from "../http1/head.ts";
 import { dropUnderscoreFields } from "../http1/underscore_fields.ts";
 import { COARSE_SLACK_MS, type ProxyContext } from "./context.ts";
-import { type ClientSide, Exchange } from "./exchange.ts";
+import type { ClientSide } from "./client_side.ts";
+import { Exchange } from "./exchange.ts";
+import type { Tunnel } from "./tunnel.ts";
 
 /** Pipelined bytes buffered while an exchange runs before reading pauses. */
 const MAX_BUFFERED = 64 * 1024;
@@ -48,7 +50,8 @@ export class ClientConnection implements ClientSide {
   #ended = false;
   #buf: Buffer | null = null;
   #exchange: Exchange | null = null;
-  #tunnel = false;
+  /** After a 101: the upgraded connection pair (the exchange stays current until it closes). */
+  #tunnel: Tunnel | null = null;
   #paused = false;
   #parsing = false;
   /** Bytes of an incomplete head already checked for a bare LF. */
@@ -79,7 +82,8 @@ export class ClientConnection implements ClientSide {
     socket.on("end", () => this.#onEnd());
     socket.on("drain", () => {
       this.#drains++;
-      this.#exchange?.onClientDrain();
+      if (this.#tunnel !== null) this.#tunnel.onClientDrain();
+      else this.#exchange?.onClientDrain();
     });
     socket.on("error", () => {});
     socket.on("close", () => {
@@ -87,6 +91,7 @@ export class ClientConnection implements ClientSide {
       const ex = this.#exchange;
       this.#exchange = null;
       ex?.clientGone();
+      this.#tunnel?.clientGone();
       this.onClosed(this);
     });
   }
@@ -101,8 +106,8 @@ export class ClientConnection implements ClientSide {
     this.#rx += chunk.length;
     const ex = this.#exchange;
     if (ex) {
-      if (this.#tunnel) {
-        ex.tunnelToUpstream(chunk);
+      if (this.#tunnel !== null) {
+        this.#tunnel.fromClient(chunk);
         return;
       }
       if (!ex.bodyDone) {
@@ -123,8 +128,8 @@ export class ClientConnection implements ClientSide {
   }
 
   #onEnd(): void {
-    if (this.#tunnel) {
-      this.#exchange?.tunnelClientEnded();
+    if (this.#tunnel !== null) {
+      this.#tunnel.clientEnded();
       return;
     }
     // Half-close from the client: finish the current response, then close.
@@ -277,12 +282,12 @@ export class ClientConnection implements ClientSide {
     }
   }
 
-  startTunnel(): void {
-    this.#tunnel = true;
+  startTunnel(tunnel: Tunnel): void {
+    this.#tunnel = tunnel;
     this.deadline = 0;
     const buf = this.#buf;
     this.#buf = null;
-    if (buf !== null) this.#exchange?.tunnelToUpstream(buf);
+    if (buf !== null) tunnel.fromClient(buf);
   }
 
   end(): void {
@@ -308,6 +313,19 @@ export class ClientConnection implements ClientSide {
       if (this.deadline !== 0 && now > this.deadline) this.socket.destroy();
       return;
     }
+    const tunnel = this.#tunnel;
+    if (tunnel !== null) {
+      // the tunnel waits for the client to read: it must keep reading
+      if (!tunnel.waitingForClient) this.#stallAt = 0;
+      else if (this.#drains !== this.#drainsSeen || this.#stallAt === 0) {
+        this.#drainsSeen = this.#drains;
+        this.#stallAt = now;
+      } else if (now - this.#stallAt > this.ctx.limits.bodyTimeoutMs) {
+        this.ctx.log.info("client stopped reading", { client: this.clientIp });
+        tunnel.clientStalled();
+      }
+      return;
+    }
     const ex = this.#exchange;
     if (ex) {
       if (ex.responseDeadline !== 0 && now > ex.responseDeadline) {
@@ -315,7 +333,7 @@ export class ClientConnection implements ClientSide {
         return;
       }
       const limit = this.ctx.limits.bodyTimeoutMs;
-      if (!ex.bodyDone && !this.#tunnel) {
+      if (!ex.bodyDone) {
         // a request body in progress: the client must keep sending (unless we paused it)
         if (this.#rx !== this.#rxSeen || this.#paused) {
           this.#rxSeen = this.#rx;
