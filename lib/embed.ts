@@ -32,7 +32,27 @@ import { type Transport, UpstreamError } from "./proxy/transport.ts";
 /** The socket transport's module, loaded on demand (it imports node:net). */
 type SocketModule = typeof import("./proxy/socket_transport.ts");
 
-/** Options of {@link createLoadBalancer}. */
+/**
+ * Options of {@link createLoadBalancer}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLoadBalancer, type LoadBalancerOptions } from "./embed.ts";
+ *
+ * const options: LoadBalancerOptions = {
+ *   group: "api",
+ *   config: { backend_servers: ["127.0.0.1:9001"], algorithm: "LEAST_CONNECTIONS" },
+ *   stripPrefix: "/api",
+ *   healthChecks: false,
+ * };
+ * const lb = createLoadBalancer(options);
+ * assert.equal(lb.state.snapshot?.config.algorithm, "LEAST_CONNECTIONS");
+ * lb.close();
+ * // an invalid config is refused at once
+ * assert.throws(() => createLoadBalancer({ config: { backend_servers: ["nope"] } }), /invalid load balancer config/);
+ * ```
+ */
 export interface LoadBalancerOptions {
   /** Group name (used in metrics and errors). Default `default`. */
   readonly group?: string;
@@ -55,7 +75,27 @@ export interface LoadBalancerOptions {
   readonly log?: Logger;
 }
 
-/** A mounted load balancer. */
+/**
+ * A mounted load balancer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLoadBalancer } from "./embed.ts";
+ *
+ * const lb = createLoadBalancer({
+ *   config: { backend_servers: ["127.0.0.1:9001"] },
+ *   healthChecks: false,
+ * });
+ * // a bad config is rejected, and the current one kept
+ * assert.equal(lb.update({ backend_servers: ["nope"] }).ok, false);
+ * assert.equal(lb.state.snapshot?.backends[0]?.address, "127.0.0.1:9001");
+ * assert.deepEqual(lb.update({ backend_servers: ["127.0.0.1:9002"] }), { ok: true });
+ * assert.equal(lb.state.snapshot?.backends[0]?.address, "127.0.0.1:9002");
+ * assert.match(lb.metrics.registry.render(), /switchyard_/);
+ * lb.close();
+ * ```
+ */
 export interface LoadBalancer {
   /** The group's live state (snapshot, health, rejected configs). */
   readonly state: GroupState;
@@ -122,19 +162,55 @@ export function stripPathPrefix(path: string, prefix: string | undefined): strin
  * are retried by the proxy's rules (within the retry budget).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { Hono } from "hono";
- * import { createLoadBalancer } from "./mod.ts";
+ * import { createLoadBalancer } from "./embed.ts";
  *
+ * // a local backend that echoes the path it was asked for
+ * const backend = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(`hello from ${new URL(req.url).pathname}`),
+ * );
  * const lb = createLoadBalancer({
  *   group: "api",
- *   config: { backend_servers: ["127.0.0.1:9001", { address: "127.0.0.1:9002", weight: 3 }],
- *     algorithm: "WEIGHTED_ROUND_ROBIN" },
+ *   config: { backend_servers: [`127.0.0.1:${backend.addr.port}`], algorithm: "ROUND_ROBIN" },
  *   stripPrefix: "/api",
+ *   healthChecks: false,
  * });
  * const app = new Hono();
  * app.all("/api/*", lb.handler);
- * Deno.serve(app.fetch);
+ * try {
+ *   const res = await app.request("/api/hello");
+ *   assert.equal(res.status, 200);
+ *   assert.equal(await res.text(), "hello from /hello");
+ * } finally {
+ *   lb.close();
+ *   await backend.shutdown();
+ * }
+ * ```
+ *
+ * @example Without raw TCP sockets (Deno Deploy, Cloudflare Workers)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLoadBalancer } from "./embed.ts";
+ *
+ * const backend = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(req.headers.get("x-forwarded-for")),
+ * );
+ * const lb = createLoadBalancer({
+ *   config: { backend_servers: [`127.0.0.1:${backend.addr.port}`] },
+ *   transport: "fetch", // each attempt is a fetch(); health probes too
+ *   healthChecks: false,
+ * });
+ * try {
+ *   const res = await lb.fetch(new Request("http://shop.example/x"), "192.0.2.7");
+ *   assert.equal(await res.text(), "192.0.2.7");
+ * } finally {
+ *   lb.close();
+ *   await backend.shutdown();
+ * }
  * ```
  */
 export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
