@@ -4,8 +4,13 @@
  * The same cores as the proxy role (config schema, balancers, health state
  * machine, snapshots, upstream pools) behind a Hono handler. Requests arrive
  * as web-standard `Request`s, are balanced per the group's algorithm, and are
- * forwarded with our HTTP/1.1 client; failed attempts are retried on another
+ * forwarded by a transport (lib/proxy/transport.ts): our HTTP/1.1 client on
+ * node:net pools (the default), or the global `fetch` on runtimes without raw
+ * TCP sockets (`transport: "fetch"`); failed attempts are retried on another
  * backend when safe. Active health checks run unless turned off.
+ *
+ * The socket transport is loaded with a dynamic `import()` only when it is
+ * used, so with `transport: "fetch"` nothing here loads node:net.
  *
  * @module
  */
@@ -15,13 +20,39 @@ import { BackendLease } from "./group/backend_lease.ts";
 import type { GroupState } from "./group/group_state.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { clientAddress, loadConnInfo, UNKNOWN_CLIENT } from "./runtime/hono_conn_info.ts";
-import { GroupRuntime } from "./proxy/group_runtime.ts";
+import { fetchProbe } from "./health/fetch_probe.ts";
+import type { ProbeResult, ProbeTarget } from "./health/probe.ts";
+import { FetchTransport } from "./proxy/fetch_transport.ts";
+import { GroupRuntimeCore } from "./proxy/group_runtime_core.ts";
 import { requestHashKey, usesKey } from "./proxy/hash_key.ts";
-import { forwardWebRequest, UpstreamError } from "./proxy/http_client.ts";
 import { ProxyMetrics } from "./proxy/metrics.ts";
 import { retryDecision } from "./proxy/retry_policy.ts";
+import { type Transport, UpstreamError } from "./proxy/transport.ts";
 
-/** Options of {@link createLoadBalancer}. */
+/** The socket transport's module, loaded on demand (it imports node:net). */
+type SocketModule = typeof import("./proxy/socket_transport.ts");
+
+/**
+ * Options of {@link createLoadBalancer}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLoadBalancer, type LoadBalancerOptions } from "./embed.ts";
+ *
+ * const options: LoadBalancerOptions = {
+ *   group: "api",
+ *   config: { backend_servers: ["127.0.0.1:9001"], algorithm: "LEAST_CONNECTIONS" },
+ *   stripPrefix: "/api",
+ *   healthChecks: false,
+ * };
+ * const lb = createLoadBalancer(options);
+ * assert.equal(lb.state.snapshot?.config.algorithm, "LEAST_CONNECTIONS");
+ * lb.close();
+ * // an invalid config is refused at once
+ * assert.throws(() => createLoadBalancer({ config: { backend_servers: ["nope"] } }), /invalid load balancer config/);
+ * ```
+ */
 export interface LoadBalancerOptions {
   /** Group name (used in metrics and errors). Default `default`. */
   readonly group?: string;
@@ -31,10 +62,40 @@ export interface LoadBalancerOptions {
   readonly healthChecks?: boolean;
   /** Remove this prefix from the path before forwarding (e.g. `/api`). */
   readonly stripPrefix?: string;
+  /**
+   * How attempts reach the backends. `socket` (default): our HTTP/1.1 client
+   * on node:net connection pools, health probes over TCP (Deno, Bun, Node).
+   * `fetch`: the global `fetch` and fetch health probes, for runtimes without
+   * raw TCP sockets (Deno Deploy, Cloudflare Workers); same balancing,
+   * health, outlier detection, retry budget and metrics, with the limits
+   * fetch sets (README, "Edge runtimes": only idempotent requests without a
+   * body are retried, no Upgrade, no trailers, fetch's own Host and framing).
+   */
+  readonly transport?: "socket" | "fetch";
   readonly log?: Logger;
 }
 
-/** A mounted load balancer. */
+/**
+ * A mounted load balancer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLoadBalancer } from "./embed.ts";
+ *
+ * const lb = createLoadBalancer({
+ *   config: { backend_servers: ["127.0.0.1:9001"] },
+ *   healthChecks: false,
+ * });
+ * // a bad config is rejected, and the current one kept
+ * assert.equal(lb.update({ backend_servers: ["nope"] }).ok, false);
+ * assert.equal(lb.state.snapshot?.backends[0]?.address, "127.0.0.1:9001");
+ * assert.deepEqual(lb.update({ backend_servers: ["127.0.0.1:9002"] }), { ok: true });
+ * assert.equal(lb.state.snapshot?.backends[0]?.address, "127.0.0.1:9002");
+ * assert.match(lb.metrics.registry.render(), /switchyard_/);
+ * lb.close();
+ * ```
+ */
 export interface LoadBalancer {
   /** The group's live state (snapshot, health, rejected configs). */
   readonly state: GroupState;
@@ -101,29 +162,87 @@ export function stripPathPrefix(path: string, prefix: string | undefined): strin
  * are retried by the proxy's rules (within the retry budget).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { Hono } from "hono";
- * import { createLoadBalancer } from "./mod.ts";
+ * import { createLoadBalancer } from "./embed.ts";
  *
+ * // a local backend that echoes the path it was asked for
+ * const backend = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(`hello from ${new URL(req.url).pathname}`),
+ * );
  * const lb = createLoadBalancer({
  *   group: "api",
- *   config: { backend_servers: ["127.0.0.1:9001", { address: "127.0.0.1:9002", weight: 3 }],
- *     algorithm: "WEIGHTED_ROUND_ROBIN" },
+ *   config: { backend_servers: [`127.0.0.1:${backend.addr.port}`], algorithm: "ROUND_ROBIN" },
  *   stripPrefix: "/api",
+ *   healthChecks: false,
  * });
  * const app = new Hono();
  * app.all("/api/*", lb.handler);
- * Deno.serve(app.fetch);
+ * try {
+ *   const res = await app.request("/api/hello");
+ *   assert.equal(res.status, 200);
+ *   assert.equal(await res.text(), "hello from /hello");
+ * } finally {
+ *   lb.close();
+ *   await backend.shutdown();
+ * }
+ * ```
+ *
+ * @example Without raw TCP sockets (Deno Deploy, Cloudflare Workers)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLoadBalancer } from "./embed.ts";
+ *
+ * const backend = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(req.headers.get("x-forwarded-for")),
+ * );
+ * const lb = createLoadBalancer({
+ *   config: { backend_servers: [`127.0.0.1:${backend.addr.port}`] },
+ *   transport: "fetch", // each attempt is a fetch(); health probes too
+ *   healthChecks: false,
+ * });
+ * try {
+ *   const res = await lb.fetch(new Request("http://shop.example/x"), "192.0.2.7");
+ *   assert.equal(await res.text(), "192.0.2.7");
+ * } finally {
+ *   lb.close();
+ *   await backend.shutdown();
+ * }
  * ```
  */
 export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
   const log = options.log ?? silentLogger;
   let metrics: ProxyMetrics | null = null;
-  const runtime = new GroupRuntime({
+  const viaFetch = options.transport === "fetch";
+  if (!viaFetch && options.transport !== undefined && options.transport !== "socket") {
+    throw new Error(`unknown transport ${JSON.stringify(options.transport)}: socket or fetch`);
+  }
+  // the socket transport's module, once loaded (never with the fetch transport)
+  let socket: SocketModule | null = null;
+  let transport: Transport | null = viaFetch ? new FetchTransport() : null;
+  const runtime = new GroupRuntimeCore({
     group: options.group ?? "default",
     log,
     onSwap: (next) => metrics?.pruneBackends(new Set(next.backends.map((b) => b.address))),
+    probe: viaFetch ? fetchProbe : (t) => socketProbe(t),
+    newPool: viaFetch ? undefined : (o) => socket!.newUpstreamPool(o),
   });
+  const socketLoaded: Promise<void> | null = viaFetch
+    ? null
+    : import("./proxy/socket_transport.ts").then(
+      (m) => {
+        socket = m;
+        transport = m.socketTransport(runtime);
+      },
+      (e) => log.error("cannot load the socket transport", { error: String(e) }),
+    );
+  const socketProbe = async (t: ProbeTarget): Promise<ProbeResult> => {
+    await socketLoaded;
+    return socket ? socket.probe(t) : { ok: false, error: "no socket transport", status: null };
+  };
   const state = runtime.state;
   metrics = new ProxyMetrics(state);
   const first = state.applyConfig("1", options.config);
@@ -155,6 +274,11 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
     url: URL,
     path: string,
   ): Promise<Response> => {
+    if (transport === null) {
+      await socketLoaded;
+      if (transport === null) return plain(502, "bad gateway\n");
+    }
+    const via: Transport = transport;
     const snap = state.snapshot!;
     const cfg = snap.config;
     if (!path.startsWith("/")) path = `/${path}`;
@@ -191,15 +315,13 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
       const held: BackendLease = lease;
       const bm = m.forBackend(held.address);
       try {
-        return await forwardWebRequest(request, {
-          pool: runtime.pool(held.backend),
+        return await via.forward(request, {
+          backend: held.backend,
           fresh,
           connectTimeoutMs: cfg.connect_timeout_seconds * 1000,
           responseTimeoutMs: cfg.response_timeout_seconds * 1000,
           clientIp,
           target,
-          maxResponseHeaderBytes: 64 * 1024,
-          now: runtime.now,
           observer: {
             head: (status) => held.report(status >= 500 && snap.outlierSettings.count5xx),
             // the one place a started response leaves the backend's in-flight count

@@ -1,8 +1,10 @@
 /**
  * An HTTP/1.1 client over the upstream pools that forwards a web-standard
  * `Request` and returns a streaming `Response`: what the embeddable
- * (mount-in-your-Hono-app) load balancer uses. `fetch` is not used because
- * it would decompress bodies, refuse to send Host, and hide framing faults.
+ * (mount-in-your-Hono-app) load balancer's socket transport uses (see
+ * socket_transport.ts). `fetch` is not used here because it would decompress
+ * bodies, refuse to send Host (Deno), and hide framing faults; it is the
+ * transport for runtimes without sockets (fetch_transport.ts).
  *
  * @module
  */
@@ -12,21 +14,11 @@ import { forwardingFields } from "../http1/forwarding.ts";
 import { HOP_BY_HOP, listTokens } from "../http1/syntax.ts";
 import { parseResponseHead, type ResponseHead } from "../http1/head.ts";
 import type { UpstreamConnection, UpstreamOwner, UpstreamPool } from "./upstream_pool.ts";
+import { NOTHING_SENT, type ResponseObserver, UpstreamError } from "./transport.ts";
 
-/**
- * Follows one attempt's response once it has begun: where the caller reports
- * the outcome (at the head) and ends the attempt's lease and timing (at the
- * end of the body).
- */
-export interface ResponseObserver {
-  /** The response head arrived (the body streams afterwards). */
-  head(status: number): void;
-  /**
-   * The response is over: its body was read to the end (`complete`), or it
-   * failed or was cancelled by the reader. Called once, after {@link head}.
-   */
-  end(status: number, complete: boolean): void;
-}
+// the types and error now live with the transport interface both transports share
+export { UpstreamError } from "./transport.ts";
+export type { AttemptProgress, ResponseObserver } from "./transport.ts";
 
 /** Where and how to send one request. */
 export interface ForwardOptions {
@@ -46,36 +38,6 @@ export interface ForwardOptions {
   /** Monotonic clock (ms). */
   readonly now: () => number;
 }
-
-/** What had happened when an attempt failed (the facts `retryDecision()` needs). */
-export interface AttemptProgress {
-  /** The request head went to the backend (false for a failed connect). */
-  readonly headSent: boolean;
-  /** Bytes of the request body went to the backend. */
-  readonly bodySent: boolean;
-  /** The attempt ran on a pooled connection that had served an earlier exchange. */
-  readonly reusedConnection: boolean;
-  /** Some bytes of a response arrived before the failure. */
-  readonly responseStarted: boolean;
-}
-
-/** A failure before the response head; `progress` says whether it is safe to send again. */
-export class UpstreamError extends Error {
-  constructor(
-    readonly cause502: "connect_failed" | "upstream_reset" | "bad_response" | "timeout",
-    message: string,
-    readonly progress: AttemptProgress,
-  ) {
-    super(message);
-  }
-}
-
-const NOTHING_SENT: AttemptProgress = {
-  headSent: false,
-  bodySent: false,
-  reusedConnection: false,
-  responseStarted: false,
-};
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const SKIP = new Set([...HOP_BY_HOP, "host", "content-length", "expect"]);

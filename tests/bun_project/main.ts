@@ -2,10 +2,16 @@
  * A separate Bun project that depends on Switchyard (`"switchyard":
  * "link:../.."` in its package.json, installed with `bun install --offline`)
  * and balances real requests over two real backends with
- * `createLoadBalancer`, served by `Bun.serve`. Exits non-zero on the first
- * failed assertion; tests/library_test.ts runs it.
+ * `createLoadBalancer`, mounted as `lb.handler` in a Hono app served by
+ * `Bun.serve({ fetch: app.fetch })`, as the README's "Library use" shows (the
+ * client's address reaches the backend through Hono's `getConnInfo` for Bun).
+ * Exits non-zero on the first failed assertion; tests/library_test.ts runs it.
+ *
+ * Hono resolves from Switchyard's node_modules, up the directory tree (the
+ * project installs offline, with no registry to fetch a copy of its own).
  */
 import assert from "node:assert/strict";
+import { Hono } from "hono";
 import { createLoadBalancer, validateGroupConfig } from "switchyard";
 
 /** The part of Bun's API this project uses (no @types/bun here). */
@@ -55,12 +61,10 @@ const lb = createLoadBalancer({
   stripPrefix: "/api",
   healthChecks: false,
 });
-const front = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  fetch: (request, server) =>
-    lb.fetch(request, server.requestIP(request)?.address),
-});
+const app = new Hono();
+app.get("/", (c) => c.text("home"));
+app.all("/api/*", lb.handler);
+const front = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
 const base = `http://127.0.0.1:${front.port}`;
 try {
   const names: string[] = [];
@@ -83,6 +87,8 @@ try {
   assert.equal(pj.method, "POST");
   assert.equal(pj.body, "hello");
   assert.equal(pj.xff, "127.0.0.1");
+  // the app's own routes stay the app's
+  assert.equal(await (await fetch(`${base}/`)).text(), "home");
   console.log(`bun project: ${names.length + 1} requests balanced, ok`);
 } finally {
   lb.close();

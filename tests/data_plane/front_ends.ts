@@ -3,7 +3,8 @@
  * behaviour suite runs the same scenario against each: the proxy role as a
  * real process on a config file, and a real process serving a Hono app that
  * mounts `createLoadBalancer`'s `lb.handler` (tests/support/embedded_lb_app.ts),
- * each under Deno and under Bun.
+ * once with the socket transport and once with the fetch transport (the one
+ * for runtimes without sockets), each under Deno and under Bun.
  *
  * @module
  */
@@ -38,6 +39,12 @@ export interface FrontEnd {
   setConfig(config: Record<string, unknown>): Promise<void>;
   status(): Promise<{ backends: BackendStatus[]; config: StatusDoc["config"] }>;
   metrics(): Promise<string>;
+  /**
+   * Whether the backend sees the client's `Host`. Not with the fetch
+   * transport under Deno: Deno's fetch always sends the URL's authority (the
+   * backend's address); the client's Host is still in `X-Forwarded-Host`.
+   */
+  readonly forwardsHost: boolean;
   /** The process's output, for failure messages. */
   readonly log: string;
   stop(): Promise<void>;
@@ -66,6 +73,7 @@ function proxyFrontEnd(runtime: Runtime): StartFrontEnd {
       port: p.port,
       target: (x) => x,
       url: (x) => `${p.url}${x}`,
+      forwardsHost: true,
       setConfig: (c) => {
         p.writeConfig({ api: c });
         return Promise.resolve();
@@ -85,7 +93,10 @@ function proxyFrontEnd(runtime: Runtime): StartFrontEnd {
   };
 }
 
-function embeddedFrontEnd(runtime: Runtime): StartFrontEnd {
+function embeddedFrontEnd(runtime: Runtime, transport: "socket" | "fetch"): StartFrontEnd {
+  const name = transport === "socket"
+    ? `createLoadBalancer (${runtime})`
+    : `createLoadBalancer fetch transport (${runtime})`;
   return async (config) => {
     const port = await freePort();
     const port6 = await freePort();
@@ -94,6 +105,7 @@ function embeddedFrontEnd(runtime: Runtime): StartFrontEnd {
       String(port6),
       "-",
       JSON.stringify(config),
+      transport,
     ], {
       script: APP,
       ready: () => httpOk(`http://127.0.0.1:${port}/`),
@@ -101,10 +113,11 @@ function embeddedFrontEnd(runtime: Runtime): StartFrontEnd {
     });
     const base = `http://127.0.0.1:${port}`;
     return {
-      name: `createLoadBalancer (${runtime})`,
+      name,
       port,
       target: (x) => `/api${x}`,
       url: (x) => `${base}/api${x}`,
+      forwardsHost: transport === "socket" || runtime === "bun",
       setConfig: async (c) => {
         const r = await fetch(`${base}/_lb/config`, {
           method: "PUT",
@@ -132,7 +145,8 @@ export const FRONT_ENDS: readonly (readonly [string, StartFrontEnd])[] = RUNTIME
   rt,
 ) => [
   [`proxy (${rt})`, proxyFrontEnd(rt)] as const,
-  [`createLoadBalancer (${rt})`, embeddedFrontEnd(rt)] as const,
+  [`createLoadBalancer (${rt})`, embeddedFrontEnd(rt, "socket")] as const,
+  [`createLoadBalancer fetch transport (${rt})`, embeddedFrontEnd(rt, "fetch")] as const,
 ]);
 
 /** The backend's entry in a status document. */

@@ -5,10 +5,11 @@
  * Hono app (`Bun.serve({ fetch: app.fetch })` under Bun, `Deno.serve(app.fetch)`
  * under Deno), once on 127.0.0.1 and once on [::1] (an IPv6 client).
  *
- * Usage: `deno run -A tests/support/embedded_lb_app.ts PORT PORT6 BACKEND[,BACKEND...] [CONFIG]`
+ * Usage: `deno run -A tests/support/embedded_lb_app.ts PORT PORT6 BACKEND[,BACKEND...] [CONFIG [TRANSPORT]]`
  * (or `bun tests/support/embedded_lb_app.ts ...`). CONFIG is a group config
  * blob as JSON (default: the backends, round robin); BACKEND may be `-` when
- * CONFIG lists them. `GET /` answers `home` once it serves.
+ * CONFIG lists them. TRANSPORT is `createLoadBalancer`'s `transport` option,
+ * `socket` (default) or `fetch`. `GET /` answers `home` once it serves.
  *
  * For the shared data-plane suite (tests/data_plane/) the app also shows what
  * the proxy role's admin port shows, built from the load balancer's public
@@ -23,10 +24,11 @@ import { createLoadBalancer } from "../../mod.ts";
 import { statusDocument } from "../../lib/proxy/admin_app.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics/registry.ts";
 
-const [port, port6, backends, configJson] = process.argv.slice(2);
+const [port, port6, backends, configJson, transport = "socket"] = process.argv.slice(2);
 if (!port || !port6 || !backends) {
-  throw new Error("usage: embedded_lb_app.ts PORT PORT6 BACKEND[,BACKEND...] [CONFIG]");
+  throw new Error("usage: embedded_lb_app.ts PORT PORT6 BACKEND[,BACKEND...] [CONFIG [TRANSPORT]]");
 }
+if (transport !== "socket" && transport !== "fetch") throw new Error(`bad transport ${transport}`);
 
 const lb = createLoadBalancer({
   group: "api",
@@ -34,6 +36,7 @@ const lb = createLoadBalancer({
     ? JSON.parse(configJson)
     : { backend_servers: backends.split(","), algorithm: "ROUND_ROBIN" },
   stripPrefix: "/api",
+  transport,
 });
 const startedAt = Date.now();
 const app = new Hono();

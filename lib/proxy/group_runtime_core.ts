@@ -1,0 +1,268 @@
+/**
+ * One group's data-plane runtime: the group state, the upstream pools, the
+ * retry budget, the health checker and the group's own clock. The proxy
+ * role's instance and the embedded load balancer (`createLoadBalancer`) are
+ * both built on one, so they share the behaviour that is not per request:
+ *
+ * - slow-start steps and the end of ejections happen on time without traffic
+ *   and without a listener (a ~100 ms tick timer of its own calls
+ *   `GroupState.tick()`);
+ * - idle upstream connections are closed after the keep-alive idle timeout
+ *   (a reap timer);
+ * - pools follow the snapshots (settings updated, removed backends' pools
+ *   retired), and the retry budget is rebuilt when the retry settings change;
+ * - outcomes reach outlier detection (it is the lease's {@link OutcomeSink}).
+ *
+ * Timers are unref'd (they never keep a process alive) and stop on
+ * {@link GroupRuntimeCore.close}. The clock and the timer scheduler are
+ * injected so tests drive them by hand.
+ *
+ * The I/O is injected too, the health probe and the connection pools, so
+ * this module imports no node:net: an edge runtime without raw TCP sockets
+ * (Deno Deploy, Cloudflare Workers) runs the same core with a fetch probe and
+ * no pools (`createLoadBalancer({ transport: "fetch" })`). The proxy role and
+ * the socket transport use `GroupRuntime` (group_runtime.ts), this core wired
+ * to the TCP probe and node:net pools.
+ *
+ * @module
+ */
+import type { GroupSnapshot } from "../group/snapshot.ts";
+import type { BackendView } from "../group/snapshot.ts";
+import type { OutcomeSink } from "../group/backend_lease.ts";
+import { GroupState } from "../group/group_state.ts";
+import { HealthChecker } from "../health/checker.ts";
+import { healthTargets } from "../health/targets.ts";
+import type { Logger } from "../log.ts";
+import { RetryBudget } from "./retry_budget.ts";
+import type { PoolOptions, UpstreamPool } from "./upstream_pool.ts";
+
+/** How often the group's tick runs (slow-start steps, ejection ends): the design's ~100 ms. */
+export const TICK_INTERVAL_MS = 100;
+/** How often idle upstream connections past their idle timeout are closed. */
+export const REAP_INTERVAL_MS = 100;
+
+/** Repeats `fn` every `ms`; returns how to stop it. */
+export type Every = (ms: number, fn: () => void) => () => void;
+
+/** The real scheduler: `setInterval`, unref'd so it never keeps the process alive. */
+export const realEvery: Every = (ms, fn) => {
+  const t = setInterval(fn, ms);
+  // Deno returns a number (Deno.unrefTimer), Node and Bun a Timeout with unref(); an
+  // edge runtime may have neither (nothing to unref there)
+  if (typeof t !== "number") (t as { unref?: () => void }).unref?.();
+  else (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(t);
+  return () => clearInterval(t);
+};
+
+/** Opens the connection pool of one backend (the socket transport's `UpstreamPool`). */
+export type PoolFactory = (options: PoolOptions) => UpstreamPool;
+
+/** Options of a {@link GroupRuntimeCore}. */
+export interface GroupRuntimeOptions {
+  readonly group: string;
+  readonly log: Logger;
+  /** Wall-clock ms: ejections, slow start, the retry budget (default `Date.now`). */
+  readonly wallNow?: () => number;
+  /** Monotonic ms: connection idle stamps, probes (default `performance.now`). */
+  readonly now?: () => number;
+  readonly random?: () => number;
+  /** The timer scheduler (default {@link realEvery}). */
+  readonly every?: Every;
+  /**
+   * The health probe: lib/health/probe.ts over node:net, or the fetch probe
+   * (lib/health/fetch_probe.ts) where there are no sockets. Without one,
+   * {@link GroupRuntimeCore.setProbing} cannot turn health checks on.
+   */
+  readonly probe?: HealthCheckerProbe;
+  /**
+   * Opens a backend's connection pool. Without one (the fetch transport holds
+   * no connections of its own) {@link GroupRuntimeCore.pool} throws.
+   */
+  readonly newPool?: PoolFactory;
+  /** Called after each snapshot swap, once the runtime has followed it (pools, checker). */
+  readonly onSwap?: (next: GroupSnapshot) => void;
+}
+
+/** A health probe (what the health checker calls per target). */
+export type HealthCheckerProbe = ConstructorParameters<typeof HealthChecker>[0]["probe"];
+
+/**
+ * A group's state, pools, retry budget, health checker and timers, with the
+ * probe and the pools injected.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GroupRuntimeCore } from "./group_runtime_core.ts";
+ * import { silentLogger } from "../log.ts";
+ *
+ * // no sockets: a probe that answers healthy, and no pools
+ * const runtime = new GroupRuntimeCore({
+ *   group: "api",
+ *   log: silentLogger,
+ *   probe: () => Promise.resolve({ ok: true, error: null, status: 200 }),
+ * });
+ * runtime.state.applyConfig("1", { backend_servers: ["127.0.0.1:9001"] });
+ * const backend = runtime.state.snapshot!.backends[0]!;
+ * assert.throws(() => runtime.pool(backend), /no connection pools/);
+ * assert.equal(runtime.setProbing(true), true);
+ * assert.equal(runtime.budget().ratio, 0.2);
+ * runtime.close();
+ * ```
+ */
+export class GroupRuntimeCore implements OutcomeSink {
+  readonly state: GroupState;
+  readonly log: Logger;
+  /** Monotonic ms. */
+  readonly now: () => number;
+  /** Wall-clock ms. */
+  readonly wallNow: () => number;
+  readonly #random: () => number;
+  readonly #probe: HealthCheckerProbe | null;
+  readonly #newPool: PoolFactory | null;
+  readonly #pools = new Map<string, UpstreamPool>();
+  #checker: HealthChecker | null = null;
+  #budget = new RetryBudget(0.2, 10);
+  #budgetFor: unknown = null;
+  #budgetKey = "0.2/10";
+  #stops: (() => void)[];
+  #closed = false;
+
+  constructor(options: GroupRuntimeOptions) {
+    this.log = options.log;
+    this.now = options.now ?? (() => performance.now());
+    this.wallNow = options.wallNow ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#probe = options.probe ?? null;
+    this.#newPool = options.newPool ?? null;
+    const onSwap = options.onSwap;
+    this.state = new GroupState(options.group, {
+      now: this.wallNow,
+      random: this.#random,
+      onSwap: (next) => {
+        this.#follow(next);
+        onSwap?.(next);
+      },
+    });
+    const every = options.every ?? realEvery;
+    this.#stops = [
+      every(TICK_INTERVAL_MS, () => this.state.tick()),
+      every(REAP_INTERVAL_MS, () => this.reap()),
+    ];
+  }
+
+  /** Pools follow a new snapshot: settings updated, removed backends' pools retired. */
+  #follow(next: GroupSnapshot): void {
+    const keep = new Set<string>();
+    const ka = next.config.upstream_keepalive;
+    for (const b of next.backends) {
+      keep.add(b.address);
+      const pool = this.#pools.get(b.address);
+      if (pool) {
+        pool.options.maxIdle = ka.max_idle;
+        pool.options.idleTimeoutMs = ka.idle_timeout_seconds * 1000;
+      }
+    }
+    for (const [address, pool] of this.#pools) {
+      if (!keep.has(address)) {
+        pool.retire();
+        this.#pools.delete(address);
+      }
+    }
+    this.#checker?.sync(healthTargets(next));
+  }
+
+  /** The pool for a backend (created on first use). */
+  pool(backend: BackendView): UpstreamPool {
+    let pool = this.#pools.get(backend.address);
+    if (!pool) {
+      if (this.#newPool === null) {
+        throw new Error(`group ${this.state.group}: this runtime has no connection pools`);
+      }
+      const ka = this.state.snapshot?.config.upstream_keepalive;
+      pool = this.#newPool({
+        host: backend.host,
+        port: backend.port,
+        maxIdle: ka?.max_idle ?? 64,
+        idleTimeoutMs: (ka?.idle_timeout_seconds ?? 4) * 1000,
+      });
+      // a pool created after close() (a request racing shutdown) holds nothing idle
+      if (this.#closed) pool.retire();
+      else this.#pools.set(backend.address, pool);
+    }
+    return pool;
+  }
+
+  /** Pools currently held, by backend address (for status and tests). */
+  get pools(): ReadonlyMap<string, UpstreamPool> {
+    return this.#pools;
+  }
+
+  /**
+   * The current retry budget: rebuilt (its window restarted) only when the
+   * group's retry ratio or floor change, not on every snapshot swap.
+   */
+  budget(): RetryBudget {
+    const retry = this.state.snapshot?.config.retry;
+    if (retry && retry !== this.#budgetFor) {
+      this.#budgetFor = retry;
+      const key = `${retry.budget_ratio}/${retry.min_retries_per_second}`;
+      if (key !== this.#budgetKey) {
+        this.#budgetKey = key;
+        this.#budget = new RetryBudget(retry.budget_ratio, retry.min_retries_per_second);
+      }
+    }
+    return this.#budget;
+  }
+
+  /** One attempt's outcome, for outlier detection (see {@link OutcomeSink}). */
+  recordOutcome(address: string, failure: boolean): boolean {
+    return this.state.recordOutcome(address, failure);
+  }
+
+  /** Closes idle upstream connections past their idle timeout (the reap timer calls it). */
+  reap(): void {
+    const now = this.now();
+    for (const p of this.#pools.values()) p.reap(now);
+  }
+
+  /** Whether active health checks run here. */
+  get probing(): boolean {
+    return this.#checker !== null;
+  }
+
+  /**
+   * Turns active health checks on (this process probes the backends) or off
+   * (health comes from elsewhere, e.g. the orchestrator). Returns whether it changed.
+   */
+  setProbing(on: boolean): boolean {
+    if (on === this.probing || (on && this.#closed)) return false;
+    if (on) {
+      if (this.#probe === null) {
+        throw new Error(`group ${this.state.group}: this runtime has no health probe`);
+      }
+      this.#checker = new HealthChecker({
+        sink: this.state,
+        probe: this.#probe,
+        log: this.log,
+        random: this.#random,
+        now: this.now,
+      });
+      const snap = this.state.snapshot;
+      if (snap) this.#checker.sync(healthTargets(snap));
+    } else {
+      this.#checker!.stop();
+      this.#checker = null;
+    }
+    return true;
+  }
+
+  /** Stops the timers and health checks and closes idle connections. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    for (const stop of this.#stops) stop();
+    this.#stops = [];
+    this.setProbing(false);
+    for (const p of this.#pools.values()) p.closeIdle();
+  }
+}
