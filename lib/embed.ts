@@ -358,6 +358,12 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
           fresh = true;
           continue;
         }
+        if (request.signal.aborted) {
+          // the client left mid-attempt: not the backend's fault, and nobody to answer or retry for
+          held.release();
+          m.countResponse(bm, held.address, method, 499, (performance.now() - started) / 1000);
+          return plain(499, "client closed the request\n");
+        }
         held.report(true);
         held.release();
         lease = null;
