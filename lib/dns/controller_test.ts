@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../log.ts";
 import { MemoryServer } from "../store/mod.ts";
-import type { CoordinationStore, MemoryStore, NodeData } from "../store/mod.ts";
+import type { CoordinationStore, MemoryStore, NodeData, WatchOptions } from "../store/mod.ts";
 import { proxiesGroupPath, proxyInstancePath } from "../store/layout.ts";
 import { DnsController } from "./controller.ts";
 import type { DnsControllerOptions, PassResult } from "./controller.ts";
@@ -21,6 +21,12 @@ async function until(predicate: () => boolean, what: string, ms = 3000): Promise
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+/**
+ * How many leader passes a "nothing written" check waits for, and its positive control too
+ * (about five sync intervals of 50 ms, as the fixed waits these replace).
+ */
+const QUIET_PASSES = 5;
 
 /** A proxy's registration, held by its own session (closing it deregisters). */
 async function proxy(
@@ -46,8 +52,8 @@ interface Harness {
   close(): Promise<void>;
 }
 
-function harness(): Harness {
-  const server = new MemoryServer();
+/** A controller harness on `server` (a new one by default) with a record store of its own. */
+function harness(server = new MemoryServer()): Harness {
   const kv = new MemoryRecordKv();
   const controllers: DnsController[] = [];
   const stores: MemoryStore[] = [];
@@ -92,6 +98,51 @@ function harness(): Harness {
 const hosts = (kv: MemoryRecordKv) =>
   [...kv.data.entries()].map(([k, v]) => `${k} ${JSON.parse(v).host}`).sort();
 
+/**
+ * Waits until `n` more successful leader passes have completed (a pass reads etcd and writes the
+ * difference): the wait of a "nothing written" check, measured in the passes that would write.
+ */
+async function morePasses(h: Harness, n: number, what: string): Promise<void> {
+  const from = h.passes.length;
+  await until(() => h.passes.length >= from + n, `${what}: ${n} passes`, 10_000);
+}
+
+/**
+ * Positive control of a "nothing written" check: the leader's passes do write when etcd differs
+ * from the fleet. A record deleted by hand behind its back is written back, in one write, within
+ * the same number of passes the check waited.
+ */
+async function handDeletedIsRestored(h: Harness, key: string): Promise<void> {
+  const value = h.kv.data.get(key);
+  assert.ok(value !== undefined, `control: ${key} is there to delete`);
+  const revision = h.kv.revision;
+  h.kv.data.delete(key);
+  await morePasses(h, QUIET_PASSES, `control: passes after deleting ${key} by hand`);
+  assert.equal(h.kv.data.get(key), value, `control: ${key} written back by the leader's passes`);
+  assert.equal(h.kv.revision, revision + 1, "control: in one write");
+}
+
+/**
+ * `store` with every data-watch delivery handed to `deliver`, which calls `cb` now, later, or
+ * after noting what was delivered: to slow one registration down, or to know what the controller
+ * was told and when.
+ */
+function interceptDataWatches(
+  store: CoordinationStore,
+  deliver: (path: string, node: NodeData | null, cb: (n: NodeData | null) => void) => void,
+): CoordinationStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "watchData") {
+        return (path: string, cb: (n: NodeData | null) => void, opts?: WatchOptions) =>
+          target.watchData(path, (n) => deliver(path, n, cb), opts);
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  }) as CoordinationStore;
+}
+
 Deno.test("DnsController: the leader writes exactly the live proxies, and follows them", async () => {
   const h = harness();
   const p1 = await proxy(h.server, "g1", "lb1", { address: "198.18.0.21:8080", region: "r1" });
@@ -118,10 +169,12 @@ Deno.test("DnsController: the leader writes exactly the live proxies, and follow
     await until(() => h.kv.data.size === 2, "lb3 added");
     // Quiet: several full passes later, nothing was written again.
     const revision = h.kv.revision;
-    await sleep(250);
+    await morePasses(h, QUIET_PASSES, "quiet");
     assert.equal(h.kv.revision, revision, "an unchanged fleet writes nothing");
     assert.ok(h.passes.length >= 4, "periodic passes ran");
     assert.ok(h.passes.some((p) => p.lagMs !== null && p.puts + p.deletes > 0));
+    // positive control: the same passes do write when etcd differs from the fleet
+    await handDeletedIsRestored(h, "/skydns/com/example/api/lb2");
     await p3.close();
   } finally {
     await p2.close();
@@ -140,16 +193,23 @@ Deno.test("DnsController: two processes, one writer; the leader leaves -> the ot
     await until(() => h.kv.data.size === 3, "records");
     await until(() => b.status().registrations.complete, "b read the registrations");
     assert.ok(!b.status().election.acting);
-    const revision = h.kv.revision;
-    await sleep(200);
+    let revision = h.kv.revision;
+    await morePasses(h, QUIET_PASSES, "a's passes while quiet");
     assert.equal(h.kv.revision, revision, "no writes while nothing changes");
+    // positive control: a's passes do write when etcd differs from the fleet
+    await handDeletedIsRestored(h, "/skydns/com/example/api/lb2");
+    revision = h.kv.revision;
     // b reads etcd as a follower and would place the same proxies.
     await until(() => b.status().placements.length === 2, "b's view");
 
     await a.stop();
     await until(() => b.status().election.acting, "b takes over");
-    await sleep(150);
+    // b's passes as leader, the first one at the takeover (a stopped: every pass now is b's)
+    await morePasses(h, QUIET_PASSES, "b's first passes as leader");
+    assert.equal(b.status().lastPass?.ok, true, "b passed as leader");
     assert.equal(h.kv.revision, revision, "the new leader wrote nothing: the records were right");
+    // positive control: b's passes do write when the records are not right
+    await handDeletedIsRestored(h, "/skydns/com/example/api/lb2");
     await p1.close();
     await until(() => h.kv.data.size === 2, "b removes lb1");
     assert.deepEqual(h.kv.writes.filter((w) => w.op === "delete").map((w) => w.key), [
@@ -161,11 +221,10 @@ Deno.test("DnsController: two processes, one writer; the leader leaves -> the ot
   }
 });
 
-Deno.test("DnsController: a new leader waits for every registration before its first pass", async () => {
-  const h = harness();
+/** Two live proxies, and what a previous leader left in etcd: both of them, and a dead one. */
+async function inheritedFleet(h: Harness): Promise<[MemoryStore, MemoryStore]> {
   const p1 = await proxy(h.server, "g", "lb1", { address: "198.18.0.21:8080" });
   const p2 = await proxy(h.server, "g", "lb2", { address: "198.18.0.22:8080" });
-  // What the previous leader left in etcd: both live proxies, and one dead.
   for (
     const [label, host] of [["lb1", "198.18.0.21"], ["lb2", "198.18.0.22"], ["old", "198.18.0.9"]]
   ) {
@@ -174,27 +233,38 @@ Deno.test("DnsController: a new leader waits for every registration before its f
       encodeRecord({ host: host!, port: 8080, priority: 10, weight: 100, ttl: 5, text: "group=g" }),
     );
   }
+  return [p1, p2];
+}
+
+Deno.test("DnsController: a new leader waits for every registration before its first pass", async () => {
+  const h = harness();
+  const [p1, p2] = await inheritedFleet(h);
+  // positive control, side by side: the same start on a server of its own, where every
+  // registration arrives at once
+  const control = harness();
+  const controlProxies = await inheritedFleet(control);
   // lb2's registration is slow to arrive (a big fleet, a slow ZooKeeper).
   let release = () => {};
   const gate = new Promise<void>((r) => (release = r));
   const base = await h.server.connect();
-  const gated = new Proxy(base, {
-    get(target, prop) {
-      if (prop === "watchData") {
-        return (path: string, cb: (n: NodeData | null) => void, opts?: object) =>
-          target.watchData(path, (n) => {
-            if (path.endsWith("/lb2")) void gate.then(() => cb(n));
-            else cb(n);
-          }, opts);
-      }
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  }) as CoordinationStore;
+  const gated = interceptDataWatches(base, (path, n, cb) => {
+    if (path.endsWith("/lb2")) void gate.then(() => cb(n));
+    else cb(n);
+  });
   try {
     const c = await h.start("dns-new", gated);
+    await control.start("dns-control");
     await until(() => c.status().election.acting, "leads");
-    await sleep(200);
+    // the wait: as long as before, and until the control has removed the dead record and passed
+    // several times more (each a pass the gated leader would have run)
+    await Promise.all([
+      sleep(200),
+      until(() => control.kv.data.size === 2, "control: the dead one removed", 10_000)
+        .then(() => morePasses(control, QUIET_PASSES, "control: its passes after the removal")),
+    ]);
+    assert.deepEqual(control.kv.writes.map((w) => `${w.op} ${w.key}`), [
+      "delete /skydns/com/example/api/old",
+    ], "control: the full view written");
     assert.equal(c.status().registrations.complete, false);
     assert.equal(h.kv.writes.length, 0, "nothing written from a partial view");
     release();
@@ -208,6 +278,8 @@ Deno.test("DnsController: a new leader waits for every registration before its f
     await p2.close();
     await h.close();
     await base.close();
+    for (const s of controlProxies) await s.close();
+    await control.close();
   }
 });
 
@@ -249,8 +321,35 @@ Deno.test("DnsController: with weight-by-load, load noise writes nothing and a r
   const p = await proxy(h.server, "g", "lb1", { address: "198.18.0.21:8080" });
   const key = "/skydns/com/example/api/lb1";
   const weight = () => JSON.parse(h.kv.data.get(key) ?? "{}").weight;
+  // What the controller was told of lb1's load, and how many passes had completed then.
+  const told: { connections: unknown; passes: number }[] = [];
+  const base = await h.server.connect();
+  const watched = interceptDataWatches(base, (path, n, cb) => {
+    cb(n);
+    if (path.endsWith("/lb1") && n !== null) {
+      const connections = JSON.parse(new TextDecoder().decode(n.data)).load?.connections;
+      told.push({ connections, passes: h.passes.length });
+    }
+  });
+  /**
+   * The wait of each check below, the same for "nothing written" and for its positive control:
+   * 100 ms, and until the controller was told `connections` and two passes completed since (the
+   * second started after it, so it planned with that load).
+   */
+  const settledOn = (connections: number) =>
+    Promise.all([
+      sleep(100),
+      until(
+        () => {
+          const t = told.findLast((x) => x.connections === connections);
+          return t !== undefined && h.passes.length >= t.passes + 2;
+        },
+        `two passes after the controller was told ${connections} connections`,
+        10_000,
+      ),
+    ]);
   try {
-    await h.start("dns-1", undefined, {
+    await h.start("dns-1", watched, {
       fleet: {
         zone: ZONE,
         ttl: 5,
@@ -266,20 +365,28 @@ Deno.test("DnsController: with weight-by-load, load noise writes nothing and a r
       await p.set(path, reg(n));
       await sleep(15);
     }
-    await sleep(100);
+    await settledOn(9);
     assert.equal(h.kv.revision, revision, "noise within a level: no write");
+    // positive control: a real move is written within the same wait
     await p.set(path, reg(62));
-    await until(() => weight() === 40, "loaded: weight 40");
+    await settledOn(62);
+    assert.equal(weight(), 40, "loaded: weight 40");
     for (const n of [60, 64, 58, 63, 61]) {
       await p.set(path, reg(n));
       await sleep(15);
     }
-    await sleep(100);
+    await settledOn(61);
     assert.equal(weight(), 40);
     assert.equal(h.kv.revision, revision + 1, "one write for one real move");
+    // positive control: the move back is written within the same wait
+    await p.set(path, reg(0));
+    await settledOn(0);
+    assert.equal(weight(), 100, "idle again: full weight");
+    assert.equal(h.kv.revision, revision + 2);
   } finally {
     await p.close();
     await h.close();
+    await base.close();
   }
 });
 
@@ -305,24 +412,50 @@ Deno.test("DnsController: --group publishes only the groups asked for", async ()
 
 Deno.test("DnsController: no writes while ZooKeeper is away; after reconnecting it settles first", async () => {
   const h = harness();
+  // positive control, side by side: a controller that stays connected to the same ZooKeeper,
+  // with an etcd of its own (and its own election)
+  const control = harness(h.server);
   const a = await proxy(h.server, "g", "lb1", { address: "198.18.0.21:8080" });
+  // a record of the zone that no proxy backs (left by hand): any acting leader's next pass
+  // deletes it, even one whose view of the proxies is stale
+  const stray = "/skydns/com/example/api/stray";
+  const strayRecord = encodeRecord({
+    host: "198.18.0.9",
+    port: 8080,
+    priority: 10,
+    weight: 100,
+    ttl: 5,
+    text: "group=g",
+  });
   try {
     const store = await h.server.connect({ reconnectWaitMs: 50 });
     const c = await h.start("dns-1", store, { settleMs: 150 });
+    await control.start("dns-control", undefined, { electionPath: `${ELECTION}-control` });
     await until(() => h.kv.data.size === 1, "written");
+    await until(() => control.kv.data.size === 1, "control: written");
     store.simulateDisconnect();
     await until(() => !c.status().election.acting, "stops acting");
     assert.equal(c.health().ok, false);
     const revision = h.kv.revision;
+    h.kv.data.set(stray, strayRecord);
+    control.kv.data.set(stray, strayRecord);
     await a.close(); // lb1 goes while we are away
-    await sleep(120);
+    // the wait: as long as before, and until the connected control has deleted both records and
+    // passed several times more (each a pass an acting leader would have run)
+    await Promise.all([
+      sleep(120),
+      until(() => control.kv.data.size === 0, "control: lb1 and the stray deleted", 10_000)
+        .then(() => morePasses(control, QUIET_PASSES, "control: its passes after the deletes")),
+    ]);
     assert.equal(h.kv.revision, revision, "nothing written while disconnected");
+    assert.ok(h.kv.data.has(stray), "the stray record deleted while disconnected");
     const back = Date.now();
     store.simulateReconnect();
-    await until(() => h.kv.data.size === 0, "lb1 removed after the reconnect");
+    await until(() => h.kv.data.size === 0, "lb1 (and the stray) removed after the reconnect");
     assert.ok(Date.now() - back >= 140, "waited for the watches to re-read first");
     await store.close();
   } finally {
     await h.close();
+    await control.close();
   }
 });

@@ -210,10 +210,31 @@ Deno.test({
       // A broken regions file is refused; the Corefile and routing stay.
       const before = await Deno.readTextFile(corefile);
       await Deno.writeTextFile(regionsFile, '{"r1": ["198.18.2.7/24"]}');
-      await new Promise((r) => setTimeout(r, 2500));
+      // the wait: 2.5 s, and until the role shows it has read the file and refused it
+      const corefileError = async () =>
+        (await dns.status() as unknown as { corefile: { error: string | null } }).corefile.error;
+      const [, refused] = await Promise.all([
+        new Promise((r) => setTimeout(r, 2500)),
+        pollUntil(async () => /host bits set/.test((await corefileError()) ?? ""), 30_000),
+      ]);
+      assert.ok(
+        refused !== undefined,
+        `the broken regions file not refused: ${await corefileError()}`,
+      );
       assert.equal(await Deno.readTextFile(corefile), before);
       const after = await dns.status() as unknown as { corefile: { error: string | null } };
       assert.match(after.corefile.error ?? "", /host bits set/);
+      // positive control: a valid regions file, written the same way, is applied (the Corefile
+      // rewritten) within the same 2.5 s
+      await Deno.writeTextFile(
+        regionsFile,
+        JSON.stringify({ [r1]: [lab("LAB_REGION1_CIDR")], [r2]: [lab("LAB_REGION2_CIDR")] }),
+      );
+      const applied = await pollUntil(
+        async () => (await Deno.readTextFile(corefile)) !== before,
+        2500,
+      );
+      assert.ok(applied !== undefined, "control: a valid regions file not applied within 2.5 s");
     }),
 });
 

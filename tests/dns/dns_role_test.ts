@@ -16,6 +16,7 @@ import net from "node:net";
 import { EtcdRecordStore } from "../../lib/dns/etcd_store.ts";
 import { srvWeights } from "../../lib/dns/skydns.ts";
 import type { Runtime } from "../../lib/runtime/role_command.ts";
+import { proxyInstancePath } from "../../lib/store/layout.ts";
 import { zkSandbox } from "../support/control_plane.ts";
 import {
   answersOf,
@@ -149,6 +150,53 @@ async function waitAnswers(
   const took = await pollUntil(async () => same(last = await env.a(), want), timeoutMs);
   assert.ok(took !== undefined, `${what}: answers ${last}, want ${want}`);
   return took;
+}
+
+/** The leader passes a dns role has run successfully, from its metrics. */
+async function okPasses(role: DnsRoleUnderTest): Promise<number> {
+  return sampleValue(await role.metrics(), 'switchyard_dns_passes_total{result="ok"}') ?? 0;
+}
+
+/** Waits until `role` has run `n` successful leader passes in all (the wait of a quiet check). */
+async function waitPasses(role: DnsRoleUnderTest, n: number, what: string): Promise<void> {
+  let last = 0;
+  const took = await pollUntil(async () => (last = await okPasses(role)) >= n, 30_000, 250);
+  assert.ok(took !== undefined, `${what}: ${last} of ${n} passes`);
+}
+
+/**
+ * Positive control of a "no etcd write" check: the leader's passes do write when etcd differs.
+ * `key`, deleted by hand, is written back within `passes` more passes of `role`, and the watch
+ * that found no writes sees both.
+ */
+async function handDeletedIsRestored(
+  env: Env,
+  writes: Awaited<ReturnType<typeof countEtcdWrites>>,
+  role: DnsRoleUnderTest,
+  key: string,
+  passes: number,
+): Promise<void> {
+  const kv = new EtcdRecordStore({ endpoints: env.endpoints });
+  try {
+    const value = (await kv.list([key])).get(key);
+    assert.ok(value !== undefined, `control: ${key} is there to delete`);
+    const mark = writes.events.length;
+    const from = await okPasses(role);
+    await kv.apply({ puts: [], deletes: [key] });
+    await waitPasses(role, from + passes, `control: passes after deleting ${key} by hand`);
+    assert.equal((await kv.list([key])).get(key), value, `control: ${key} written back`);
+    const seen = await pollUntil(
+      () => Promise.resolve(writes.events.length >= mark + 2),
+      10_000,
+    );
+    assert.ok(seen !== undefined, "control: the watch saw the delete and the write-back");
+    assert.deepEqual(writes.events.slice(mark).map((e) => `${e.type} ${e.key}`), [
+      `delete ${key}`,
+      `put ${key}`,
+    ]);
+  } finally {
+    await kv.close();
+  }
 }
 
 function srvLines(records: { weight: number; port: number; label: string }[]): string[] {
@@ -360,20 +408,40 @@ Deno.test({
           `load 60/100 on one proxy: SRV weights ${srvFor(40, 100).map((l) => l.split(" ")[1])} ` +
             `after ${(performance.now() - t0).toFixed(0)} ms`,
         );
-        // Noise: the load stays where it is (CPU and the sampled counts wobble, the proxies
-        // republish): over two load samples, periodic passes write nothing.
+        // Noise: the load moves within its level (8 more connections for half the time: the
+        // proxy republishes at its next samples; CPU and the counts wobble too): over two load
+        // samples, periodic passes write nothing.
         const writes = await countEtcdWrites(env.endpoints, `${env.prefix}/`);
+        const busyKey = `${env.prefix}/com/example/api/busy`;
+        const registration = proxyInstancePath("edge", "busy");
+        const published = async () => (await env.zk.store.get(registration))?.version ?? -1;
         try {
-          await sleep(11_000);
+          const passes = await okPasses(dns);
+          const version = await published();
+          const releaseNoise = await holdConnections(a.host, a.port, 8);
+          await sleep(5_500);
+          releaseNoise();
+          await sleep(5_500);
+          // positive observables: the load was republished meanwhile, and passes planned with it
+          assert.ok((await published()) > version, "the load was not republished in the window");
+          await waitPasses(dns, passes + 5, "the leader's passes while the load wobbled");
           assert.deepEqual(writes.events, [], "records rewritten while the load only wobbled");
+          const status = await dns.status();
+          assert.deepEqual(status.records.map((r) => [r.id, r.weight]), [["busy", 40], [
+            "idle",
+            100,
+          ]]);
+          // positive control: the load goes, and the new weight is written (seen by the same
+          // watch) within the same wait
+          release();
+          const rewritten = await pollUntil(
+            () => Promise.resolve(writes.events.some((e) => e.type === "put" && e.key === busyKey)),
+            11_000,
+          );
+          assert.ok(rewritten !== undefined, "control: no re-weight written within 11 s");
         } finally {
           await writes.close();
         }
-        const status = await dns.status();
-        assert.deepEqual(status.records.map((r) => [r.id, r.weight]), [["busy", 40], [
-          "idle",
-          100,
-        ]]);
       } finally {
         release();
       }
@@ -415,9 +483,17 @@ Deno.test({
 
       // Nothing changes for 6 s (three periodic passes, followers' reads): no etcd write.
       const writes = await countEtcdWrites(env.endpoints, `${env.prefix}/`);
+      const p1Key = `${env.prefix}/com/example/api/p1`;
       try {
+        const passes = await okPasses(roles[0]!);
         await sleep(6000);
+        // positive observable: the leader did run its three passes meanwhile
+        await waitPasses(roles[0]!, passes + 3, "the leader's passes while quiet");
         assert.deepEqual(writes.events, [], "writes while nothing changed");
+        // positive control: the leader's passes do write (and the watch sees it) when etcd
+        // differs, within the same number of passes
+        await handDeletedIsRestored(env, writes, roles[0]!, p1Key, 3);
+        const mark = writes.events.length;
 
         // The leader dies without a word (SIGKILL): its election node goes with its session.
         const killed = performance.now();
@@ -429,8 +505,16 @@ Deno.test({
             (performance.now() - killed).toFixed(0)
           } ms`,
         );
-        await sleep(3000); // its first passes
-        assert.deepEqual(writes.events, [], "the new leader rewrote or deleted live records");
+        // its first passes: at least 3 s, and until it has run two (the one at the takeover and
+        // a periodic one)
+        await Promise.all([sleep(3000), waitPasses(roles[1]!, 2, "the new leader's first passes")]);
+        assert.deepEqual(
+          writes.events.slice(mark),
+          [],
+          "the new leader rewrote or deleted live records",
+        );
+        // positive control: the new leader's passes do write when etcd differs
+        await handDeletedIsRestored(env, writes, roles[1]!, p1Key, 2);
         assert.deepEqual(await env.a(), ["127.0.0.41", "127.0.0.42"]);
       } finally {
         await writes.close();

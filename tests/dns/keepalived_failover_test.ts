@@ -87,6 +87,19 @@ Deno.test({
         assert.equal(o2.failed, 0, "dns1 returning caused failed queries (flap)");
         assert.equal(o4.failed, 0, "dns2 returning caused failed queries (flap)");
         assert.deepEqual(o4.holder, [dns1.netns]);
+        // positive observables of the two no-flap checks: the client kept querying through each
+        // watched window (ten a second, 5 s of settling at least: half of them is plenty), and
+        // the VIP is still where it was (a flap that moved it would show here)
+        for (const o of [o2, o4]) {
+          assert.ok(o.queries >= 25, `${o.step}: only ${o.queries} queries in the window`);
+        }
+        assert.deepEqual(o2.holder, [dns2.netns]);
+        // positive control: the same client does count failed queries when answers stop (step
+        // 1: the VIP's CoreDNS dead until the VIP moves), so a flap's outage would be seen
+        assert.ok(
+          o1.failed > 0,
+          `no failed query while the master's CoreDNS was dead: ${o1.queries}`,
+        );
       } finally {
         await stopAll(stops);
       }

@@ -5,9 +5,10 @@
  * `Expect: 100-continue`, trailers and HTTP/1.0 clients.
  */
 import assert from "node:assert/strict";
-import { RUNTIMES, sleep } from "../support/processes.ts";
+import { RUNTIMES, sleep, waitUntil } from "../support/processes.ts";
 import { E2E, proxyFor } from "../support/http_lab.ts";
 import {
+  type BackendConnection,
   type BackendRequest,
   header,
   headerAll,
@@ -18,6 +19,19 @@ import {
 
 function names(req: { headers: readonly (readonly [string, string])[] }): string[] {
   return req.headers.map(([n]) => n);
+}
+
+/**
+ * How long a test watches a client connection for bytes that must not come (after the bytes
+ * that would cause them were sent), and how long its positive control gives bytes that must.
+ */
+const QUIET_MS = 250;
+
+/** Waits until `c` holds a whole response head; returns its length (CRLFCRLF included). */
+async function headArrived(c: RawConnection, what: string): Promise<number> {
+  let end = -1;
+  await waitUntil(what, () => (end = c.buffered.indexOf("\r\n\r\n")) >= 0, 10_000, 5);
+  return end + 4;
 }
 
 for (const runtime of RUNTIMES) {
@@ -161,8 +175,12 @@ for (const runtime of RUNTIMES) {
         assert.ok(d!.head.startsWith("GET / HTTP/1.1\r\n"), "upstream is always HTTP/1.1");
 
         // and without a rewrite, Host is passed through
+        const applied = (await proxy.status()).config!.applied_total;
         proxy.writeConfig({ g: { backend_servers: [backend.address] } });
-        await sleep(300);
+        await waitUntil(
+          "the config without a rewrite to apply",
+          async () => (await proxy.status()).config!.applied_total > applied,
+        );
         const c2 = await RawConnection.open(proxy.port);
         c2.send("GET / HTTP/1.1\r\nHost: Public.Example:8443\r\n\r\n");
         await c2.readResponse();
@@ -184,6 +202,15 @@ for (const runtime of RUNTIMES) {
       `proxy (${runtime}) sends no body after HEAD, 204 and 304 whatever the backend sends, and drops that connection`,
     ...E2E,
     fn: async () => {
+      // what the backend wrote after a head, in order ("late <path> <conn>", "answer <path> <conn>")
+      const written: string[] = [];
+      const lateCount = (path: string) =>
+        written.filter((w) => w.startsWith(`late ${path} `)).length;
+      const writeLate = (path: string, c: BackendConnection, bytes: string, ms: number) =>
+        setTimeout(() => {
+          c.write(bytes);
+          written.push(`late ${path} ${c.id}`);
+        }, ms);
       const backend = await RawBackend.start((req, c) => {
         switch (req.target) {
           case "/head":
@@ -194,14 +221,19 @@ for (const runtime of RUNTIMES) {
             return;
           case "/head-late":
             c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
-            setTimeout(() => c.write("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled"), 50);
+            writeLate(req.target, c, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled", 50);
+            return;
+          case "/late-body":
+            // the positive control: a body that belongs, sent as late
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+            writeLate(req.target, c, "hello", 50);
             return;
           case "/204":
             c.write("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello");
             return;
           case "/204-late":
             c.write("HTTP/1.1 204 No Content\r\nContent-Length: 8\r\n\r\n");
-            setTimeout(() => c.write("smuggled"), 50);
+            writeLate(req.target, c, "smuggled", 50);
             return;
           case "/204-chunked":
             c.write(
@@ -212,7 +244,10 @@ for (const runtime of RUNTIMES) {
             c.write('HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nETag: "a"\r\n\r\nhello');
             return;
           case "/slow-next":
-            setTimeout(() => c.write(okResponse(`conn ${c.id}\n`)), 150);
+            setTimeout(() => {
+              c.write(okResponse(`conn ${c.id}\n`));
+              written.push(`answer ${req.target} ${c.id}`);
+            }, 150);
             return;
           default:
             c.write(okResponse(`conn ${c.id}\n`));
@@ -221,6 +256,16 @@ for (const runtime of RUNTIMES) {
       const proxy = await proxyFor(runtime, [backend.address]);
       try {
         const c = await RawConnection.open(proxy.port);
+        // positive control of the checks below: body bytes the backend sends 50 ms after the
+        // head do reach the client through the proxy within the wait those checks give
+        c.send("GET /late-body HTTP/1.1\r\nHost: x\r\n\r\n");
+        const headLength = await headArrived(c, "control: the head of /late-body");
+        await backend.waitFor("control: the late body sent", () => lateCount("/late-body") === 1);
+        assert.ok(
+          await c.waitBytes(headLength + 5, QUIET_MS),
+          `control: a late body did not reach the client within ${QUIET_MS} ms`,
+        );
+        assert.equal((await c.readResponse()).body.toString(), "hello", "control");
         const cases: [string, string, number][] = [
           ["HEAD", "/head", 200],
           ["HEAD", "/head-chunked", 200],
@@ -231,6 +276,7 @@ for (const runtime of RUNTIMES) {
           ["GET", "/304", 304],
         ];
         for (const [method, path, status] of cases) {
+          const lateBefore = lateCount(path);
           c.send(`${method} ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
           const r = await c.readResponse({ method });
           assert.equal(r.status, status, path);
@@ -240,7 +286,15 @@ for (const runtime of RUNTIMES) {
           }
           if (path === "/304") assert.equal(header(r, "content-length"), "5");
           if (path === "/head") assert.equal(header(r, "content-length"), "5");
-          await sleep(100); // anything the backend sends late would have arrived by now
+          // the wait starts once the backend has sent everything for this request (the bytes it
+          // sends late too); the control above shows that bytes relayed arrive within it
+          if (path.endsWith("-late")) {
+            await backend.waitFor(
+              `${path}: the late bytes sent`,
+              () => lateCount(path) > lateBefore,
+            );
+          }
+          await sleep(QUIET_MS);
           assert.equal(c.buffered.length, 0, `${path}: body bytes reached the client`);
           // the connection stays usable and in sync
           c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -266,6 +320,32 @@ for (const runtime of RUNTIMES) {
         assert.match(next.body.toString(), /^conn \d+\n$/, "the late body was taken as a response");
         assert.ok(!c.ended);
         c.destroy();
+        const [late204, slowNext] = backend.requests.slice(-2);
+        assert.equal(slowNext!.target, "/slow-next");
+        assert.notEqual(
+          slowNext!.connId,
+          late204!.connId,
+          "/slow-next reused the connection of the late 204",
+        );
+        // positive control: on one connection (straight to the backend, as a reused upstream
+        // connection would carry them), the late body does come before /slow-next's answer
+        const direct = await RawConnection.open(backend.port);
+        direct.send(
+          "GET /204-late HTTP/1.1\r\nHost: x\r\n\r\nGET /slow-next HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert.equal((await direct.readResponse()).status, 204, "control");
+        await waitUntil(
+          "control: /slow-next answered on the direct connection",
+          () => direct.buffered.includes("conn "),
+          10_000,
+          5,
+        );
+        assert.match(
+          direct.buffered.toString("latin1"),
+          /^smuggledHTTP\/1\.1 200 /,
+          "control: the late body first",
+        );
+        direct.destroy();
       } finally {
         await proxy.process.stop();
         await backend.close();
@@ -297,8 +377,19 @@ for (const runtime of RUNTIMES) {
         );
         const cont = await c.readResponse();
         assert.equal(cont.status, 100);
-        await sleep(150);
+        await sleep(QUIET_MS);
         assert.equal(c.buffered.length, 0, "a second 100 Continue reached the client");
+        // positive control: straight from the backend, the second 100 Continue (sent with the
+        // first) is there within the same wait
+        const direct = await RawConnection.open(backend.port);
+        direct.send(
+          "POST /continue HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+        );
+        assert.equal((await direct.readResponse()).status, 100, "control: the first 100");
+        const continueLength = "HTTP/1.1 100 Continue\r\n\r\n".length;
+        assert.ok(await direct.waitBytes(continueLength, QUIET_MS), "control: no second 100");
+        assert.equal((await direct.readResponse()).status, 100, "control: the second 100");
+        direct.destroy();
         c.send("hello");
         const r = await c.readResponse();
         assert.equal(r.status, 200);
