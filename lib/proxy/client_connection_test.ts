@@ -4,7 +4,7 @@
  * idle close (the sweeper's clock is passed in).
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import net from "node:net";
 import { GroupState } from "../group/group_state.ts";
 import type { BackendView } from "../group/snapshot.ts";

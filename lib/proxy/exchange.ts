@@ -2,13 +2,12 @@
  * One request forwarded to a backend and its response relayed back: the
  * coordinator of an attempt's parts.
  *
- * It picks a backend (holding a {@link BackendLease} for the attempt), gets
- * a connection (pooled or new), writes the request head, and hands the body
- * to a {@link RequestBodyPump} and the answer to a {@link ResponseRelay} (or,
- * after a 101, the connection pair to a {@link Tunnel}). When an attempt
- * fails before any response byte was relayed, `retryDecision()` says whether
- * it goes on (another backend, or a new connection to the same backend when a
- * pooled one died under the request); otherwise `faultAnswer()` says what the
+ * Its {@link UpstreamAttempt} picks a backend (holding a lease for the
+ * attempt), gets a connection (pooled or new) and retries a failed attempt
+ * when safe; the exchange writes the request head on the connection, hands
+ * the body to a {@link RequestBodyPump} and the answer to a
+ * {@link ResponseRelay} (or, after a 101, the connection pair to a
+ * {@link Tunnel}). When no attempt is left, `faultAnswer()` says what the
  * client is told: 502 for refused/reset/garbled, 504 for no response head in
  * time, 503 when no backend is usable. Every end path releases the lease.
  *
@@ -24,19 +23,16 @@ import {
 } from "../http1/forward.ts";
 import type { RequestHead, ResponseHead } from "../http1/head.ts";
 import { requestFraming } from "../http1/request_framing.ts";
-import { BackendLease } from "../group/backend_lease.ts";
-import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
+import type { GroupSnapshot } from "../group/snapshot.ts";
 import { COARSE_SLACK_MS, type ProxyContext } from "./context.ts";
 import type { ClientSide } from "./client_side.ts";
 import { clientKeepAlive } from "./keep_alive.ts";
-import type { BackendMetrics } from "./metrics.ts";
-import { pickContext } from "./pick_context.ts";
 import { type PumpOwner, RequestBodyPump } from "./request_body_pump.ts";
 import { type RelayOwner, ResponseRelay } from "./response_relay.ts";
-import { retryDecision } from "./retry_policy.ts";
 import { Tunnel } from "./tunnel.ts";
+import { type AttemptOwner, UpstreamAttempt } from "./upstream_attempt.ts";
 import { Fault, faultAnswer } from "./upstream_fault.ts";
-import type { UpstreamConnection, UpstreamOwner } from "./upstream_pool.ts";
+import type { UpstreamConnection } from "./upstream_pool.ts";
 
 export type { ClientSide };
 
@@ -50,7 +46,7 @@ const enum Phase {
 }
 
 /** Forwards one request. Created by the client connection once the head is parsed. */
-export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
+export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
   readonly #ctx: ProxyContext;
   readonly #client: ClientSide;
   readonly #req: RequestHead;
@@ -60,13 +56,9 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
   readonly #pump: RequestBodyPump | null;
   readonly #relay: ResponseRelay;
 
+  readonly #attempt: UpstreamAttempt;
+
   #phase = Phase.Connecting;
-  #lease: BackendLease | null = null;
-  #bm: BackendMetrics | null = null;
-  #up: UpstreamConnection | null = null;
-  #tried: number[] = [];
-  /** This attempt's connection came from the pool (it served an earlier exchange). */
-  #reused = false;
   /** Monotonic deadline for the response head (0 = none). */
   responseDeadline = 0;
 
@@ -80,6 +72,7 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
       ? new RequestBodyPump(this, client, req, ctx.limits.maxBodyBytes)
       : null;
     this.#relay = new ResponseRelay(this, ctx, client, req);
+    this.#attempt = new UpstreamAttempt(this, ctx, req, snap, client.clientIp);
   }
 
   /** Every byte of the client's request body has been read. */
@@ -92,7 +85,7 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
   }
 
   get backendAddress(): string | undefined {
-    return this.#lease?.address;
+    return this.#attempt.lease?.address;
   }
 
   /** Starts the first attempt. */
@@ -104,65 +97,20 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
       return;
     }
     this.#ctx.budget().recordRequest(this.#ctx.coarseWall);
-    this.#attempt();
+    this.#attempt.start();
   }
 
   // ---------------------------------------------------------------- attempts
 
-  #attempt(): void {
-    const snap = this.#snap;
-    const tried = this.#tried;
-    const req = this.#req;
-    const ip = this.#client.clientIp;
-    const index = snap.selector.pick(
-      pickContext(snap.config, req, ip, tried.length === 0 ? null : (i) => !tried.includes(i)),
-    );
-    if (index < 0) {
-      this.#fail(tried.length === 0 ? Fault.NoBackend : Fault.AllBackendsFailed);
-      return;
-    }
-    tried.push(index);
-    const backend = snap.backends[index]!;
-    this.#lease = new BackendLease(backend, this.#ctx.state);
-    this.#bm = this.#ctx.metrics.forBackend(backend.address);
-    this.#connect(backend, true);
-  }
-
-  /** Gets a connection to `backend`: an idle pooled one when `mayReuse`, else a new one. */
-  #connect(backend: BackendView, mayReuse: boolean): void {
-    const pool = this.#ctx.pool(backend);
-    const up = mayReuse ? pool.acquire() : null;
-    if (up) {
-      this.#attach(up);
-      return;
-    }
-    const lease = this.#lease;
-    pool.connect(this.#snap.config.connect_timeout_seconds * 1000).then(
-      (conn) => {
-        if (this.#phase === Phase.Done || this.#lease !== lease) {
-          conn.pool.release(conn, this.#ctx.coarseNow);
-          return;
-        }
-        this.#attach(conn);
-      },
-      (err: Error) => {
-        if (this.#phase === Phase.Done || this.#lease !== lease) return;
-        this.#attemptFailed(Fault.ConnectFailed, err.message);
-      },
-    );
-  }
-
-  #attach(up: UpstreamConnection): void {
-    this.#up = up;
-    up.owner = this;
-    this.#reused = up.uses > 0;
+  /** A connection to the attempt's backend is ready: the request goes out on it. */
+  attemptReady(up: UpstreamConnection): void {
     this.#relay.attach(up);
     const req = this.#req;
     const fctx: ForwardContext = {
       clientIp: this.#client.clientIp,
       proto: "http",
       hostRewrite: this.#snap.config.host_rewrite,
-      backendAddress: this.#lease!.address,
+      backendAddress: this.#attempt.lease!.address,
     };
     const head = upstreamRequestHead(
       req,
@@ -188,70 +136,28 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
       this.#snap.config.response_timeout_seconds * 1000;
   }
 
-  /**
-   * An attempt failed before any response byte was relayed: retry when safe
-   * (see {@link retryDecision}), else answer.
-   */
-  #attemptFailed(fault: Fault.ConnectFailed | Fault.ConnectionLost, reason: string): void {
-    const lease = this.#lease;
-    const up = this.#up;
-    this.#up = null;
-    if (up) up.destroy();
-    this.#pump?.detach();
-    const req = this.#req;
-    const decision = retryDecision({
-      method: req.method,
-      upgrade: req.upgrade !== null,
-      bodySent: this.#pump !== null && this.#pump.sent,
-      headSent: this.#phase === Phase.Sent && fault !== Fault.ConnectFailed,
-      reusedConnection: this.#reused,
-      responseStarted: this.#relay.started,
-      connectionLost: fault === Fault.ConnectionLost,
-      attempts: this.#tried.length,
-      maxRetries: this.#snap.config.retry.max_retries,
-      backends: this.#snap.backends.length,
-    });
-    this.#resetForRetry();
-    if (decision === "fresh_connection" && lease) {
-      // A pooled connection died under the request: the backend is not at fault (no
-      // outlier report, no retry budget); the lease (its in-flight count) carries over.
-      this.#ctx.log.debug("reused connection was closed; retrying on a new one", {
-        backend: lease.address,
-        reason,
-      });
-      this.#connect(lease.backend, false);
-      return;
-    }
-    const answer = faultAnswer(fault);
-    if (lease) {
-      lease.report(answer.backendFailure);
-      lease.release();
-    }
-    this.#lease = null;
-    if (decision === "next_backend" && this.#ctx.budget().tryRetry(this.#ctx.wallNow())) {
-      this.#ctx.metrics.retries.inc();
-      this.#ctx.log.debug("retrying on another backend", {
-        backend: lease?.address,
-        cause: answer.cause,
-        reason,
-      });
-      this.#attempt();
-      return;
-    }
-    this.#ctx.log.warn("upstream attempt failed", {
-      backend: lease?.address,
-      cause: answer.cause,
-      reason,
-    });
-    this.#fail(fault);
+  get headSent(): boolean {
+    return this.#phase === Phase.Sent;
+  }
+
+  get bodySent(): boolean {
+    return this.#pump !== null && this.#pump.sent;
+  }
+
+  get responseStarted(): boolean {
+    return this.#relay.started;
   }
 
   /** Forgets the failed attempt (a partial head must not prefix the next). */
-  #resetForRetry(): void {
+  attemptReset(): void {
+    this.#pump?.detach();
     this.#phase = Phase.Connecting;
     this.#relay.detach();
-    this.#reused = false;
     this.responseDeadline = 0;
+  }
+
+  attemptsFailed(fault: Fault): void {
+    this.#fail(fault);
   }
 
   // ---------------------------------------------------------------- request body
@@ -290,7 +196,7 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
   }
 
   onUpstreamClose(error: Error | null): void {
-    this.#up = null;
+    this.#attempt.connectionClosed();
     this.#relay.closed(error);
   }
 
@@ -302,30 +208,29 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
 
   responseHead(status: number): void {
     this.responseDeadline = 0;
-    this.#lease?.report(status >= 500 && this.#snap.outlierSettings.count5xx);
+    this.#attempt.lease?.report(status >= 500 && this.#snap.outlierSettings.count5xx);
   }
 
   badResponse(reason: string): void {
     this.#ctx.log.warn("invalid response from backend", { backend: this.backendAddress, reason });
-    this.#lease?.report(true);
+    this.#attempt.lease?.report(true);
     this.#fail(Fault.BadResponse);
   }
 
   connectionLost(reason: string): void {
-    this.#attemptFailed(Fault.ConnectionLost, reason);
+    this.#attempt.failed(Fault.ConnectionLost, reason);
   }
 
   upgraded(head: ResponseHead, rest: Uint8Array): void {
-    const up = this.#up!;
-    const lease = this.#lease!;
+    const up = this.#attempt.up!;
+    const lease = this.#attempt.lease!;
     this.responseDeadline = 0;
     this.#phase = Phase.Done;
     this.#client.write(clientResponseHead(head, NO_BODY, true, this.#req.minor, true));
     const tunnel = new Tunnel(this.#client, up, lease);
     this.#client.startTunnel(tunnel);
     this.#countResponse(101);
-    this.#up = null;
-    this.#lease = null;
+    this.#attempt.handOver();
     if (rest.length > 0) tunnel.onUpstreamData(rest);
   }
 
@@ -333,16 +238,9 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
     if (this.#phase === Phase.Done) return;
     this.#phase = Phase.Done;
     this.#countResponse(this.#relay.status);
-    this.#lease?.release();
-    this.#lease = null;
     this.#pump?.stop();
-    const up = this.#up;
-    this.#up = null;
-    if (up) {
-      this.#relay.unpause();
-      if (reuseUpstream) up.pool.release(up, this.#ctx.coarseNow);
-      else up.destroy();
-    }
+    if (this.#attempt.up !== null) this.#relay.unpause();
+    this.#attempt.finish(reuseUpstream);
     this.#client.exchangeFinished(keepClient);
   }
 
@@ -371,7 +269,7 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
   timeout(): void {
     if (this.#phase === Phase.Done || this.#relay.headSent) return;
     this.#ctx.log.warn("backend response timeout", { backend: this.backendAddress });
-    this.#lease?.report(true);
+    this.#attempt.lease?.report(true);
     this.#fail(Fault.ResponseTimeout);
   }
 
@@ -379,11 +277,7 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
 
   /** Closes the attempt's connection and releases its lease. */
   #dropUpstream(): void {
-    const up = this.#up;
-    this.#up = null;
-    if (up) up.destroy();
-    this.#lease?.release();
-    this.#lease = null;
+    this.#attempt.drop();
     this.#pump?.stop();
   }
 
@@ -427,8 +321,8 @@ export class Exchange implements UpstreamOwner, PumpOwner, RelayOwner {
   }
 
   #countResponse(status: number): void {
-    const bm = this.#bm;
-    const lease = this.#lease;
+    const bm = this.#attempt.metrics;
+    const lease = this.#attempt.lease;
     if (bm && lease) {
       this.#ctx.metrics.countResponse(
         bm,

@@ -13,6 +13,8 @@ import { CHUNK_END, ChunkedDecoder, chunkHeader, LAST_CHUNK_BYTES } from "../htt
 import { forwardingFields } from "../http1/forwarding.ts";
 import { HOP_BY_HOP, listTokens } from "../http1/syntax.ts";
 import { parseResponseHead, type ResponseHead } from "../http1/head.ts";
+import { BodyRelay, responseFraming } from "../http1/response_framing.ts";
+import { upstreamReusable } from "./keep_alive.ts";
 import type { UpstreamConnection, UpstreamOwner, UpstreamPool } from "./upstream_pool.ts";
 import { NOTHING_SENT, type ResponseObserver, UpstreamError } from "./transport.ts";
 
@@ -109,12 +111,20 @@ class WebExchange implements UpstreamOwner {
   #buf: Buffer | null = null;
   #head: ResponseHead | null = null;
   #controller: ReadableStreamDefaultController<Uint8Array> | null = null;
-  #mode: "length" | "chunked" | "close" | "none" = "none";
+  /** How the body is read from the backend: `responseFraming()`'s upstream half. */
+  #relay = BodyRelay.None;
   #remaining = 0;
   #decoder: ChunkedDecoder | null = null;
   #settled = false;
   #done = false;
-  #reusable = true;
+  /** The framing lets the connection carry another exchange (see `responseFraming()`). */
+  #framingReusable = true;
+  #backendKeepAlive = true;
+  /**
+   * A byte arrived beyond the response's end, or the exchange broke off: the
+   * connection's state is unknown, so it is closed rather than pooled.
+   */
+  #tainted = false;
   #bodySent = false;
   #requestDone = false;
   #responseStarted = false;
@@ -211,38 +221,36 @@ class WebExchange implements UpstreamOwner {
         if (rest.length > 0) this.onUpstreamData(rest);
         return;
       }
-      this.#startResponse(head);
-      if (rest.length > 0) this.#body(rest);
-      else if (this.#mode === "length" && this.#remaining === 0) this.#end();
+      this.#startResponse(head, rest);
       return;
     }
     this.#body(chunk);
   }
 
-  #startResponse(head: ResponseHead): void {
+  /**
+   * The final head arrived (`rest`: what came after it in the same read). The
+   * body's framing is the proxy's own decision, `responseFraming()`: only its
+   * upstream half matters here (how to read the body, whether the connection
+   * may be pooled again), since the runtime's server frames the web Response
+   * for its client itself; the client's HTTP version is therefore moot (1).
+   */
+  #startResponse(head: ResponseHead, rest: Buffer): void {
     this.#head = head;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
-    const noBody = this.req.method === "HEAD" || head.status === 204 || head.status === 304;
-    if (!head.keepAlive) this.#reusable = false;
-    if (noBody) this.#mode = "none";
-    else if (head.chunked) {
-      this.#mode = "chunked";
-      this.#decoder = new ChunkedDecoder();
-    } else if (head.contentLength >= 0) {
-      this.#mode = "length";
-      this.#remaining = head.contentLength;
-    } else {
-      this.#mode = "close";
-      this.#reusable = false;
-    }
+    const framing = responseFraming(this.req.method, head, 1);
+    this.#relay = framing.relay;
+    this.#framingReusable = framing.upstreamReusable;
+    this.#backendKeepAlive = head.keepAlive;
+    if (framing.relay === BodyRelay.Chunked) this.#decoder = new ChunkedDecoder();
+    else if (framing.relay === BodyRelay.Length) this.#remaining = head.contentLength;
     const headers = new Headers();
     const skip = new Set([...HOP_BY_HOP, ...head.connectionTokens]);
     for (let i = 0; i < head.lower.length; i++) {
       if (!skip.has(head.lower[i]!)) headers.append(head.names[i]!, head.values[i]!);
     }
     let body: ReadableStream<Uint8Array> | null = null;
-    if (this.#mode !== "none") {
+    if (framing.relay !== BodyRelay.None) {
       body = new ReadableStream<Uint8Array>({
         start: (c) => {
           this.#controller = c;
@@ -251,7 +259,7 @@ class WebExchange implements UpstreamOwner {
           this.conn.socket.resume();
         },
         cancel: () => {
-          this.#reusable = false;
+          this.#tainted = true;
           this.#finishConn();
         },
       }, { highWaterMark: 4 });
@@ -261,7 +269,9 @@ class WebExchange implements UpstreamOwner {
     this.resolve(
       new Response(body, { status: head.status, statusText: head.reason, headers }),
     );
-    if (this.#mode === "none") this.#end();
+    if (rest.length > 0) this.#body(rest);
+    else if (framing.relay === BodyRelay.None) this.#end();
+    else if (framing.relay === BodyRelay.Length && this.#remaining === 0) this.#end();
   }
 
   #emit(data: Uint8Array): void {
@@ -272,35 +282,37 @@ class WebExchange implements UpstreamOwner {
   }
 
   #body(chunk: Uint8Array): void {
-    switch (this.#mode) {
-      case "length": {
+    switch (this.#relay) {
+      case BodyRelay.Length: {
         const take = Math.min(chunk.length, this.#remaining);
         if (take > 0) this.#emit(chunk.subarray(0, take));
         this.#remaining -= take;
-        if (take < chunk.length) this.#reusable = false;
+        if (take < chunk.length) this.#tainted = true;
         if (this.#remaining === 0) this.#end();
         return;
       }
-      case "chunked": {
+      case BodyRelay.Chunked: {
         const d = this.#decoder!;
         const used = d.push(chunk, 0, (b) => this.#emit(b));
         if (used < 0) {
           this.#controller?.error(new Error(`bad chunked response: ${d.error}`));
-          this.#reusable = false;
+          this.#tainted = true;
           this.#finishConn();
           return;
         }
         if (d.done) {
-          if (used < chunk.length) this.#reusable = false;
+          if (used < chunk.length) this.#tainted = true;
           this.#end();
         }
         return;
       }
-      case "close":
+      case BodyRelay.Close:
         this.#emit(chunk);
         return;
-      default:
-        this.#reusable = false;
+      case BodyRelay.None:
+        // a byte where none belongs: this connection's next response would start with it
+        this.#tainted = true;
+        this.#end();
     }
   }
 
@@ -319,13 +331,19 @@ class WebExchange implements UpstreamOwner {
     if (this.#done) return;
     this.#done = true;
     this.conn.socket.resume();
-    if (this.#reusable && this.#requestDone) this.conn.pool.release(this.conn, this.opts.now());
+    const reusable = upstreamReusable(
+      this.#framingReusable,
+      this.#backendKeepAlive,
+      this.#tainted,
+      this.#requestDone,
+    );
+    if (reusable) this.conn.pool.release(this.conn, this.opts.now());
     else this.conn.destroy();
     if (this.#settled && this.#head !== null) this.opts.observer?.end(this.#head.status, complete);
   }
 
   onUpstreamEnd(): void {
-    if (this.#mode === "close" && this.#head !== null) {
+    if (this.#relay === BodyRelay.Close && this.#head !== null) {
       this.#end();
       return;
     }
@@ -345,7 +363,7 @@ class WebExchange implements UpstreamOwner {
     }
     this.#controller?.error(new Error("backend closed mid-response"));
     this.#controller = null;
-    this.#reusable = false;
+    this.#tainted = true;
     this.#finishConn();
   }
 
@@ -357,7 +375,7 @@ class WebExchange implements UpstreamOwner {
   #fail(e: UpstreamError): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
-    this.#reusable = false;
+    this.#tainted = true;
     this.#finishConn();
     if (!this.#settled) {
       this.#settled = true;
