@@ -466,7 +466,11 @@ function isPresent(input: unknown, path: readonly PropertyKey[]): boolean {
   return cur !== undefined;
 }
 
-function toIssues(group: string, error: z.ZodError, input: unknown): ConfigIssue[] {
+/**
+ * Turns a zod error into issues by field (`unknown key`, `is required`, or the
+ * schema's own message); shared with the other config schemas (routing).
+ */
+export function toIssues(group: string, error: z.ZodError, input: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
