@@ -343,25 +343,36 @@ export const listenerConfigSchema = z.strictObject({
   ),
   default_route: z.string({ error: "must be a string" }).optional(),
 }).superRefine((v, ctx) => {
-  const seen = new Map<string, number>();
-  v.routes.forEach((r, i) => {
-    const first = seen.get(r.name);
-    if (first !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["routes", i, "name"],
-        message: `duplicate route name ${got(r.name)} (also at index ${first})`,
-      });
-    } else seen.set(r.name, i);
-  });
-  if (v.default_route !== undefined && !seen.has(v.default_route)) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["default_route"],
-      message: `must name a route (got ${got(v.default_route)})`,
-    });
-  }
+  for (const issue of crossRouteIssues(v)) ctx.addIssue({ code: "custom", ...issue });
 });
+
+/**
+ * The checks across routes: unique names, and a default_route that names one.
+ * Run on the raw blob too, so they are reported even when zod stopped early
+ * on another issue (a bad host or template aborts the schema's refinement).
+ */
+function crossRouteIssues(input: unknown): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  if (typeof input !== "object" || input === null) return out;
+  const { routes, default_route } = input as { routes?: unknown; default_route?: unknown };
+  if (!Array.isArray(routes)) return out;
+  const seen = new Map<string, number>();
+  routes.forEach((r: unknown, i) => {
+    const name = typeof r === "object" && r !== null ? (r as { name?: unknown }).name : undefined;
+    if (typeof name !== "string") return;
+    const first = seen.get(name);
+    if (first !== undefined) {
+      out.push({
+        path: ["routes", i, "name"],
+        message: `duplicate route name ${got(name)} (also at index ${first})`,
+      });
+    } else seen.set(name, i);
+  });
+  if (typeof default_route === "string" && !seen.has(default_route)) {
+    out.push({ path: ["default_route"], message: `must name a route (got ${got(default_route)})` });
+  }
+  return out;
+}
 
 /** A validated route's path condition (`template` parsed). */
 export type PathMatch =
@@ -410,6 +421,19 @@ export interface RouteIssue {
 export type RoutesValidated =
   | { readonly ok: true; readonly value: ListenerConfig }
   | { readonly ok: false; readonly issues: readonly RouteIssue[] };
+
+/** Adds the cross-route issues that zod did not get to report. */
+function withCrossIssues(listener: string, issues: RouteIssue[], input: unknown): RouteIssue[] {
+  const reported = new Set(issues.map((i) => `${i.field}\n${i.reason}`));
+  for (const issue of crossRouteIssues(input)) {
+    const field = issue.path.map((p, i) => typeof p === "number" ? `[${p}]` : i ? `.${p}` : p)
+      .join("");
+    if (!reported.has(`${field}\n${issue.message}`)) {
+      issues.push({ listener, field, reason: issue.message });
+    }
+  }
+  return issues;
+}
 
 /** Every group a route sends traffic to (forward, split, mirror), with its field. */
 function groupRefs(route: Route, i: number): [string, string][] {
@@ -464,11 +488,15 @@ export function validateListenerConfig(
   if (!parsed.success) {
     return {
       ok: false,
-      issues: toIssues(listener, parsed.error, input).map((i) => ({
+      issues: withCrossIssues(
         listener,
-        field: i.field,
-        reason: i.reason,
-      })),
+        toIssues(listener, parsed.error, input).map((i) => ({
+          listener,
+          field: i.field,
+          reason: i.reason,
+        })),
+        input,
+      ),
     };
   }
   const value = parsed.data as unknown as ListenerConfig;

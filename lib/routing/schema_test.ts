@@ -436,3 +436,19 @@ Deno.test("parseTemplate() rejects the root and a trailing slash", () => {
   assert.match(String(parseTemplate("a")), /must start with/);
   assert.match(String(parseTemplate("/a*")), /not allowed/);
 });
+
+Deno.test("validateListenerConfig() reports duplicate names and default_route next to a bad host", () => {
+  const found = issues({
+    routes: [
+      { name: "a", match: { host: "" }, ...FWD },
+      { name: "a", match: { path: { template: "/x//" } }, ...FWD },
+    ],
+    default_route: "z",
+  });
+  assert.deepEqual(found.map((i) => i.field), [
+    "routes[0].match.host",
+    "routes[1].match.path.template",
+    "routes[1].name",
+    "default_route",
+  ]);
+});
