@@ -51,8 +51,8 @@ export interface RouteTable {
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
- * Normalizes a request's host for matching: lowercase, without port. An IPv6
- * literal keeps its brackets.
+ * Normalizes a request's host for matching: lowercase, without port or a
+ * trailing dot (`example.com.`). An IPv6 literal keeps its brackets.
  *
  * @example
  * ```ts
@@ -60,6 +60,7 @@ const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
  * import { requestHost } from "./matcher.ts";
  * assert.equal(requestHost("Shop.Example.com:8443"), "shop.example.com");
  * assert.equal(requestHost("[::1]:80"), "[::1]");
+ * assert.equal(requestHost("example.com.:80"), "example.com");
  * ```
  */
 export function requestHost(host: string): string {
@@ -70,6 +71,8 @@ export function requestHost(host: string): string {
   } else {
     const colon = host.lastIndexOf(":");
     if (colon >= 0) end = colon;
+    // the fully qualified form `example.com.` names the same host
+    if (end > 1 && host.charCodeAt(end - 1) === 46 /* . */) end--;
   }
   return (end === host.length ? host : host.slice(0, end)).toLowerCase();
 }

@@ -39,6 +39,12 @@ const CASES: [
   string | null,
 ][] = [
   ["an exact host, any case and port", [{ match: { host: "a.com" } }], ["A.COM:8080", "/"], "r0"],
+  [
+    "a fully qualified host with a trailing dot",
+    [{ match: { host: "a.com" } }],
+    ["a.com.:80", "/"],
+    "r0",
+  ],
   ["another host misses", [{ match: { host: "a.com" } }], ["b.com", "/"], null],
   ["a wildcard covers a subdomain", [{ match: { host: "*.a.com" } }], ["x.y.a.com", "/"], "r0"],
   ["a wildcard does not cover its apex", [{ match: { host: "*.a.com" } }], ["a.com", "/"], null],
@@ -172,7 +178,8 @@ function naiveHost(host: string): string {
   const h = host.toLowerCase();
   if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
   const colon = h.lastIndexOf(":");
-  return colon < 0 ? h : h.slice(0, colon);
+  const bare = colon < 0 ? h : h.slice(0, colon);
+  return bare.length > 1 && bare.endsWith(".") ? bare.slice(0, -1) : bare;
 }
 
 /** Template params by splitting, or null (written apart from template.ts on purpose). */
@@ -267,7 +274,7 @@ function randomCase(random: () => number, pick: <T>(xs: readonly T[]) => T) {
   };
   const routes = Array.from({ length: 1 + Math.floor(random() * 25) }, route);
   const requests = Array.from({ length: 20 }, () => {
-    let host = pick([...HOSTS, "zz.b.a.com", "other.org", ""]);
+    let host = pick([...HOSTS, "zz.b.a.com", "other.org", "", "b.a.com.", "."]);
     if (random() < 0.3) host = host.toUpperCase();
     if (random() < 0.3) host += ":8080";
     const n = Math.floor(random() * 4);
@@ -288,7 +295,8 @@ Deno.test("RouteTable.match() agrees with a naive in-order scan on random route 
   let matched = 0;
   for (let round = 0; round < 500; round++) {
     const { routes, requests } = randomCase(random, pick);
-    const cfg = config(routes);
+    const fallback = random() < 0.3 ? `r${Math.floor(random() * routes.length)}` : undefined;
+    const cfg = config(routes, fallback);
     const table = compileRoutes(cfg);
     for (const req of requests) {
       const want = naiveMatch(cfg.routes, req);
@@ -298,7 +306,10 @@ Deno.test("RouteTable.match() agrees with a naive in-order scan on random route 
           routes: cfg.routes.map((r) => r.match),
           req: { ...req, header: undefined },
         });
-      assert.equal(got?.index ?? null, want?.index ?? null, context());
+      const wantIndex = want?.index ??
+        (fallback === undefined ? null : cfg.routes.findIndex((r) => r.name === fallback));
+      assert.equal(got?.index ?? null, wantIndex, context());
+      assert.equal(got?.fallback ?? false, want === null && fallback !== undefined, context());
       if (want) assert.deepEqual({ ...got!.params }, want.params, context());
       compared++;
       if (want) matched++;
