@@ -6,14 +6,9 @@
 import assert from "node:assert/strict";
 import type { Buffer } from "node:buffer";
 import net from "node:net";
-import { GroupState } from "../group/group_state.ts";
-import type { BackendView } from "../group/snapshot.ts";
-import { silentLogger } from "../log.ts";
 import { ClientConnection } from "./client_connection.ts";
-import { DEFAULT_LIMITS, type ProxyContext, type ProxyLimits } from "./context.ts";
-import { ProxyMetrics } from "./metrics.ts";
-import { RetryBudget } from "./retry_budget.ts";
-import { UpstreamPool } from "./upstream_pool.ts";
+import type { ProxyLimits } from "./context.ts";
+import { testContext, testRuntime } from "./testing.ts";
 
 /** A backend answering each request with its path as the body, `/slow` after 150 ms. */
 async function backend(): Promise<{ port: number; close(): void }> {
@@ -57,37 +52,10 @@ async function proxy(
   backendPort: number | null,
   limits: Partial<ProxyLimits> = {},
 ): Promise<Proxy> {
-  const state = new GroupState("g", { now: () => performance.now(), random: Math.random });
-  if (backendPort !== null) {
-    const r = state.applyConfig("1", { backend_servers: [`127.0.0.1:${backendPort}`] });
-    assert.ok(r.ok);
-  }
-  const pools = new Map<string, UpstreamPool>();
-  const budget = new RetryBudget(0.2, 5);
-  const ctx: ProxyContext = {
-    state,
-    pool: (b: BackendView) => {
-      let p = pools.get(b.address);
-      if (!p) {
-        p = new UpstreamPool({ host: b.host, port: b.port, maxIdle: 8, idleTimeoutMs: 60_000 });
-        pools.set(b.address, p);
-      }
-      return p;
-    },
-    metrics: new ProxyMetrics(state),
-    limits: { ...DEFAULT_LIMITS, ...limits },
-    budget: () => budget,
-    log: silentLogger,
-    now: () => performance.now(),
-    wallNow: () => Date.now(),
-    get coarseNow() {
-      return performance.now();
-    },
-    get coarseWall() {
-      return Date.now();
-    },
-    draining: false,
-  };
+  const runtime = testRuntime(
+    backendPort === null ? undefined : { backend_servers: [`127.0.0.1:${backendPort}`] },
+  );
+  const ctx = testContext(runtime, { limits });
   const connections: ClientConnection[] = [];
   const server = net.createServer((socket) => {
     connections.push(new ClientConnection(socket, ctx, () => {}));
@@ -98,7 +66,7 @@ async function proxy(
     connections,
     close: () => {
       for (const c of connections) c.socket.destroy();
-      for (const p of pools.values()) p.closeIdle();
+      for (const p of runtime.pools.values()) p.closeIdle();
       server.close();
     },
   };

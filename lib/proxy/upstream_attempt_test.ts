@@ -5,16 +5,14 @@
  */
 import assert from "node:assert/strict";
 import net from "node:net";
-import { GroupState } from "../group/group_state.ts";
-import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
+import type { GroupSnapshot } from "../group/snapshot.ts";
 import { parseRequestHead, type RequestHead } from "../http1/head.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { DEFAULT_LIMITS, type ProxyContext } from "./context.ts";
-import { ProxyMetrics } from "./metrics.ts";
-import { RetryBudget } from "./retry_budget.ts";
 import { type AttemptOwner, UpstreamAttempt } from "./upstream_attempt.ts";
 import { Fault } from "./upstream_fault.ts";
-import { type UpstreamConnection, UpstreamPool } from "./upstream_pool.ts";
+import type { ProxyContext } from "./context.ts";
+import type { UpstreamConnection } from "./upstream_pool.ts";
+import { testContext, testRuntime } from "./testing.ts";
 
 async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -48,37 +46,16 @@ async function backends() {
 
 /** A proxy context over `servers` (round robin), recording debug messages. */
 function context(servers: string[]) {
-  const state = new GroupState("g", { now: () => performance.now(), random: Math.random });
-  const r = state.applyConfig("1", { backend_servers: servers, algorithm: "ROUND_ROBIN" });
-  assert.ok(r.ok);
-  const pools = new Map<string, UpstreamPool>();
-  const budget = new RetryBudget(1, 100);
   const debug: string[] = [];
   const log: Logger = { ...silentLogger, debug: (msg) => void debug.push(msg) };
-  const ctx: ProxyContext = {
-    state,
-    pool: (b: BackendView) => {
-      let p = pools.get(b.address);
-      if (!p) {
-        p = new UpstreamPool({ host: b.host, port: b.port, maxIdle: 8, idleTimeoutMs: 60_000 });
-        pools.set(b.address, p);
-      }
-      return p;
-    },
-    metrics: new ProxyMetrics(state),
-    limits: DEFAULT_LIMITS,
-    budget: () => budget,
-    log,
-    now: () => performance.now(),
-    wallNow: () => Date.now(),
-    get coarseNow() {
-      return performance.now();
-    },
-    get coarseWall() {
-      return Date.now();
-    },
-    draining: false,
-  };
+  const runtime = testRuntime({
+    backend_servers: servers,
+    algorithm: "ROUND_ROBIN",
+    retry: { budget_ratio: 1, min_retries_per_second: 100 },
+  });
+  const ctx = testContext(runtime, { log });
+  const state = runtime.state;
+  const pools = runtime.pools;
   const snap = state.snapshot!;
   const inflight = (address: string) =>
     snap.backends.find((b) => b.address === address)!.counters.inflight;
