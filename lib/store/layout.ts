@@ -6,6 +6,10 @@
  *   (written by the admin role, or by an operator with zkCli.sh).
  * - `/switchyard/history/<group>/v-<seq>`: previous versions of the blob
  *   (admin), for history, diff and rollback.
+ * - `/lb-routes/<listener>`: a listener's route config (ordered routes over
+ *   groups; see lib/routing/schema.ts), written by the admin role.
+ * - `/switchyard/route-history/<listener>/v-<seq>`: previous versions of a
+ *   listener's route config (admin), for history, diff and rollback.
  * - `/switchyard/health/<group>/<address>`: exists while the orchestrator
  *   holds that backend unhealthy (data: why and since). Absent means
  *   healthy, so a steady state writes nothing and a proxy needs one children
@@ -29,6 +33,10 @@
 export const CONFIG_ROOT = "/lb-configs";
 /** Root of everything else Switchyard keeps. */
 export const SWITCHYARD_ROOT = "/switchyard";
+/** Root of listeners' route configs. */
+export const ROUTES_ROOT = "/lb-routes";
+/** Root of route config history. */
+export const ROUTE_HISTORY_ROOT = `${SWITCHYARD_ROOT}/route-history`;
 /** Root of config history. */
 export const HISTORY_ROOT = `${SWITCHYARD_ROOT}/history`;
 /** Root of orchestrator-written health. */
@@ -55,6 +63,16 @@ export const AUTOSCALER_ROOT = `${SWITCHYARD_ROOT}/autoscaler`;
 /** `/lb-configs/<group>` */
 export function configPath(group: string): string {
   return `${CONFIG_ROOT}/${group}`;
+}
+
+/** `/lb-routes/<listener>` */
+export function routesPath(listener: string): string {
+  return `${ROUTES_ROOT}/${listener}`;
+}
+
+/** `/switchyard/route-history/<listener>` (children `v-<seq>`). */
+export function routeHistoryPath(listener: string): string {
+  return `${ROUTE_HISTORY_ROOT}/${listener}`;
 }
 
 /** `/switchyard/history/<group>` (children `v-<seq>`). */
