@@ -5,6 +5,7 @@
  * @module
  */
 import type { GroupState } from "../group/group_state.ts";
+import type { BackendView } from "../group/snapshot.ts";
 import {
   Counter,
   type CounterChild,
@@ -65,34 +66,34 @@ export interface BackendMetrics {
 }
 
 /**
- * Metric families of a proxy process.
- *
- * @example
- * ```ts ignore
- * const m = new ProxyMetrics(groupState);
- * m.forBackend("127.0.0.1:9001").duration.observe(0.002);
- * ```
+ * The metric families of a proxy process, shared by every group it serves
+ * (one group with `--group`, each group a listener's routes reference with
+ * `--listener`). The per-backend gauges are read from the registered group
+ * states when scraped.
  */
-export class ProxyMetrics {
+export class ProxyMetricFamilies {
   readonly registry = new Registry();
   readonly requests: Counter;
   readonly duration: Histogram;
   readonly errors: Counter;
-  readonly retries: CounterChild;
-  /** Request fields dropped for an underscore in their name (no name label: bounded). */
-  readonly droppedUnderscoreHeaders: CounterChild;
-  readonly connectionsTotal: CounterChild;
-  readonly activeConnections: { value: number };
-  readonly #backends = new Map<string, BackendMetrics>();
-  readonly #errorChildren = new Map<string, CounterChild>();
-  /** Request counters of proxy-generated responses (backend "none"; no duration series). */
-  readonly #none: (CounterChild | undefined)[] = [];
-  readonly #group: string;
+  readonly retries: Counter;
+  readonly dropped: Counter;
+  readonly connections: Counter;
+  readonly active: Gauge;
+  /** Requests by listener, route and status class (routes are bounded by the config). */
+  readonly routeRequests: Counter;
+  /** Time from request head received to response fully sent, by route. */
+  readonly routeDuration: Histogram;
+  /** Requests a route's rate limit answered with 429. */
+  readonly rateLimited: Counter;
+  /** Requests copied to a route's mirror group, by outcome. */
+  readonly mirrored: Counter;
+  /** The group states whose backends the gauges describe. */
+  readonly states = new Set<GroupState>();
 
-  constructor(readonly state: GroupState) {
-    const group = state.group;
-    this.#group = group;
+  constructor() {
     const r = this.registry;
+    const states = this.states;
     this.requests = r.add(
       new Counter(
         "switchyard_requests_total",
@@ -116,31 +117,63 @@ export class ProxyMetrics {
     );
     this.retries = r.add(
       new Counter("switchyard_retries_total", "Attempts retried on another backend.", ["group"]),
-    ).labels(group);
-    this.droppedUnderscoreHeaders = r.add(
+    );
+    this.dropped = r.add(
       new Counter(
         "switchyard_dropped_headers_total",
         "Request header fields dropped before forwarding, by reason (underscore: a name with '_').",
         ["group", "reason"],
       ),
-    ).labels(group, "underscore");
-    this.connectionsTotal = r.add(
+    );
+    this.connections = r.add(
       new Counter("switchyard_connections_total", "Client connections accepted.", ["group"]),
-    ).labels(group);
-    this.activeConnections = r.add(
+    );
+    this.active = r.add(
       new Gauge("switchyard_active_connections", "Client connections open now.", ["group"]),
-    ).labels(group);
+    );
+    this.routeRequests = r.add(
+      new Counter(
+        "switchyard_route_requests_total",
+        "Requests by listener, route (none: no route matched) and status class.",
+        ["listener", "route", "class"],
+      ),
+    );
+    this.routeDuration = r.add(
+      new Histogram(
+        "switchyard_route_request_duration_seconds",
+        "Time from request head received to response fully sent, by listener and route.",
+        ["listener", "route"],
+      ),
+    );
+    this.rateLimited = r.add(
+      new Counter(
+        "switchyard_rate_limited_total",
+        "Requests a route's rate limit answered with 429.",
+        ["listener", "route"],
+      ),
+    );
+    this.mirrored = r.add(
+      new Counter(
+        "switchyard_mirrored_requests_total",
+        "Requests copied to a route's mirror group, by outcome (sent, failed, skipped).",
+        ["listener", "route", "outcome"],
+      ),
+    );
+    const eachBackend = (
+      g: { retain(keep: () => boolean): void },
+      set: (group: string, b: BackendView, state: GroupState) => void,
+    ) => {
+      g.retain(() => false);
+      for (const state of states) {
+        for (const b of state.snapshot?.backends ?? []) set(state.group, b, state);
+      }
+    };
     r.add(
       new Gauge(
         "switchyard_backend_inflight",
         "Requests in flight to each backend.",
         ["group", "backend"],
-        (g) => {
-          g.retain(() => false);
-          for (const b of state.snapshot?.backends ?? []) {
-            g.labels(group, b.address).set(b.counters.inflight);
-          }
-        },
+        (g) => eachBackend(g, (group, b) => g.labels(group, b.address).set(b.counters.inflight)),
       ),
     );
     r.add(
@@ -148,12 +181,7 @@ export class ProxyMetrics {
         "switchyard_backend_healthy",
         "1 when the backend may receive traffic, else 0.",
         ["group", "backend"],
-        (g) => {
-          g.retain(() => false);
-          for (const b of state.snapshot?.backends ?? []) {
-            g.labels(group, b.address).set(b.usable ? 1 : 0);
-          }
-        },
+        (g) => eachBackend(g, (group, b) => g.labels(group, b.address).set(b.usable ? 1 : 0)),
       ),
     );
     r.add(
@@ -161,10 +189,7 @@ export class ProxyMetrics {
         "switchyard_backend_weight",
         "Effective weight of each backend.",
         ["group", "backend"],
-        (g) => {
-          g.retain(() => false);
-          for (const b of state.snapshot?.backends ?? []) g.labels(group, b.address).set(b.weight);
-        },
+        (g) => eachBackend(g, (group, b) => g.labels(group, b.address).set(b.weight)),
       ),
     );
     r.add(
@@ -172,12 +197,7 @@ export class ProxyMetrics {
         "switchyard_backend_ejected",
         "1 while outlier detection has the backend ejected, else 0.",
         ["group", "backend"],
-        (g) => {
-          g.retain(() => false);
-          for (const b of state.snapshot?.backends ?? []) {
-            g.labels(group, b.address).set(b.ejected ? 1 : 0);
-          }
-        },
+        (g) => eachBackend(g, (group, b) => g.labels(group, b.address).set(b.ejected ? 1 : 0)),
       ),
     );
     r.add(
@@ -185,12 +205,10 @@ export class ProxyMetrics {
         "switchyard_outlier_ejections_total",
         "Times outlier detection ejected each backend.",
         ["group", "backend"],
-        (c) => {
-          c.retain(() => false);
-          for (const b of state.snapshot?.backends ?? []) {
+        (c) =>
+          eachBackend(c, (group, b, state) => {
             c.labels(group, b.address).value = state.ejectionsOf(b.address);
-          }
-        },
+          }),
       ),
     );
     r.add(
@@ -198,7 +216,10 @@ export class ProxyMetrics {
         "switchyard_panic_mode",
         "1 while too few backends are healthy and traffic is spread over all of them.",
         ["group"],
-        (g) => g.labels(group).set(state.snapshot?.panic ? 1 : 0),
+        (g) => {
+          g.retain(() => false);
+          for (const s of states) g.labels(s.group).set(s.snapshot?.panic ? 1 : 0);
+        },
       ),
     );
     r.add(
@@ -206,7 +227,12 @@ export class ProxyMetrics {
         "switchyard_connection_limit",
         "Client connections the proxy accepts at once (limits.max_connections).",
         ["group"],
-        (g) => g.labels(group).set(state.snapshot?.config.limits.max_connections ?? 0),
+        (g) => {
+          g.retain(() => false);
+          for (const s of states) {
+            g.labels(s.group).set(s.snapshot?.config.limits.max_connections ?? 0);
+          }
+        },
       ),
     );
     r.add(
@@ -216,8 +242,7 @@ export class ProxyMetrics {
         ["group", "version"],
         (g) => {
           g.retain(() => false);
-          const s = state.snapshot;
-          if (s) g.labels(group, s.version).set(1);
+          for (const s of states) if (s.snapshot) g.labels(s.group, s.snapshot.version).set(1);
         },
       ),
     );
@@ -226,7 +251,10 @@ export class ProxyMetrics {
         "switchyard_config_last_apply_timestamp_seconds",
         "When the current config was applied (Unix seconds).",
         ["group"],
-        (g) => g.labels(group).set(state.lastAppliedAt / 1000),
+        (g) => {
+          g.retain(() => false);
+          for (const s of states) g.labels(s.group).set(s.lastAppliedAt / 1000);
+        },
       ),
     );
     r.add(
@@ -235,17 +263,78 @@ export class ProxyMetrics {
         "Config versions rejected as invalid since start.",
         ["group"],
         (c) => {
-          c.labels(group).value = state.rejectedTotal;
+          c.retain(() => false);
+          for (const s of states) c.labels(s.group).value = s.rejectedTotal;
         },
       ),
     );
+  }
+
+  /** Stops describing a group (a listener no longer routes to it). */
+  forget(state: GroupState): void {
+    this.states.delete(state);
+  }
+}
+
+/**
+ * The metrics of one group (or, for a listener's own connection-level
+ * series, of the listener), with children resolved once.
+ *
+ * @example
+ * ```ts ignore
+ * const m = new ProxyMetrics(groupState);
+ * m.forBackend("127.0.0.1:9001").duration.observe(0.002);
+ * ```
+ */
+export class ProxyMetrics {
+  readonly families: ProxyMetricFamilies;
+  readonly retries: CounterChild;
+  /** Request fields dropped for an underscore in their name (no name label: bounded). */
+  readonly droppedUnderscoreHeaders: CounterChild;
+  readonly connectionsTotal: CounterChild;
+  readonly activeConnections: { value: number };
+  readonly #backends = new Map<string, BackendMetrics>();
+  readonly #errorChildren = new Map<string, CounterChild>();
+  /** Request counters of proxy-generated responses (backend "none"; no duration series). */
+  readonly #none: (CounterChild | undefined)[] = [];
+  readonly #group: string;
+
+  /**
+   * @param state The group described (its backends' gauges), or null for a
+   *   listener's own series (connections, refusals before routing).
+   * @param families Shared with the process's other groups (default: new).
+   * @param label The `group` label value (default: the state's group).
+   */
+  constructor(
+    readonly state: GroupState | null,
+    families: ProxyMetricFamilies = new ProxyMetricFamilies(),
+    label: string = state?.group ?? "",
+  ) {
+    this.families = families;
+    const group = label;
+    this.#group = group;
+    if (state) families.states.add(state);
+    this.retries = families.retries.labels(group);
+    this.droppedUnderscoreHeaders = families.dropped.labels(group, "underscore");
+    this.connectionsTotal = families.connections.labels(group);
+    this.activeConnections = families.active.labels(group);
+  }
+
+  /** The registry every group of the process renders into. */
+  get registry(): Registry {
+    return this.families.registry;
+  }
+
+  /** The `group` label value. */
+  get group(): string {
+    return this.#group;
   }
 
   /** The metric children of one backend (created on first use). */
   forBackend(address: string): BackendMetrics {
     let m = this.#backends.get(address);
     if (!m) {
-      m = { byKey: [], duration: this.duration.labels(this.#group, address) };
+      m = { byKey: [], duration: this.families.duration.labels(this.#group, address) };
       this.#backends.set(address, m);
     }
     return m;
@@ -262,7 +351,7 @@ export class ProxyMetrics {
     const key = mi * 5 + ci;
     let c = list[key];
     if (c === undefined) {
-      c = this.requests.labels(this.#group, address, METHOD_LABELS[mi]!, CLASS_LABELS[ci]!);
+      c = this.families.requests.labels(this.#group, address, METHOD_LABELS[mi]!, CLASS_LABELS[ci]!);
       list[key] = c;
     }
     return c;
@@ -285,7 +374,7 @@ export class ProxyMetrics {
     const key = `${cause}/${status}`;
     let c = this.#errorChildren.get(key);
     if (!c) {
-      c = this.errors.labels(this.#group, cause, String(status));
+      c = this.families.errors.labels(this.#group, cause, String(status));
       this.#errorChildren.set(key, c);
     }
     c.inc();
@@ -297,8 +386,8 @@ export class ProxyMetrics {
     for (const address of this.#backends.keys()) {
       if (address === "none" || live.has(address)) continue;
       this.#backends.delete(address);
-      this.duration.remove(this.#group, address);
-      this.requests.retain((v) => v[1] !== address);
+      this.families.duration.remove(this.#group, address);
+      this.families.requests.retain((v) => v[0] !== this.#group || v[1] !== address);
     }
   }
 }
