@@ -11,7 +11,8 @@ import { simpleResponse } from "../http1/forward.ts";
 import { findHeadEnd } from "../http1/bytes.ts";
 import { parseRequestHead } from "../http1/head.ts";
 import { dropUnderscoreFields } from "../http1/underscore_fields.ts";
-import { COARSE_SLACK_MS, type ProxyContext } from "./context.ts";
+import type { RequestHead } from "../http1/head.ts";
+import { type Answer, COARSE_SLACK_MS, isForward, type ListenerContext } from "./context.ts";
 import type { ClientSide } from "./client_side.ts";
 import { Exchange } from "./exchange.ts";
 import type { Tunnel } from "./tunnel.ts";
@@ -72,7 +73,7 @@ export class ClientConnection implements ClientSide {
 
   constructor(
     readonly socket: net.Socket,
-    readonly ctx: ProxyContext,
+    readonly ctx: ListenerContext,
     private readonly onClosed: (c: ClientConnection) => void,
   ) {
     this.clientIp = normalizeIp(socket.remoteAddress);
@@ -186,29 +187,28 @@ export class ClientConnection implements ClientSide {
           this.#reject(parsed.status, parsed.reason);
           break;
         }
-        let head = parsed;
-        const snap = this.ctx.state.snapshot;
         this.requests++;
         this.deadline = 0;
-        if (!head.keepAlive) this.closing = true;
-        if (!snap) {
-          this.write(simpleResponse(503, "no config loaded\n", false, { "retry-after": "1" }));
-          this.ctx.metrics.countError("no_backend", 503, head.method);
-          this.end();
-          break;
+        if (!parsed.keepAlive) this.closing = true;
+        const d = this.ctx.dispatch(parsed, this.clientIp);
+        if (!isForward(d)) {
+          this.#answer(parsed, d);
+          continue;
         }
+        let head = d.head;
+        const snap = d.snap;
         if (!snap.config.allow_underscores_in_headers) {
           const r = dropUnderscoreFields(head);
           if (r.dropped.length > 0) {
             head = r.head;
-            this.ctx.metrics.droppedUnderscoreHeaders.inc(r.dropped.length);
+            d.ctx.metrics.droppedUnderscoreHeaders.inc(r.dropped.length);
             this.ctx.log.debug("dropped header fields with an underscore", {
               fields: r.dropped,
               client: this.clientIp,
             });
           }
         }
-        const ex = new Exchange(this.ctx, this, head, snap);
+        const ex = new Exchange(d.ctx, this, head, snap, d.route);
         this.#exchange = ex;
         this.#rxSeen = this.#rx;
         this.#rxAt = this.ctx.coarseNow;
@@ -226,6 +226,23 @@ export class ClientConnection implements ClientSide {
     } finally {
       this.#parsing = false;
     }
+  }
+
+  /**
+   * Writes a response the proxy makes itself (no route, a redirect, a direct
+   * response, a limit). The connection stays open unless the request has a
+   * body (it is not read) or the connection is closing.
+   */
+  #answer(req: RequestHead, a: Answer): void {
+    const start = this.ctx.now();
+    const keepAlive = !a.close && req.keepAlive && !this.closing && !this.ctx.draining &&
+      req.contentLength <= 0 && !req.chunked;
+    if (a.cause !== null) this.ctx.metrics.countError(a.cause, a.status, req.method);
+    else this.ctx.metrics.countGenerated(req.method, a.status);
+    const text = simpleResponse(a.status, a.body, keepAlive, a.headers ?? undefined);
+    this.write(req.method === "HEAD" ? text.slice(0, text.indexOf("\r\n\r\n") + 4) : text);
+    a.route?.count(a.status, (this.ctx.now() - start) / 1000);
+    this.exchangeFinished(keepAlive);
   }
 
   #reject(status: number, reason: string): void {

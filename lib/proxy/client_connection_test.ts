@@ -8,7 +8,7 @@ import type { Buffer } from "node:buffer";
 import net from "node:net";
 import { ClientConnection } from "./client_connection.ts";
 import type { ProxyLimits } from "./context.ts";
-import { testContext, testRuntime } from "./testing.ts";
+import { testContext, testListener, testRuntime } from "./testing.ts";
 
 /** A backend answering each request with its path as the body, `/slow` after 150 ms. */
 async function backend(): Promise<{ port: number; close(): void }> {
@@ -55,7 +55,7 @@ async function proxy(
   const runtime = testRuntime(
     backendPort === null ? undefined : { backend_servers: [`127.0.0.1:${backendPort}`] },
   );
-  const ctx = testContext(runtime, { limits });
+  const ctx = testListener(testContext(runtime, { limits }));
   const connections: ClientConnection[] = [];
   const server = net.createServer((socket) => {
     connections.push(new ClientConnection(socket, ctx, () => {}));

@@ -6,10 +6,12 @@
  * @module
  */
 import type { GroupConfig } from "../config/schema.ts";
-import type { BackendView } from "../group/snapshot.ts";
+import type { RequestHead } from "../http1/head.ts";
+import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
 import type { GroupState } from "../group/group_state.ts";
 import type { Logger } from "../log.ts";
-import type { ProxyMetrics } from "./metrics.ts";
+import type { ProxyErrorCause, ProxyMetrics } from "./metrics.ts";
+import type { RouteLane } from "./route_lane.ts";
 import type { RetryBudget } from "./retry_budget.ts";
 import type { UpstreamPool } from "./upstream_pool.ts";
 
@@ -94,4 +96,65 @@ export interface ProxyContext {
   readonly coarseWall: number;
   /** True while shutting down: responses carry `Connection: close`. */
   readonly draining: boolean;
+}
+
+/**
+ * What every connection of a listening socket shares, whatever group a
+ * request goes to: the clocks, the drain flag, the logger.
+ */
+export interface ListenerFacts {
+  readonly log: Logger;
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Wall-clock milliseconds. */
+  wallNow(): number;
+  /** now() as of the last timeout sweep (see {@link ProxyContext.coarseNow}). */
+  readonly coarseNow: number;
+  /** wallNow() as of the last sweep. */
+  readonly coarseWall: number;
+  /** True while shutting down. */
+  readonly draining: boolean;
+}
+
+/** A request that goes to a group: the group's context and snapshot, the head to send. */
+export interface Forward {
+  /** The group's context (state, pools, budget, its metrics and limits). */
+  readonly ctx: ProxyContext;
+  readonly snap: GroupSnapshot;
+  /** The head to forward (rewritten by the route's policies, if any). */
+  readonly head: RequestHead;
+  /** The route taken (null for a `--group` proxy: no routes). */
+  readonly route: RouteLane | null;
+}
+
+/** A request the proxy answers itself (no route, a redirect, a direct response, a limit). */
+export interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>> | null;
+  /** Counted as a proxy error of this cause (null: a configured answer, not an error). */
+  readonly cause: ProxyErrorCause | null;
+  readonly route: RouteLane | null;
+  /** Close the connection after it (a proxy without any config does). */
+  readonly close?: boolean;
+}
+
+/** Where a request goes. */
+export type Dispatch = Forward | Answer;
+
+/** True when the request goes to a group. */
+export function isForward(d: Dispatch): d is Forward {
+  return (d as Forward).ctx !== undefined;
+}
+
+/**
+ * What a client connection needs from its listener: the client-side limits,
+ * the listener's own metrics (connections, refusals before any routing) and
+ * the routing decision for each request.
+ */
+export interface ListenerContext extends ListenerFacts {
+  readonly limits: ProxyLimits;
+  readonly metrics: ProxyMetrics;
+  /** Where `head` from `clientIp` goes. */
+  dispatch(head: RequestHead, clientIp: string): Dispatch;
 }

@@ -33,6 +33,7 @@ import { Tunnel } from "./tunnel.ts";
 import { type AttemptOwner, UpstreamAttempt } from "./upstream_attempt.ts";
 import { Fault, faultAnswer } from "./upstream_fault.ts";
 import type { UpstreamConnection } from "./upstream_pool.ts";
+import type { RouteLane } from "./route_lane.ts";
 
 export type { ClientSide };
 
@@ -57,13 +58,22 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
   readonly #relay: ResponseRelay;
 
   readonly #attempt: UpstreamAttempt;
+  /** The route taken, for its metrics (null for a `--group` proxy). */
+  readonly #route: RouteLane | null;
 
   #phase = Phase.Connecting;
   /** Monotonic deadline for the response head (0 = none). */
   responseDeadline = 0;
 
-  constructor(ctx: ProxyContext, client: ClientSide, req: RequestHead, snap: GroupSnapshot) {
+  constructor(
+    ctx: ProxyContext,
+    client: ClientSide,
+    req: RequestHead,
+    snap: GroupSnapshot,
+    route: RouteLane | null = null,
+  ) {
     this.#ctx = ctx;
+    this.#route = route;
     this.#client = client;
     this.#req = req;
     this.#snap = snap;
@@ -293,6 +303,7 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
     const answer = faultAnswer(fault);
     const req = this.#req;
     this.#ctx.metrics.countError(answer.cause, answer.status, req.method);
+    this.#route?.count(answer.status, (this.#ctx.now() - this.#start) / 1000);
     const keepAlive = clientKeepAlive(
       req.keepAlive,
       true,
@@ -323,15 +334,11 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
   #countResponse(status: number): void {
     const bm = this.#attempt.metrics;
     const lease = this.#attempt.lease;
+    const seconds = (this.#ctx.now() - this.#start) / 1000;
     if (bm && lease) {
-      this.#ctx.metrics.countResponse(
-        bm,
-        lease.address,
-        this.#req.method,
-        status,
-        (this.#ctx.now() - this.#start) / 1000,
-      );
+      this.#ctx.metrics.countResponse(bm, lease.address, this.#req.method, status, seconds);
     }
+    this.#route?.count(status, seconds);
   }
 
   /** True once the exchange has ended. */

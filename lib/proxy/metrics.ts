@@ -351,7 +351,12 @@ export class ProxyMetrics {
     const key = mi * 5 + ci;
     let c = list[key];
     if (c === undefined) {
-      c = this.families.requests.labels(this.#group, address, METHOD_LABELS[mi]!, CLASS_LABELS[ci]!);
+      c = this.families.requests.labels(
+        this.#group,
+        address,
+        METHOD_LABELS[mi]!,
+        CLASS_LABELS[ci]!,
+      );
       list[key] = c;
     }
     return c;
@@ -378,6 +383,11 @@ export class ProxyMetrics {
       this.#errorChildren.set(key, c);
     }
     c.inc();
+    this.#request(this.#none, "none", method, status).inc();
+  }
+
+  /** Counts a configured response the proxy made itself (a redirect, a direct response). */
+  countGenerated(method: string, status: number): void {
     this.#request(this.#none, "none", method, status).inc();
   }
 

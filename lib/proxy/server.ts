@@ -12,17 +12,22 @@
  * @module
  */
 import net from "node:net";
-import type { GroupState } from "../group/group_state.ts";
-import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
+import type { GroupSnapshot } from "../group/snapshot.ts";
+import type { RequestHead } from "../http1/head.ts";
 import type { GroupRuntime } from "./group_runtime.ts";
 import type { Logger } from "../log.ts";
 import { ClientConnection } from "./client_connection.ts";
 import { simpleResponse } from "../http1/forward.ts";
 import { normalizeIp } from "./client_connection.ts";
-import { DEFAULT_LIMITS, limitsOf, type ProxyContext, type ProxyLimits } from "./context.ts";
+import {
+  DEFAULT_LIMITS,
+  type Dispatch,
+  type ListenerContext,
+  type ListenerFacts,
+  type ProxyLimits,
+} from "./context.ts";
+import { GroupLane } from "./group_lane.ts";
 import { ProxyMetrics } from "./metrics.ts";
-import type { RetryBudget } from "./retry_budget.ts";
-import type { UpstreamPool } from "./upstream_pool.ts";
 import { inWorkerProcess } from "./workers.ts";
 import { GcNudge } from "./gc_nudge.ts";
 import { listenNet } from "../runtime/listen.ts";
@@ -34,17 +39,42 @@ import { listenNet } from "../runtime/listen.ts";
  */
 export const DRAIN_IDLE_GRACE_MS = 1_000;
 
+/** The answer while no config has been loaded yet. */
+const NO_CONFIG: Dispatch = Object.freeze({
+  status: 503,
+  body: "no config loaded\n",
+  headers: Object.freeze({ "retry-after": "1" }),
+  cause: "no_backend" as const,
+  route: null,
+  close: true,
+});
+
 /** How often off-heap memory is checked (a few microseconds each time). */
 const GC_CHECK_INTERVAL_MS = 25;
 
-/** Options of a {@link ProxyServer}. */
+/**
+ * Where a listener's requests go when it serves routes (`--listener`): the
+ * compiled route table over its groups (see listener_runtime.ts).
+ */
+export interface RequestRouter {
+  /** Called once by the server, before any request: the facts every group shares. */
+  bind(listener: ListenerFacts): void;
+  dispatch(head: RequestHead, clientIp: string): Dispatch;
+}
+
+/** Options of a {@link ProxyServer}: either one group (`runtime`) or a `router`. */
 export interface ProxyServerOptions {
-  /** The group served: its state, pools and retry budget. */
-  readonly runtime: GroupRuntime;
+  /** The one group served (`--group`): its state, pools and retry budget. */
+  readonly runtime?: GroupRuntime;
+  /** The routes served (`--listener`). */
+  readonly router?: RequestRouter;
   readonly log: Logger;
-  /** Overrides of the group config's limits (tests). */
+  /** Overrides of the config's limits (tests). */
   readonly limits?: Partial<ProxyLimits>;
-  /** Metrics to update; one is created when omitted. */
+  /**
+   * Metrics to update; one is created when omitted. With a `router`, the
+   * listener's own series (connections, refusals before routing).
+   */
   readonly metrics?: ProxyMetrics;
   /** Monotonic clock in ms (default `performance.now`). */
   readonly now?: () => number;
@@ -62,7 +92,7 @@ export interface ProxyServerOptions {
 }
 
 /**
- * Serves one group on one listening socket.
+ * Serves one group, or a router's routes, on one listening socket.
  *
  * @example
  * ```ts ignore
@@ -73,9 +103,7 @@ export interface ProxyServerOptions {
  * await server.shutdown(10_000);
  * ```
  */
-export class ProxyServer implements ProxyContext {
-  readonly state: GroupState;
-  readonly runtime: GroupRuntime;
+export class ProxyServer implements ListenerContext {
   readonly log: Logger;
   limits: ProxyLimits;
   readonly #limitOverrides: Partial<ProxyLimits>;
@@ -95,38 +123,50 @@ export class ProxyServer implements ProxyContext {
   readonly #reusePort: boolean;
   readonly #gcNudge: GcNudge | null;
 
+  /** The one group's lane (`--group`), else null. */
+  readonly #lane: GroupLane | null;
+  readonly #router: RequestRouter | null;
+
   constructor(options: ProxyServerOptions) {
-    this.runtime = options.runtime;
-    this.state = options.runtime.state;
     this.log = options.log;
     this.#limitOverrides = options.limits ?? {};
-    const snap = this.state.snapshot;
-    this.limits = { ...(snap ? limitsOf(snap.config) : DEFAULT_LIMITS), ...this.#limitOverrides };
-    this.metrics = options.metrics ?? new ProxyMetrics(this.state);
+    const runtime = options.runtime;
+    if (runtime) {
+      this.metrics = options.metrics ?? new ProxyMetrics(runtime.state);
+      this.#lane = new GroupLane(runtime, this, this.metrics, this.#limitOverrides);
+      this.limits = this.#lane.limits;
+      this.#router = null;
+    } else if (options.router) {
+      this.metrics = options.metrics ?? new ProxyMetrics(null);
+      this.#lane = null;
+      this.limits = { ...DEFAULT_LIMITS, ...this.#limitOverrides };
+      this.#router = options.router;
+    } else throw new Error("ProxyServer needs a runtime or a router");
     this.now = options.now ?? (() => performance.now());
     this.wallNow = options.wallNow ?? Date.now;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 100;
     this.#reusePort = options.reusePort ?? inWorkerProcess();
     this.#gcNudge = options.gcNudge === undefined ? GcNudge.forRuntime() : options.gcNudge;
+    this.#router?.bind(this);
   }
 
   /**
-   * Call after every snapshot swap (the runtime has already updated its pools):
-   * follows the config's limits and forgets removed backends' metrics.
+   * With one group: call after every snapshot swap (the runtime has already
+   * updated its pools): follows the config's limits and forgets removed
+   * backends' metrics.
    */
   onSnapshot(next: GroupSnapshot): void {
-    this.limits = { ...limitsOf(next.config), ...this.#limitOverrides };
-    const keep = new Set<string>();
-    for (const b of next.backends) keep.add(b.address);
-    this.metrics.pruneBackends(keep);
+    const lane = this.#lane;
+    if (lane === null) return;
+    lane.onSnapshot(next);
+    this.limits = lane.limits;
   }
 
-  pool(backend: BackendView): UpstreamPool {
-    return this.runtime.pool(backend);
-  }
-
-  budget(): RetryBudget {
-    return this.runtime.budget();
+  dispatch(head: RequestHead, clientIp: string): Dispatch {
+    const lane = this.#lane;
+    if (lane === null) return this.#router!.dispatch(head, clientIp);
+    const snap = lane.state.snapshot;
+    return snap === null ? NO_CONFIG : { ctx: lane, snap, head, route: null };
   }
 
   /**

@@ -7,7 +7,13 @@
  * @module
  */
 import { type Logger, silentLogger } from "../log.ts";
-import { DEFAULT_LIMITS, type ProxyContext, type ProxyLimits } from "./context.ts";
+import {
+  DEFAULT_LIMITS,
+  type Dispatch,
+  type ListenerContext,
+  type ProxyContext,
+  type ProxyLimits,
+} from "./context.ts";
 import { GroupRuntime } from "./group_runtime.ts";
 import { ProxyMetrics } from "./metrics.ts";
 
@@ -58,4 +64,27 @@ export function testContext(
     },
     draining: false,
   };
+}
+
+/**
+ * The listener context a client connection reads, over a group context: every
+ * request goes to that group (a `--group` proxy), or gets 503 while it has no
+ * config.
+ */
+export function testListener(ctx: ProxyContext): ListenerContext {
+  return Object.assign(Object.create(ctx) as ProxyContext, {
+    dispatch(head: Parameters<ListenerContext["dispatch"]>[0]): Dispatch {
+      const snap = ctx.state.snapshot;
+      return snap === null
+        ? {
+          status: 503,
+          body: "no config loaded\n",
+          headers: { "retry-after": "1" },
+          cause: "no_backend",
+          route: null,
+          close: true,
+        }
+        : { ctx, snap, head, route: null };
+    },
+  });
 }
