@@ -158,7 +158,8 @@ export function informationalHead(status: number, reason: string, fields: Fields
 }
 
 /**
- * A complete response the proxy generates itself (errors, 503, 431...).
+ * A complete response the proxy generates itself (errors, 503, 431,
+ * redirects...). With `headRequest`, the body is left out (its length stays).
  * The body is made plain ASCII (a reason may echo obs-text from a client's
  * head), so one character is one byte whatever encoding writes it and
  * Content-Length is exact.
@@ -174,11 +175,13 @@ export function simpleResponse(
   body: string,
   keepAlive: boolean,
   extra?: Readonly<Record<string, string>>,
+  headRequest = false,
 ): string {
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\n`;
   if (extra) { for (const k in extra) head += `${k}: ${extra[k]}\r\n`; }
   const text = asciiBody(body);
   head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${text.length}\r\n`;
   if (!keepAlive) head += "connection: close\r\n";
-  return `${head}\r\n${text}`;
+  // RFC 9110 §9.3.2: a HEAD response declares the length GET would send, without the body
+  return headRequest ? `${head}\r\n` : `${head}\r\n${text}`;
 }

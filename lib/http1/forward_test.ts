@@ -430,6 +430,31 @@ Deno.test("simpleResponse() writes a complete text/plain response", () => {
   assert.match(simpleResponse(599, "x", true), /^HTTP\/1\.1 599 Error\r\n/);
 });
 
+Deno.test("simpleResponse() to a HEAD request declares the body's length but sends no body", () => {
+  assert.equal(
+    simpleResponse(308, "moved\n", true, { location: "https://a.example/" }, true),
+    "HTTP/1.1 308 Permanent Redirect\r\nlocation: https://a.example/\r\n" +
+      "content-type: text/plain; charset=utf-8\r\ncontent-length: 6\r\n\r\n",
+  );
+});
+
+Deno.test("simpleResponse() names the redirect statuses", () => {
+  for (
+    const [status, reason] of [
+      [301, "Moved Permanently"],
+      [302, "Found"],
+      [303, "See Other"],
+      [307, "Temporary Redirect"],
+      [308, "Permanent Redirect"],
+    ] as const
+  ) {
+    assert.match(
+      simpleResponse(status, "", true),
+      new RegExp(`^HTTP/1\\.1 ${status} ${reason}\r\n`),
+    );
+  }
+});
+
 Deno.test("simpleResponse() makes the body ASCII so Content-Length is exact on the wire", () => {
   for (
     const [body, sent] of [
