@@ -28,7 +28,9 @@ import { args, env, onShutdownSignal } from "../lib/runtime/process.ts";
 import { REPO_ROOT } from "../lib/runtime/role_command.ts";
 import { runtimeVersion } from "../lib/runtime/serve.ts";
 import { type ConfigSource, deliverTo } from "../lib/source/config_source.ts";
-import { FileGroupSource } from "../lib/source/file.ts";
+import { FileGroupSource, FileListenerSource } from "../lib/source/file.ts";
+import { ListenerInstance, referencedGroups } from "../lib/proxy/listener_instance.ts";
+import { listenerSnapshotFile, ZkListenerSource } from "../lib/source/zk_listener_source.ts";
 import { readSnapshot } from "../lib/source/snapshot_file.ts";
 import { ZkProxySource } from "../lib/source/zookeeper.ts";
 import { writerOnlyAcl } from "../lib/store/acl.ts";
@@ -51,6 +53,13 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     type: "string",
     value: "NAME",
     help: "group to serve (with --config, may be omitted when the file has one group)",
+  },
+  {
+    name: "listener",
+    type: "string",
+    value: "NAME",
+    help: "serve a listener's routes over many groups (with --zk: /lb-routes/NAME; with " +
+      '--config: the file\'s "listeners" section) instead of one --group',
   },
   {
     name: "listen",
@@ -129,9 +138,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   if ((flags.config === undefined) === (flags.zk === undefined)) {
     usageError("proxy", PROXY_FLAGS, "give exactly one of --config FILE or --zk HOST:PORT");
   }
+  if (flags.listener !== undefined && flags.group !== undefined) {
+    usageError("proxy", PROXY_FLAGS, "give --listener NAME or --group NAME, not both");
+  }
   // --workers N: this process supervises N workers sharing the port (SO_REUSEPORT)
   if (await superviseWorkers(flags, log)) return;
-  const started = flags.zk !== undefined
+  const listener = flags.listener === undefined ? null : String(flags.listener);
+  const started = listener !== null
+    ? flags.zk !== undefined
+      ? await startListenerZk(flags, id, listener, log, listen, adminListen, healthFlag)
+      : await startListenerFile(flags, id, listener, log, listen, adminListen, healthFlag)
+    : flags.zk !== undefined
     ? await startZk(flags, id, log, listen, adminListen, healthFlag)
     : await startFile(flags, id, log, listen, adminListen, healthFlag);
   onShutdownSignal(async (signal) => {
@@ -196,6 +213,169 @@ async function startFile(
     async stop(drainMs) {
       await source.stop();
       await instance.shutdown(drainMs);
+    },
+  };
+}
+
+/** A listener's routes and groups from a watched two-section config file. */
+async function startListenerFile(
+  flags: FlagValues,
+  id: string,
+  listener: string,
+  log: Logger,
+  listen: Listen,
+  adminListen: Listen,
+  healthFlag: boolean | undefined,
+): Promise<Started> {
+  const opened = FileListenerSource.open(String(flags.config), listener, log);
+  if (!opened.ok) fatal("proxy", opened.message);
+  const source = opened.source;
+  const instance = new ListenerInstance({ id, listener, log, source: source.description });
+  source.start((update) => void instance.applyFile(update));
+  instance.setProbing(healthFlag !== false);
+  const bound = await listenOrExit("proxy", () => instance.start(listen, adminListen));
+  log.info("proxy listening", {
+    listener,
+    listen: `${listen.host}:${bound.port}`,
+    admin: `${adminListen.host}:${bound.adminPort}`,
+    runtime: runtimeVersion(),
+    routes: instance.runtime.config?.routes.length ?? 0,
+    groups: [...instance.runtime.referenced],
+    source: "file",
+  });
+  return {
+    async stop(drainMs) {
+      await source.stop();
+      await instance.shutdown(drainMs);
+    },
+  };
+}
+
+/**
+ * A listener's routes and groups from ZooKeeper (`/lb-routes/<listener>`,
+ * `/lb-configs/<group>`), with local snapshots for outages.
+ */
+async function startListenerZk(
+  flags: FlagValues,
+  id: string,
+  listener: string,
+  log: Logger,
+  listen: Listen,
+  adminListen: Listen,
+  healthFlag: boolean | undefined,
+): Promise<Started> {
+  let connect;
+  try {
+    connect = zkConnectOptions(flags, env);
+  } catch (e) {
+    usageError("proxy", PROXY_FLAGS, (e as Error).message);
+  }
+  const stateDir = env("SWITCHYARD_STATE_DIR") ?? path.join(REPO_ROOT, ".state");
+  const snapshotDir = flags["snapshot-file"] === undefined
+    ? path.join(stateDir, "snapshots")
+    : path.dirname(String(flags["snapshot-file"]));
+  let source: ZkListenerSource | null = null;
+  const instance = new ListenerInstance({
+    id,
+    listener,
+    log,
+    source: `zookeeper:${connect.connectionString}`,
+    statusExtra: () => source?.status() ?? { zookeeper: { state: "connecting" } },
+  });
+  // Static stability: serve the last good routes and groups at once, whatever ZooKeeper does.
+  const local = readSnapshot(listenerSnapshotFile(snapshotDir, listener), listener);
+  if (local.snapshot) {
+    for (const group of referencedGroups(local.snapshot.blob)) {
+      const g = readSnapshot(path.join(snapshotDir, `${group}.json`), group);
+      if (g.snapshot) {
+        instance.runtime.applyGroup(group, g.snapshot.version, g.snapshot.blob);
+        instance.setExternalHealth(group, new Set(g.snapshot.unhealthy));
+      }
+    }
+    const r = instance.runtime.applyListener(local.snapshot.version, local.snapshot.blob);
+    if (r.ok) {
+      log.info("serving the local snapshot until ZooKeeper answers", {
+        listener,
+        version: local.snapshot.version,
+      });
+    }
+  }
+  instance.setProbing(healthFlag !== false);
+  const advertise = String(flags.advertise ?? "");
+  const region = flags.region === undefined ? null : String(flags.region);
+  const bound = await listenOrExit("proxy", () => instance.start(listen, adminListen));
+  log.info("proxy listening", {
+    listener,
+    listen: `${listen.host}:${bound.port}`,
+    admin: `${adminListen.host}:${bound.adminPort}`,
+    runtime: runtimeVersion(),
+    source: "zookeeper",
+  });
+  const address = advertise || instance.listenAddress;
+  let store: CoordinationStore | null = null;
+  let stopped = false;
+  const connecting = (async () => {
+    for (let attempt = 0; !stopped; attempt++) {
+      try {
+        store = await connectStore({ ...connect, connectTimeoutMs: 5000 });
+        break;
+      } catch (e) {
+        log.warn("cannot reach ZooKeeper; serving the last good config", { error: String(e) });
+        await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
+      }
+    }
+    if (stopped || !store) return;
+    source = new ZkListenerSource({
+      store,
+      listener,
+      runtime: instance.runtime,
+      log,
+      resyncMs: Number(flags["resync-seconds"]) * 1000,
+      snapshotDir,
+      onUnhealthy: (group, unhealthy) => instance.setExternalHealth(group, unhealthy),
+      onOrchestrator: (present) => {
+        if (healthFlag !== undefined) return;
+        instance.setProbing(!present);
+        if (present) {
+          for (const group of instance.runtime.groups.keys()) {
+            instance.setExternalHealth(group, source?.unhealthy(group) ?? new Set());
+          }
+        }
+      },
+      acl: connect.digest ? writerOnlyAcl(connect.digest) : null,
+      registration: (workerIndex() ?? 0) !== 0 ? null : {
+        id,
+        data: () => ({
+          id,
+          group: listener,
+          listener,
+          groups: [...instance.runtime.referenced],
+          address,
+          admin: `${adminListen.host}:${adminListen.port}`,
+          region,
+          runtime: runtimeVersion(),
+          pid: process.pid,
+          config_version: instance.runtime.version,
+          started_at: new Date(instance.startedAt).toISOString(),
+        }),
+      },
+    });
+    if (healthFlag === false) instance.setProbing(false);
+    source.start();
+  })();
+  return {
+    async stop(drainMs) {
+      stopped = true;
+      const wait = Number(flags["deregister-seconds"]) * 1000;
+      if (source && wait > 0) {
+        await (source as ZkListenerSource).deregister();
+        log.info("deregistered; waiting before draining", { seconds: wait / 1000 });
+        await new Promise((r) => setTimeout(r, wait));
+      }
+      await (source as ZkListenerSource | null)?.stop();
+      await instance.shutdown(drainMs);
+      await (store as CoordinationStore | null)?.close();
+      await connecting;
     },
   };
 }

@@ -93,15 +93,34 @@ export function statusDocument(state: GroupState, info: StatusInfo): Record<stri
  * ```
  */
 export function adminApp(state: GroupState, registry: Registry, info: StatusInfo): Hono {
+  return adminRoutes({
+    registry,
+    draining: info.draining,
+    ready: () => state.snapshot !== null,
+    status: () => statusDocument(state, info),
+  });
+}
+
+/** What {@link adminRoutes} serves. */
+export interface AdminSource {
+  readonly registry: Registry;
+  draining(): boolean;
+  /** True once there is a config to serve (`/healthz` answers 503 before). */
+  ready(): boolean;
+  status(): Record<string, unknown>;
+}
+
+/** The admin app over any proxy (one group, or a listener's routes). */
+export function adminRoutes(source: AdminSource): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => {
-    if (info.draining()) return c.text("draining\n", 503);
-    return state.snapshot ? c.text("ok\n") : c.text("no config\n", 503);
+    if (source.draining()) return c.text("draining\n", 503);
+    return source.ready() ? c.text("ok\n") : c.text("no config\n", 503);
   });
-  app.get("/status", (c) => c.json(statusDocument(state, info)));
+  app.get("/status", (c) => c.json(source.status()));
   app.get(
     "/metrics",
-    (c) => c.body(registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
+    (c) => c.body(source.registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
   );
   return app;
 }

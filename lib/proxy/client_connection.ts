@@ -208,7 +208,7 @@ export class ClientConnection implements ClientSide {
             });
           }
         }
-        const ex = new Exchange(d.ctx, this, head, snap, d.route);
+        const ex = new Exchange(d.ctx, this, head, snap, d.route, d.requestId ?? null);
         this.#exchange = ex;
         this.#rxSeen = this.#rx;
         this.#rxAt = this.ctx.coarseNow;
@@ -239,8 +239,7 @@ export class ClientConnection implements ClientSide {
       req.contentLength <= 0 && !req.chunked;
     if (a.cause !== null) this.ctx.metrics.countError(a.cause, a.status, req.method);
     else this.ctx.metrics.countGenerated(req.method, a.status);
-    const text = simpleResponse(a.status, a.body, keepAlive, a.headers ?? undefined);
-    this.write(req.method === "HEAD" ? text.slice(0, text.indexOf("\r\n\r\n") + 4) : text);
+    this.write(a.render(keepAlive, req.method === "HEAD"));
     a.route?.count(a.status, (this.ctx.now() - start) / 1000);
     this.exchangeFinished(keepAlive);
   }

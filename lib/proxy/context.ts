@@ -7,6 +7,7 @@
  */
 import type { GroupConfig } from "../config/schema.ts";
 import type { RequestHead } from "../http1/head.ts";
+import { simpleResponse } from "../http1/forward.ts";
 import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
 import type { GroupState } from "../group/group_state.ts";
 import type { Logger } from "../log.ts";
@@ -125,18 +126,49 @@ export interface Forward {
   readonly head: RequestHead;
   /** The route taken (null for a `--group` proxy: no routes). */
   readonly route: RouteLane | null;
+  /** The request id sent upstream (with routes), else null. */
+  readonly requestId?: string | null;
 }
 
 /** A request the proxy answers itself (no route, a redirect, a direct response, a limit). */
 export interface Answer {
   readonly status: number;
-  readonly body: string;
-  readonly headers: Readonly<Record<string, string>> | null;
   /** Counted as a proxy error of this cause (null: a configured answer, not an error). */
   readonly cause: ProxyErrorCause | null;
   readonly route: RouteLane | null;
   /** Close the connection after it (a proxy without any config does). */
   readonly close?: boolean;
+  /** The complete response; `headRequest`: declare the body's length but send none. */
+  render(keepAlive: boolean, headRequest: boolean): string | Uint8Array;
+}
+
+/**
+ * A plain-text {@link Answer}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { textAnswer } from "./context.ts";
+ * const a = textAnswer(404, "no route\n", null, null, null);
+ * assert.match(String(a.render(true, false)), /^HTTP\/1.1 404 Not Found\r\n/);
+ * ```
+ */
+export function textAnswer(
+  status: number,
+  body: string,
+  headers: Readonly<Record<string, string>> | null,
+  cause: ProxyErrorCause | null,
+  route: RouteLane | null,
+  close = false,
+): Answer {
+  return {
+    status,
+    cause,
+    route,
+    close,
+    render: (keepAlive, headRequest) =>
+      simpleResponse(status, body, keepAlive, headers ?? undefined, headRequest),
+  };
 }
 
 /** Where a request goes. */

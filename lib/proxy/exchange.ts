@@ -34,6 +34,7 @@ import { type AttemptOwner, UpstreamAttempt } from "./upstream_attempt.ts";
 import { Fault, faultAnswer } from "./upstream_fault.ts";
 import type { UpstreamConnection } from "./upstream_pool.ts";
 import type { RouteLane } from "./route_lane.ts";
+import { applyResponsePolicy } from "../routing/response_policy.ts";
 
 export type { ClientSide };
 
@@ -60,6 +61,8 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
   readonly #attempt: UpstreamAttempt;
   /** The route taken, for its metrics (null for a `--group` proxy). */
   readonly #route: RouteLane | null;
+  /** The request id sent upstream (routes echo it to the client), or null. */
+  readonly #requestId: string | null;
 
   #phase = Phase.Connecting;
   /** Monotonic deadline for the response head (0 = none). */
@@ -71,9 +74,11 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
     req: RequestHead,
     snap: GroupSnapshot,
     route: RouteLane | null = null,
+    requestId: string | null = null,
   ) {
     this.#ctx = ctx;
     this.#route = route;
+    this.#requestId = requestId;
     this.#client = client;
     this.#req = req;
     this.#snap = snap;
@@ -215,6 +220,15 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
   }
 
   // ---------------------------------------------------------------- response
+
+  clientHead(head: ResponseHead): ResponseHead {
+    const policy = this.#route?.response ?? null;
+    if (policy === null) return head;
+    return applyResponsePolicy(head, policy, {
+      clientIp: this.#client.clientIp,
+      requestId: this.#requestId ?? "",
+    });
+  }
 
   responseHead(status: number): void {
     this.responseDeadline = 0;

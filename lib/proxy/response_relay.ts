@@ -34,6 +34,8 @@ export interface RelayOwner {
   readonly requestBodyRead: boolean;
   /** The current attempt's backend (for logs). */
   readonly backendAddress: string | undefined;
+  /** The head the client gets for the backend's `head` (a route's response policy applied). */
+  clientHead(head: ResponseHead): ResponseHead;
   /** A final head arrived and is about to be relayed: the attempt has its verdict. */
   responseHead(status: number): void;
   /** The answer is unusable and nothing reached the client yet: answer 502. */
@@ -277,7 +279,7 @@ export class ResponseRelay {
       this.#owner.requestBodyRead,
     );
     const text = clientResponseHead(
-      head,
+      this.#owner.clientHead(head),
       declaredFraming(framing, head.contentLength),
       keep,
       req.minor,

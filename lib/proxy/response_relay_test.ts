@@ -32,6 +32,7 @@ function relay(
   const owner: RelayOwner = {
     requestBodyRead: opts.bodyRead ?? true,
     backendAddress: "127.0.0.1:1",
+    clientHead: (h) => h,
     responseHead: (s) => events.push(`head ${s}`),
     badResponse: (r) => events.push(`bad: ${r}`),
     connectionLost: (r) => events.push(`lost: ${r}`),

@@ -6,6 +6,7 @@
  * @module
  */
 import type { CounterChild, HistogramChild } from "../metrics/registry.ts";
+import type { ResponsePolicy } from "../routing/response_policy.ts";
 import { CLASS_LABELS, classIndex, type ProxyMetricFamilies } from "./metrics.ts";
 
 /** The metrics of one route of one listener (or of "none": no route matched). */
@@ -15,6 +16,8 @@ export class RouteLane {
   readonly #duration: HistogramChild;
   #limited: CounterChild | null = null;
   readonly #mirrored = new Map<string, CounterChild>();
+  /** The route's response policy (set at each compile), or null for "none". */
+  response: ResponsePolicy | null = null;
 
   constructor(families: ProxyMetricFamilies, readonly listener: string, readonly name: string) {
     this.#families = families;

@@ -25,6 +25,7 @@ import {
   type ListenerContext,
   type ListenerFacts,
   type ProxyLimits,
+  textAnswer,
 } from "./context.ts";
 import { GroupLane } from "./group_lane.ts";
 import { ProxyMetrics } from "./metrics.ts";
@@ -40,14 +41,14 @@ import { listenNet } from "../runtime/listen.ts";
 export const DRAIN_IDLE_GRACE_MS = 1_000;
 
 /** The answer while no config has been loaded yet. */
-const NO_CONFIG: Dispatch = Object.freeze({
-  status: 503,
-  body: "no config loaded\n",
-  headers: Object.freeze({ "retry-after": "1" }),
-  cause: "no_backend" as const,
-  route: null,
-  close: true,
-});
+const NO_CONFIG: Dispatch = textAnswer(
+  503,
+  "no config loaded\n",
+  { "retry-after": "1" },
+  "no_backend",
+  null,
+  true,
+);
 
 /** How often off-heap memory is checked (a few microseconds each time). */
 const GC_CHECK_INTERVAL_MS = 25;

@@ -13,6 +13,7 @@ import {
   type ListenerContext,
   type ProxyContext,
   type ProxyLimits,
+  textAnswer,
 } from "./context.ts";
 import { GroupRuntime } from "./group_runtime.ts";
 import { ProxyMetrics } from "./metrics.ts";
@@ -76,14 +77,7 @@ export function testListener(ctx: ProxyContext): ListenerContext {
     dispatch(head: Parameters<ListenerContext["dispatch"]>[0]): Dispatch {
       const snap = ctx.state.snapshot;
       return snap === null
-        ? {
-          status: 503,
-          body: "no config loaded\n",
-          headers: { "retry-after": "1" },
-          cause: "no_backend",
-          route: null,
-          close: true,
-        }
+        ? textAnswer(503, "no config loaded\n", { "retry-after": "1" }, "no_backend", null, true)
         : { ctx, snap, head, route: null };
     },
   });

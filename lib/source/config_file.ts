@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { formatIssues, parseJsonConfig, validateConfigFile } from "../config/schema.ts";
 import type { ConfigUpdate } from "./config_source.ts";
+import { fileSections } from "./file_sections.ts";
 
 /** A short content hash used as the config version of a blob. */
 export function contentVersion(text: string): string {
@@ -44,7 +45,7 @@ export function chooseGroup(
 ): GroupChoice {
   const parsed = parseJsonConfig(text);
   if (!parsed.ok) return { ok: false, message: `${label}: ${formatIssues(parsed.issues)}` };
-  const file = validateConfigFile(parsed.value);
+  const file = validateConfigFile(fileSections(parsed.value).groups);
   if (!file.ok) {
     return { ok: false, message: `${label}: invalid config\n${formatIssues(file.issues)}` };
   }
@@ -82,9 +83,10 @@ export function groupUpdate(text: string, group: string): ConfigUpdate {
   const version = contentVersion(text);
   const json = parseJsonConfig(text, group);
   if (!json.ok) return { version, issues: json.issues };
-  const all = validateConfigFile(json.value);
+  const groups = fileSections(json.value).groups;
+  const all = validateConfigFile(groups);
   if (!all.ok) return { version, issues: all.issues };
-  const blob = (json.value as Record<string, unknown>)[group];
+  const blob = (groups as Record<string, unknown>)[group];
   if (blob === undefined) {
     return { version, issues: [{ group, field: "", reason: "group removed from the file" }] };
   }

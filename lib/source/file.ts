@@ -13,6 +13,7 @@ import path from "node:path";
 import type { Logger } from "../log.ts";
 import { chooseGroup, groupUpdate } from "./config_file.ts";
 import type { ConfigConsumer, ConfigSource, ConfigUpdate } from "./config_source.ts";
+import { type ListenerFileUpdate, listenerFileUpdate } from "./listener_file.ts";
 
 export { contentVersion } from "./config_file.ts";
 
@@ -160,6 +161,74 @@ export class FileGroupSource implements ConfigSource {
     const group = this.group;
     this.#stopWatch = this.#file.watch(
       (read) => void consume(groupUpdate(read.text!, group)),
+      this.#firstText,
+    );
+  }
+
+  stop(): Promise<void> {
+    this.#stopWatch?.();
+    this.#stopWatch = null;
+    return Promise.resolve();
+  }
+}
+
+/**
+ * One listener of a watched two-section config file (`--listener` with
+ * `--config`): its first update is the listener's routes and the file's
+ * groups at open, then one update per edit of the file.
+ */
+export class FileListenerSource {
+  readonly description: string;
+  readonly #file: FileConfigSource;
+  readonly #first: ListenerFileUpdate;
+  readonly #firstText: string;
+  #stopWatch: (() => void) | null = null;
+
+  private constructor(
+    file: FileConfigSource,
+    readonly listener: string,
+    first: ListenerFileUpdate,
+    firstText: string,
+  ) {
+    this.#file = file;
+    this.description = `file:${file.path}`;
+    this.#first = first;
+    this.#firstText = firstText;
+  }
+
+  /**
+   * Reads the file. Fails, with a message naming the file and field, when it
+   * cannot be read or is invalid for the listener: a proxy cannot start on it.
+   */
+  static open(
+    file: string,
+    listener: string,
+    log: Logger,
+    options?: { debounceMs: number; pollMs: number },
+  ):
+    | { readonly ok: true; readonly source: FileListenerSource }
+    | { readonly ok: false; readonly message: string } {
+    const watched = new FileConfigSource(file, log, options);
+    const first = watched.read();
+    if (first.text === null) {
+      return { ok: false, message: `cannot read ${watched.path}: ${first.error}` };
+    }
+    const update = listenerFileUpdate(first.text, listener);
+    if ("issues" in update) {
+      const lines = update.issues.map((i) =>
+        `  listener ${i.listener}${i.field ? `, ${i.field}` : ""}: ${i.reason}`
+      );
+      return { ok: false, message: `${watched.path}: invalid config\n${lines.join("\n")}` };
+    }
+    return { ok: true, source: new FileListenerSource(watched, listener, update, first.text) };
+  }
+
+  /** Emits the config read at open, then one update per edit. */
+  start(consume: (update: ListenerFileUpdate) => void): void {
+    if (this.#stopWatch !== null) return;
+    consume(this.#first);
+    this.#stopWatch = this.#file.watch(
+      (read) => consume(listenerFileUpdate(read.text!, this.listener)),
       this.#firstText,
     );
   }

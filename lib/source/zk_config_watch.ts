@@ -22,6 +22,8 @@ export interface ZkConfigWatchOptions {
   readonly log: Logger;
   /** Slow periodic re-read of the config node (ms). */
   readonly resyncMs: number;
+  /** The node watched (default `/lb-configs/<group>`; a listener's is `/lb-routes/<listener>`). */
+  readonly path?: string;
 }
 
 const decoder = new TextDecoder();
@@ -60,12 +62,15 @@ export class ZkConfigWatch implements ConfigSource {
   /** Safety-net re-reads that found a change the watch had not delivered. */
   resyncFixes = 0;
 
+  readonly #path: string;
+
   constructor(options: ZkConfigWatchOptions) {
     this.#o = options;
+    this.#path = options.path ?? configPath(options.group);
   }
 
   get description(): string {
-    return `zookeeper:${configPath(this.#o.group)}`;
+    return `zookeeper:${this.#path}`;
   }
 
   /** The last version seen (`absent` while the node is missing), or null. */
@@ -78,7 +83,7 @@ export class ZkConfigWatch implements ConfigSource {
     if (this.#consume !== null || this.#stopped) return;
     this.#consume = consume;
     const { store, group, log } = this.#o;
-    this.#watch = store.watchData(configPath(group), (node) => this.#onConfig(node, "watch"), {
+    this.#watch = store.watchData(this.#path, (node) => this.#onConfig(node, "watch"), {
       onError: (e) => log.debug("zookeeper watch error", { error: String(e) }),
     });
     this.#timer = setInterval(() => this.resync(), this.#o.resyncMs);
@@ -101,7 +106,7 @@ export class ZkConfigWatch implements ConfigSource {
   /** Re-reads the node now; a change the watch missed is emitted (and counted). */
   resync(): void {
     if (this.#stopped) return;
-    this.#o.store.get(configPath(this.#o.group)).then(
+    this.#o.store.get(this.#path).then(
       (node) => {
         try {
           this.#onConfig(node, "resync");
@@ -135,7 +140,7 @@ export class ZkConfigWatch implements ConfigSource {
         this.#lastVersion = "absent";
         consume({
           version: "absent",
-          issues: [{ group, field: "", reason: `${configPath(group)} does not exist` }],
+          issues: [{ group, field: "", reason: `${this.#path} does not exist` }],
         });
       }
       return;

@@ -1,0 +1,233 @@
+/**
+ * One `--listener` proxy process's parts, wired together: the listener's
+ * routes and groups ({@link ListenerRuntime}), the metrics every group shares,
+ * the proxy server and the admin app. The proxy role feeds it configs from a
+ * file or from ZooKeeper; tests can build one in-process.
+ *
+ * @module
+ */
+import process from "node:process";
+import { type HealthState, initialHealth } from "../health/state_machine.ts";
+import type { Logger } from "../log.ts";
+import type { RouteIssue } from "../routing/schema.ts";
+import { addProcessMetrics } from "../runtime/process.ts";
+import { runtimeVersion, serve, type ServeHandle } from "../runtime/serve.ts";
+import type { ListenerFileUpdate } from "../source/listener_file.ts";
+import { adminRoutes, statusDocument } from "./admin_app.ts";
+import { type ListenerApplied, ListenerRuntime } from "./listener_runtime.ts";
+import { ProxyMetricFamilies, ProxyMetrics } from "./metrics.ts";
+import { ProxyServer } from "./server.ts";
+import { workerIndex } from "./workers.ts";
+
+/** How a listener instance is set up. */
+export interface ListenerInstanceOptions {
+  readonly id: string;
+  readonly listener: string;
+  readonly log: Logger;
+  /** Where the config comes from, shown in `/status`. */
+  readonly source: string;
+  /** Extra `/status` fields (source state). */
+  readonly statusExtra?: () => Record<string, unknown>;
+}
+
+/** A listener proxy's moving parts. */
+export class ListenerInstance {
+  readonly families = new ProxyMetricFamilies();
+  readonly runtime: ListenerRuntime;
+  readonly metrics: ProxyMetrics;
+  readonly server: ProxyServer;
+  readonly startedAt = Date.now();
+  #admin: ServeHandle | null = null;
+  #listen = "";
+  readonly #log: Logger;
+
+  constructor(readonly options: ListenerInstanceOptions) {
+    this.#log = options.log;
+    this.runtime = new ListenerRuntime({
+      listener: options.listener,
+      log: options.log,
+      families: this.families,
+    });
+    this.metrics = new ProxyMetrics(null, this.families, options.listener);
+    addProcessMetrics(this.families.registry, this.startedAt);
+    this.server = new ProxyServer({
+      router: this.runtime,
+      log: options.log,
+      metrics: this.metrics,
+    });
+  }
+
+  /**
+   * Applies a file's update: the groups the routes reference, then the
+   * routes. An update with issues changes nothing.
+   */
+  applyFile(update: ListenerFileUpdate): ListenerApplied {
+    if ("issues" in update) return this.runtime.rejectListener(update.version, update.issues);
+    const wanted = referencedGroups(update.listener);
+    for (const name of wanted) {
+      const r = this.runtime.applyGroup(name, update.version, update.groups[name]);
+      if (!r.ok) {
+        const issue: RouteIssue = {
+          listener: this.options.listener,
+          field: `groups.${name}`,
+          reason: r.rejected.reason,
+        };
+        return this.runtime.rejectListener(update.version, [issue]);
+      }
+    }
+    return this.runtime.applyListener(update.version, update.listener);
+  }
+
+  /** Turns the embedded health checkers on (no orchestrator) or off. */
+  setProbing(on: boolean): void {
+    if (!this.runtime.setProbing(on)) return;
+    this.#log.info(on ? "active health checks on" : "active health checks off");
+  }
+
+  /**
+   * Health written by the orchestrator for one group: the backends listed are
+   * unhealthy, every other configured backend is healthy.
+   */
+  setExternalHealth(group: string, unhealthy: ReadonlySet<string>): void {
+    const state = this.runtime.groups.get(group)?.runtime.state;
+    const snap = state?.snapshot;
+    if (!state || !snap) return;
+    const now = Date.now();
+    const states = new Map<string, HealthState>();
+    for (const b of snap.backends) {
+      const want = unhealthy.has(b.address) ? "unhealthy" : "healthy";
+      if (state.healthOf(b.address)?.status !== want) {
+        states.set(b.address, initialHealth(now, want));
+      }
+    }
+    if (states.size > 0 && state.setHealth(states)) {
+      this.#log.info("health from orchestrator", { group, unhealthy: [...unhealthy] });
+    }
+  }
+
+  /** The `/status` document: the listener's routes and each group's state. */
+  status(): Record<string, unknown> {
+    const rt = this.runtime;
+    const groups: Record<string, unknown> = {};
+    for (const [name, g] of rt.groups) {
+      const doc = statusDocument(g.runtime.state, this.#statusInfo());
+      groups[name] = {
+        config: doc.config,
+        rejected_total: doc.rejected_total,
+        last_rejected: doc.last_rejected,
+        panic: doc.panic,
+        usable_backends: doc.usable_backends,
+        outlier_ejections_total: doc.outlier_ejections_total,
+        backends: doc.backends,
+      };
+    }
+    return {
+      role: "proxy",
+      id: this.options.id,
+      pid: process.pid,
+      worker: workerIndex(),
+      listener: this.options.listener,
+      runtime: runtimeVersion(),
+      listen: this.#listen,
+      source: this.options.source,
+      started_at: new Date(this.startedAt).toISOString(),
+      draining: this.server.draining,
+      connections: this.server.connectionCount,
+      health_checks: rt.probing ? "proxy" : "external",
+      ...this.options.statusExtra?.(),
+      routes: rt.config
+        ? {
+          version: rt.version,
+          applied_at: new Date(rt.lastAppliedAt).toISOString(),
+          applied_total: rt.appliedTotal,
+          names: rt.config.routes.map((r) => r.name),
+          default_route: rt.config.default_route ?? null,
+        }
+        : null,
+      rejected_total: rt.rejectedTotal,
+      last_rejected: rt.rejected
+        ? {
+          version: rt.rejected.version,
+          issues: rt.rejected.issues,
+          at: new Date(rt.rejected.at).toISOString(),
+        }
+        : null,
+      groups,
+    };
+  }
+
+  #statusInfo() {
+    return {
+      id: this.options.id,
+      runtime: runtimeVersion(),
+      startedAt: this.startedAt,
+      source: this.options.source,
+      listen: this.#listen,
+      healthChecks: this.runtime.probing,
+      connections: () => this.server.connectionCount,
+      draining: () => this.server.draining,
+    };
+  }
+
+  /**
+   * Starts the proxy and admin listeners; resolves with the bound ports.
+   * When either cannot listen, rejects with its `ListenError` after stopping
+   * everything.
+   */
+  async start(
+    listen: { host: string; port: number },
+    adminListen: { host: string; port: number },
+  ): Promise<{ port: number; adminPort: number }> {
+    try {
+      const bound = await this.server.listen(listen.host, listen.port);
+      this.#listen = `${listen.host}:${bound.port}`;
+      this.#admin = await serve(
+        adminRoutes({
+          registry: this.families.registry,
+          draining: () => this.server.draining,
+          ready: () => this.runtime.config !== null,
+          status: () => this.status(),
+        }).fetch,
+        { hostname: adminListen.host, port: adminListen.port },
+      );
+      return { port: bound.port, adminPort: this.#admin.port };
+    } catch (e) {
+      await this.shutdown(0);
+      throw e;
+    }
+  }
+
+  /** The address clients reach this proxy on (after {@link start}). */
+  get listenAddress(): string {
+    return this.#listen;
+  }
+
+  /** Drains and stops everything. */
+  async shutdown(drainMs: number): Promise<void> {
+    this.runtime.setProbing(false);
+    await this.server.shutdown(drainMs);
+    this.runtime.close();
+    await this.#admin?.shutdown();
+  }
+}
+
+/** The groups a (not yet validated) listener blob's routes name. */
+export function referencedGroups(blob: unknown): Set<string> {
+  const out = new Set<string>();
+  const routes = (blob as { routes?: unknown })?.routes;
+  if (!Array.isArray(routes)) return out;
+  for (const r of routes) {
+    if (typeof r !== "object" || r === null) continue;
+    const route = r as Record<string, unknown>;
+    const fwd = route.forward as { group?: unknown } | undefined;
+    if (typeof fwd?.group === "string") out.add(fwd.group);
+    if (Array.isArray(route.split)) {
+      for (const s of route.split) {
+        if (typeof s?.group === "string") out.add(s.group);
+      }
+    }
+    const mirror = route.mirror as { group?: unknown } | undefined;
+    if (typeof mirror?.group === "string") out.add(mirror.group);
+  }
+  return out;
+}
