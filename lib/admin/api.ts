@@ -32,6 +32,7 @@ import {
 } from "../store/types.ts";
 import { type GroupReference, groupReferences } from "../routing/references.ts";
 import { type RouteIssue, validateListenerConfig } from "../routing/schema.ts";
+import { whichRoute } from "../routing/which_route.ts";
 import type { Op } from "../store/types.ts";
 import { type ConfigKind, GROUP_CONFIGS, LISTENER_CONFIGS } from "./config_kind.ts";
 import {
@@ -42,6 +43,7 @@ import {
 } from "./config_repo.ts";
 import { bodyTooLargeMessage, ConfigTooLargeError, MAX_BODY_BYTES } from "./limits.ts";
 import { diffJson } from "./diff.ts";
+import { readGroupStates } from "./group_state.ts";
 import { type AdminToken, bearer, identify } from "./tokens.ts";
 
 /** Dependencies of the API. */
@@ -98,6 +100,18 @@ const rollbackBody = z.strictObject({
   expected_version: z.number().int().optional(),
 });
 const createBody = z.strictObject({ group: z.string(), config: z.unknown() });
+const routeTestBody = z.strictObject({
+  method: z.string({ error: "must be a string" }).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, {
+    error: "must be a method name such as GET",
+  }).default("GET"),
+  url: z.string({ error: 'must be an absolute URL such as "https://shop.example.com/cart"' })
+    .refine((u) => URL.canParse(u), {
+      error: 'must be an absolute URL such as "https://shop.example.com/cart"',
+    }),
+  headers: z.record(z.string(), z.string({ error: "must be a string" }), {
+    error: "must be an object of header names to values",
+  }).optional(),
+});
 
 async function jsonBody(c: Context): Promise<unknown> {
   try {
@@ -710,6 +724,33 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
       if (body.drain === true) next.drain = true;
       else if (body.drain === false) delete next.drain;
       list[i] = next;
+    });
+  });
+
+  // "Which route?": a read, so neither counted nor logged as a write
+  app.post("/api/listeners/:listener/route-test", async (c) => {
+    const listener = nameParam(c, "listener");
+    const body = parseBody(routeTestBody, await jsonBody(c));
+    const r = await listeners.get(listener);
+    if (!r) throw new NoNodeError();
+    const v = validateListenerConfig(listener, r.config);
+    if (!v.ok) {
+      const invalid = await invalidity(listeners, r);
+      throw new ApiError(409, {
+        error: `the stored config of ${listener} (version ${r.version}) is invalid: ` +
+          `${invalid.reason}; ${invalid.hint}`,
+        current_version: r.version,
+        invalid,
+      });
+    }
+    const request = body.headers === undefined
+      ? { method: body.method, url: body.url }
+      : { method: body.method, url: body.url, headers: body.headers };
+    // the matching alone names the groups involved; only those are read
+    const names = whichRoute(v.value, request, new Map()).groups.map((g) => g.group);
+    const answer = whichRoute(v.value, request, await readGroupStates(repo, names));
+    return c.json({ listener, version: r.version, ...answer }, 200, {
+      "cache-control": "no-store",
     });
   });
 

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { createLogger } from "../log.ts";
 import { Registry } from "../metrics/registry.ts";
 import { writerOnlyAcl } from "../store/acl.ts";
-import { configPath, historyPath, routeHistoryPath, routesPath } from "../store/layout.ts";
+import {
+  configPath,
+  healthBackendPath,
+  historyPath,
+  routeHistoryPath,
+  routesPath,
+} from "../store/layout.ts";
 import { MemoryServer, type MemoryStore } from "../store/memory.ts";
 import type { CoordinationStore, Op } from "../store/types.ts";
 import { adminApi } from "./api.ts";
@@ -1486,5 +1492,47 @@ Deno.test("a listener config over the size limit is 413 and nothing is written",
     assert.equal(r.status, 413, r.text.slice(0, 300));
     assert.equal(r.json.limit_bytes, MAX_CONFIG_BYTES);
     assert.equal(await api.other.exists(routesPath("big")), null);
+  });
+});
+
+Deno.test("route-test answers which route, group and usable backends a request would get, from the live config", async () => {
+  await withApi(async (api) => {
+    await seed(api); // g: 10.0.0.1:80, 10.0.0.2:80
+    await api.other.create(healthBackendPath("g", "10.0.0.2:80"), enc("{}"), { parents: true });
+    await api.call("PUT", "/api/listeners/public", {
+      routes: [{
+        name: "cart",
+        match: { host: "shop.example.com", path: { template: "/cart/:id" } },
+        forward: { group: "g" },
+      }],
+    });
+    const r = await api.call("POST", "/api/listeners/public/route-test", {
+      method: "GET",
+      url: "https://shop.example.com/cart/7?x=1",
+      headers: { cookie: "a=b" },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.listener, "public");
+    assert.equal(r.json.version, 0);
+    assert.deepEqual(r.json.route, { name: "cart", index: 0, default: false });
+    assert.deepEqual(r.json.action, { type: "forward", group: "g" });
+    assert.deepEqual(r.json.params, { id: "7" });
+    assert.deepEqual(
+      (r.json.groups as Json[]).map((g) => [g.group, g.usable]),
+      [["g", ["10.0.0.1:80"]]],
+    );
+    const none = await api.call("POST", "/api/listeners/public/route-test", {
+      method: "GET",
+      url: "https://other.example.com/",
+    });
+    assert.equal(none.status, 200);
+    assert.equal(none.json.route, null);
+    assert.equal(none.json.status, 404);
+    const bad = await api.call("POST", "/api/listeners/public/route-test", { url: "/cart" });
+    assert.equal(bad.status, 422);
+    assert.equal((bad.json.issues as Json[])[0]!.field, "url");
+    const missing = await api.call("POST", "/api/listeners/nope/route-test", { url: "http://a/" });
+    assert.equal(missing.status, 404);
+    assert.deepEqual(api.samples(), ["create/ok=1", "listener-create/ok=1"]);
   });
 });
