@@ -218,3 +218,66 @@ export function whichRoute(
     groups: routeGroups(route).map((g) => groupAnswer(g, groups.get(g))),
   };
 }
+
+function percent(share: number): string {
+  return `${Math.round(share * 10_000) / 100}%`;
+}
+
+/**
+ * The answer as text, as `ctl route-test` prints it and the console's "Which route?" box shows
+ * it: the route, the action, the parameters, the mirror, then every group with each backend and
+ * why one may not be picked.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatRouteAnswer } from "./which_route.ts";
+ * const text = formatRouteAnswer({
+ *   request: { method: "GET", host: "x", path: "/", query: "" },
+ *   route: null, status: 404, action: null, params: {}, mirror: null, groups: [],
+ * });
+ * assert.equal(text, "GET x/\nroute: none (the proxy answers 404)");
+ * ```
+ */
+export function formatRouteAnswer(a: RouteAnswer): string {
+  const r = a.request;
+  const lines = [`${r.method} ${r.host}${r.path}${r.query ? `?${r.query}` : ""}`];
+  if (a.route === null || a.action === null) {
+    lines.push(`route: none (the proxy answers ${a.status ?? 404})`);
+    return lines.join("\n");
+  }
+  lines.push(
+    `route: ${a.route.name} (#${a.route.index}${a.route.default ? ", the default route" : ""})`,
+  );
+  const act = a.action;
+  if (act.type === "forward") lines.push(`action: forward to ${act.group}`);
+  else if (act.type === "split") {
+    lines.push(
+      `action: split: ${
+        act.groups.map((g) => `${g.group} weight ${g.weight} (${percent(g.share)})`).join(", ")
+      }`,
+    );
+  } else if (act.type === "redirect") {
+    lines.push(`action: redirect ${act.status} to ${act.location}`);
+  } else lines.push(`action: direct response ${act.status}`);
+  const params = Object.entries(a.params);
+  if (params.length > 0) lines.push(`params: ${params.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  if (a.mirror) lines.push(`mirror: ${a.mirror.percent}% to ${a.mirror.group}`);
+  for (const g of a.groups) {
+    if (!g.exists) {
+      lines.push(`group ${g.group}: does not exist`);
+      continue;
+    }
+    lines.push(`group ${g.group}: ${g.usable.length} of ${g.backends.length} backends usable`);
+    for (const b of g.backends) {
+      const why = b.usable ? "usable" : [
+        b.unhealthy ? "unhealthy" : "",
+        b.drain ? "draining" : "",
+        b.weight > 0 ? "" : "weight 0",
+      ]
+        .filter((x) => x).join(", ");
+      lines.push(`  ${b.address}\t${why}`);
+    }
+  }
+  return lines.join("\n");
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ListenerConfig, validateListenerConfig } from "./schema.ts";
-import { type GroupState, type TestRequest, whichRoute } from "./which_route.ts";
+import { formatRouteAnswer, type GroupState, type TestRequest, whichRoute } from "./which_route.ts";
 
 function listener(blob: unknown): ListenerConfig {
   const r = validateListenerConfig("public", blob);
@@ -184,4 +184,40 @@ Deno.test("whichRoute() reports the request as matched and refuses a URL that is
     query: "id=1&x",
   });
   assert.throws(() => whichRoute(CONFIG, { method: "GET", url: "/cart" }, GROUPS), TypeError);
+});
+
+Deno.test("formatRouteAnswer() prints the route, the action, params, mirror and each backend's state", () => {
+  const a = whichRoute(
+    CONFIG,
+    { method: "GET", url: "https://shop.example.com/cart?id=1" },
+    GROUPS,
+  );
+  assert.equal(
+    formatRouteAnswer(a),
+    [
+      "GET shop.example.com/cart?id=1",
+      "route: cart (#2)",
+      "action: split: shop-v1 weight 95 (95%), shop-v2 weight 5 (5%)",
+      "mirror: 10% to shadow",
+      "group shop-v1: 1 of 3 backends usable",
+      "  10.0.0.1:80\tusable",
+      "  10.0.0.2:80\tunhealthy",
+      "  10.0.0.3:80\tdraining",
+      "group shop-v2: 1 of 1 backends usable",
+      "  10.0.1.1:80\tusable",
+      "group shadow: does not exist",
+    ].join("\n"),
+  );
+  const user = whichRoute(CONFIG, { method: "GET", url: "http://a.example.com/users/1/x" }, GROUPS);
+  assert.match(formatRouteAnswer(user), /\nparams: id=1 \*=x\n/);
+  const fallback = whichRoute(CONFIG, { method: "PUT", url: "http://a.b/c" }, GROUPS);
+  assert.match(
+    formatRouteAnswer(fallback),
+    /route: fallback \(#5, the default route\)\naction: direct response 503$/,
+  );
+  const redirect = whichRoute(CONFIG, { method: "GET", url: "http://old.example.com/" }, GROUPS);
+  assert.match(
+    formatRouteAnswer(redirect),
+    /action: redirect 301 to https:\/\/shop.example.com\/$/,
+  );
 });
