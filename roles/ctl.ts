@@ -8,7 +8,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type diffJson, formatDiff } from "../lib/admin/diff.ts";
-import { formatRouteAnswer, type RouteAnswer } from "../lib/routing/which_route.ts";
+import {
+  formatRouteAnswer,
+  parseHeaderLines,
+  type RouteAnswer,
+} from "../lib/routing/which_route.ts";
 import { bootstrapTree } from "../lib/admin/bootstrap.ts";
 import { MAX_BODY_BYTES, MAX_CONFIG_BYTES } from "../lib/admin/limits.ts";
 import {
@@ -345,15 +349,9 @@ async function rollback(
 async function routeTest(flags: FlagValues, headerLines: readonly string[]): Promise<void> {
   if (typeof flags.listener !== "string") usage("route-test needs --listener NAME");
   if (typeof flags.url !== "string") usage("route-test needs --url URL");
-  const headers: Record<string, string> = {};
-  for (const line of headerLines) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) usage(`--header takes 'NAME: VALUE', not "${line}"`);
-    const key = line.slice(0, colon).trim();
-    headers[key] = headers[key] === undefined
-      ? line.slice(colon + 1).trim()
-      : `${headers[key]}, ${line.slice(colon + 1).trim()}`;
-  }
+  const parsed = parseHeaderLines(headerLines);
+  if ("error" in parsed) usage(`--header: ${parsed.error}`);
+  const headers = parsed.headers;
   const r = await call(
     flags,
     "POST",

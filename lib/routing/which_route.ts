@@ -281,3 +281,33 @@ export function formatRouteAnswer(a: RouteAnswer): string {
   }
   return lines.join("\n");
 }
+
+/**
+ * Request headers written as `Name: value` lines (ctl's `--header`, the console's box): a
+ * repeated name is joined with `, `; blank lines are skipped.
+ *
+ * @returns the headers, or the first line that is not `Name: value`
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseHeaderLines } from "./which_route.ts";
+ * assert.deepEqual(parseHeaderLines(["Cookie: a=1", "", "X-A: 1", "x-a: 2"]), {
+ *   headers: { cookie: "a=1", "x-a": "1, 2" },
+ * });
+ * assert.deepEqual(parseHeaderLines(["nope"]), { error: 'not "Name: value": "nope"' });
+ * ```
+ */
+export function parseHeaderLines(
+  lines: readonly string[],
+): { headers: Record<string, string> } | { error: string } {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    if (line.trim() === "") continue;
+    const colon = line.indexOf(":");
+    const name = colon > 0 ? line.slice(0, colon).trim().toLowerCase() : "";
+    if (name === "") return { error: `not "Name: value": ${JSON.stringify(line)}` };
+    const value = line.slice(colon + 1).trim();
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+  }
+  return { headers };
+}
