@@ -8,6 +8,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type diffJson, formatDiff } from "../lib/admin/diff.ts";
+import {
+  formatRouteAnswer,
+  parseHeaderLines,
+  type RouteAnswer,
+} from "../lib/routing/which_route.ts";
 import { bootstrapTree } from "../lib/admin/bootstrap.ts";
 import { MAX_BODY_BYTES, MAX_CONFIG_BYTES } from "../lib/admin/limits.ts";
 import {
@@ -66,6 +71,21 @@ export const CTL_FLAGS: readonly FlagSpec[] = [
   { name: "unhealthy", type: "number", value: "N", help: "set-health: unhealthy_threshold" },
   { name: "type", type: "string", value: "http|tcp", help: "set-health: health_check_type" },
   { name: "json", type: "boolean", help: "print raw JSON answers", default: false },
+  { name: "listener", type: "string", value: "NAME", help: "route-test: the listener" },
+  {
+    name: "method",
+    type: "string",
+    value: "METHOD",
+    help: "route-test: the method",
+    default: "GET",
+  },
+  { name: "url", type: "string", value: "URL", help: "route-test: the request's absolute URL" },
+  {
+    name: "header",
+    type: "string",
+    value: "'NAME: VALUE'",
+    help: "route-test: a request header (repeat for more)",
+  },
   { name: "zk", type: "string", value: "HOSTS", help: "zk-init: ZooKeeper ensemble" },
   {
     name: "zk-auth",
@@ -110,6 +130,18 @@ const COMMANDS = `commands:
   history GROUP                        versions, who wrote them and how
   diff GROUP FROM [TO]                 differences between two versions (TO defaults to current)
   rollback GROUP VERSION               write an old version back as the newest
+  listeners                            list listeners and versions
+  listener get LISTENER                print a listener's route config and version (exit status 1
+                                       when the stored data is invalid)
+  listener put LISTENER FILE|- [--version N]
+                                       create or replace a listener's routes (without --version:
+                                       the version read now)
+  listener delete LISTENER [--version N]
+  listener history LISTENER            versions, who wrote them and how
+  listener diff LISTENER FROM [TO]     differences between two versions
+  listener rollback LISTENER VERSION   write an old version back as the newest
+  route-test --listener L --url URL [--method M] [--header 'NAME: VALUE' ...]
+                                       which route, group and backends a request would get
   zk-init --zk HOSTS --zk-auth OPS:PW --admin-user U:P --orchestrator-user U:P --proxy-user U:P
           [--dns-user U:P] [--autoscaler-user U:P]
                                        create the ZooKeeper tree with per-role ACLs`;
@@ -212,11 +244,144 @@ function show(flags: FlagValues, value: Record<string, unknown>, summary: string
   writeOut(flags.json ? JSON.stringify(value, null, 2) : summary);
 }
 
+/** A collection of configs on the API: `groups` or `listeners`. */
+interface Collection {
+  /** `groups`, `listeners`: the API path. */
+  readonly plural: string;
+}
+
+const GROUPS: Collection = { plural: "groups" };
+const LISTENERS: Collection = { plural: "listeners" };
+
+/** `get`: the config and version; exit status 1 (the raw text and the hint) when invalid. */
+async function getConfig(flags: FlagValues, col: Collection, name: string): Promise<void> {
+  const r = await call(flags, "GET", `/api/${col.plural}/${encodeURIComponent(name)}`);
+  const invalid = r.invalid as { reason?: string; raw?: string; hint?: string } | undefined;
+  if (r.valid === false && invalid) {
+    // the stored text as it is (what the proxies rejected), then the error: exit status 1
+    show(flags, r, `# ${name} version ${r.version} (INVALID, stored as written)\n${invalid.raw}`);
+    throw new CtlError(
+      `the stored config of ${name} (version ${r.version}) is invalid: ${invalid.reason}\n` +
+        `ctl: ${invalid.hint}`,
+    );
+  }
+  show(flags, r, `# ${name} version ${r.version}\n${JSON.stringify(r.config, null, 2)}`);
+}
+
+/** `set` / `listener put`: replace at --version (or the version read now); create when absent. */
+async function putConfig(
+  flags: FlagValues,
+  col: Collection,
+  name: string,
+  file: string,
+): Promise<Record<string, unknown>> {
+  const config = readConfig(file);
+  const at = `/api/${col.plural}/${encodeURIComponent(name)}`;
+  let headers = versionHeader(flags);
+  if (!headers["if-match"]) {
+    const cur = await call(flags, "GET", at).catch(() => null);
+    if (cur) headers = { "if-match": `"${cur.version}"` };
+  }
+  return await call(flags, "PUT", at, config, headers);
+}
+
+async function deleteConfig(flags: FlagValues, col: Collection, name: string): Promise<void> {
+  const at = `/api/${col.plural}/${encodeURIComponent(name)}`;
+  let headers = versionHeader(flags);
+  if (!headers["if-match"]) {
+    const cur = await call(flags, "GET", at);
+    headers = { "if-match": `"${cur.version}"` };
+  }
+  await call(flags, "DELETE", at, undefined, headers);
+  writeOut(`deleted ${name}`);
+}
+
+async function history(flags: FlagValues, col: Collection, name: string): Promise<void> {
+  const r = await call(flags, "GET", `/api/${col.plural}/${encodeURIComponent(name)}/history`);
+  const h = r.history as { version: number; action: string; by: string; at: string }[];
+  show(
+    flags,
+    r,
+    h.length
+      ? h.map((e) => `version ${e.version}\t${e.at}\t${e.by}\t${e.action}`).join("\n")
+      : "(no history)",
+  );
+}
+
+async function diff(
+  flags: FlagValues,
+  col: Collection,
+  name: string,
+  from: string,
+  to: string | undefined,
+): Promise<void> {
+  const q = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to ?? "current")}`;
+  const r = await call(flags, "GET", `/api/${col.plural}/${encodeURIComponent(name)}/diff?${q}`);
+  show(
+    flags,
+    r,
+    `${name}: version ${r.from} -> ${r.to}\n${
+      formatDiff(r.changes as ReturnType<typeof diffJson>)
+    }`,
+  );
+}
+
+async function rollback(
+  flags: FlagValues,
+  col: Collection,
+  name: string,
+  version: string,
+): Promise<void> {
+  const v = Number(version);
+  if (!Number.isInteger(v)) usage("VERSION must be an integer");
+  const body: Record<string, unknown> = { version: v };
+  if (typeof flags.version === "number") body.expected_version = flags.version;
+  const r = await call(
+    flags,
+    "POST",
+    `/api/${col.plural}/${encodeURIComponent(name)}/rollback`,
+    body,
+  );
+  show(flags, r, `${name} rolled back to the config of version ${v} (now version ${r.version})`);
+}
+
+/** `route-test`: which route, group and backends a request would get. */
+async function routeTest(flags: FlagValues, headerLines: readonly string[]): Promise<void> {
+  if (typeof flags.listener !== "string") usage("route-test needs --listener NAME");
+  if (typeof flags.url !== "string") usage("route-test needs --url URL");
+  const parsed = parseHeaderLines(headerLines);
+  if ("error" in parsed) usage(`--header: ${parsed.error}`);
+  const headers = parsed.headers;
+  const r = await call(
+    flags,
+    "POST",
+    `/api/listeners/${encodeURIComponent(flags.listener)}/route-test`,
+    { method: String(flags.method), url: flags.url, headers },
+  );
+  show(
+    flags,
+    r,
+    `listener ${r.listener} version ${r.version}\n${
+      formatRouteAnswer(r as unknown as RouteAnswer)
+    }`,
+  );
+}
+
 async function run(argv: readonly string[]): Promise<void> {
   const positional: string[] = [];
   const rest: string[] = [];
+  // --header repeats: every value is kept (the flag parser keeps the last)
+  const headerLines: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === "--header" && i + 1 < argv.length) {
+      headerLines.push(argv[++i]!);
+      continue;
+    }
+    if (a.startsWith("--header=")) {
+      headerLines.push(a.slice("--header=".length));
+      continue;
+    }
     if (a.startsWith("--")) {
       rest.push(a);
       const spec = CTL_FLAGS.find((s) => `--${s.name}` === a);
@@ -252,21 +417,7 @@ async function run(argv: readonly string[]): Promise<void> {
     }
     case "get": {
       need(1, "GROUP");
-      const r = await call(flags, "GET", `/api/groups/${g()}`);
-      const invalid = r.invalid as { reason?: string; raw?: string; hint?: string } | undefined;
-      if (r.valid === false && invalid) {
-        // the stored text as it is (what the proxies rejected), then the error: exit status 1
-        show(
-          flags,
-          r,
-          `# ${a[0]} version ${r.version} (INVALID, stored as written)\n${invalid.raw}`,
-        );
-        throw new CtlError(
-          `the stored config of ${a[0]} (version ${r.version}) is invalid: ${invalid.reason}\n` +
-            `ctl: ${invalid.hint}`,
-        );
-      }
-      show(flags, r, `# ${a[0]} version ${r.version}\n${JSON.stringify(r.config, null, 2)}`);
+      await getConfig(flags, GROUPS, a[0]!);
       return;
     }
     case "create": {
@@ -280,25 +431,13 @@ async function run(argv: readonly string[]): Promise<void> {
     }
     case "set": {
       need(2, "GROUP FILE|-");
-      const config = readConfig(a[1]!);
-      let headers = versionHeader(flags);
-      if (!headers["if-match"]) {
-        const cur = await call(flags, "GET", `/api/groups/${g()}`).catch(() => null);
-        if (cur) headers = { "if-match": `"${cur.version}"` };
-      }
-      const r = await call(flags, "PUT", `/api/groups/${g()}`, config, headers);
+      const r = await putConfig(flags, GROUPS, a[0]!, a[1]!);
       show(flags, r, `${a[0]} is now version ${r.version}`);
       return;
     }
     case "delete": {
       need(1, "GROUP");
-      let headers = versionHeader(flags);
-      if (!headers["if-match"]) {
-        const cur = await call(flags, "GET", `/api/groups/${g()}`);
-        headers = { "if-match": `"${cur.version}"` };
-      }
-      await call(flags, "DELETE", `/api/groups/${g()}`, undefined, headers);
-      writeOut(`deleted ${a[0]}`);
+      await deleteConfig(flags, GROUPS, a[0]!);
       return;
     }
     case "add-backend": {
@@ -390,44 +529,59 @@ async function run(argv: readonly string[]): Promise<void> {
     }
     case "history": {
       need(1, "GROUP");
-      const r = await call(flags, "GET", `/api/groups/${g()}/history`);
-      const h = r.history as { version: number; action: string; by: string; at: string }[];
-      show(
-        flags,
-        r,
-        h.length
-          ? h.map((e) => `version ${e.version}\t${e.at}\t${e.by}\t${e.action}`).join("\n")
-          : "(no history)",
-      );
+      await history(flags, GROUPS, a[0]!);
       return;
     }
     case "diff": {
       need(2, "GROUP FROM [TO]");
-      const q = `from=${encodeURIComponent(a[1]!)}&to=${encodeURIComponent(a[2] ?? "current")}`;
-      const r = await call(flags, "GET", `/api/groups/${g()}/diff?${q}`);
-      show(
-        flags,
-        r,
-        `${a[0]}: version ${r.from} -> ${r.to}\n${
-          formatDiff(r.changes as ReturnType<typeof diffJson>)
-        }`,
-      );
+      await diff(flags, GROUPS, a[0]!, a[1]!, a[2]);
       return;
     }
     case "rollback": {
       need(2, "GROUP VERSION");
-      const v = Number(a[1]);
-      if (!Number.isInteger(v)) usage("VERSION must be an integer");
-      const body: Record<string, unknown> = { version: v };
-      if (typeof flags.version === "number") body.expected_version = flags.version;
-      const r = await call(flags, "POST", `/api/groups/${g()}/rollback`, body);
+      await rollback(flags, GROUPS, a[0]!, a[1]!);
+      return;
+    }
+    case "listeners": {
+      const r = await call(flags, "GET", "/api/listeners");
+      const list = r.listeners as { listener: string; version: number }[];
       show(
         flags,
         r,
-        `${a[0]} rolled back to the config of version ${v} (now version ${r.version})`,
+        list.length
+          ? list.map((x) => `${x.listener}\tversion ${x.version}`).join("\n")
+          : "(no listeners)",
       );
       return;
     }
+    case "listener": {
+      const [sub, name, ...more] = a;
+      const needs: Record<string, string> = {
+        get: "LISTENER",
+        put: "LISTENER FILE|-",
+        delete: "LISTENER",
+        history: "LISTENER",
+        diff: "LISTENER FROM [TO]",
+        rollback: "LISTENER VERSION",
+      };
+      if (sub === undefined || needs[sub] === undefined) {
+        usage(`listener needs one of ${Object.keys(needs).join(", ")}`);
+      }
+      const wanted = needs[sub]!.split(" ").filter((w) => !w.startsWith("[")).length;
+      if (a.length - 1 < wanted) usage(`listener ${sub} needs ${needs[sub]}`);
+      if (sub === "get") await getConfig(flags, LISTENERS, name!);
+      else if (sub === "put") {
+        const r = await putConfig(flags, LISTENERS, name!, more[0]!);
+        show(flags, r, `${name} is now version ${r.version}`);
+      } else if (sub === "delete") await deleteConfig(flags, LISTENERS, name!);
+      else if (sub === "history") await history(flags, LISTENERS, name!);
+      else if (sub === "diff") await diff(flags, LISTENERS, name!, more[0]!, more[1]);
+      else await rollback(flags, LISTENERS, name!, more[0]!);
+      return;
+    }
+    case "route-test":
+      await routeTest(flags, headerLines);
+      return;
     case "zk-init": {
       const creds = {
         admin: flags["admin-user"],

@@ -30,10 +30,20 @@ import {
   StoreError,
   VersionConflictError,
 } from "../store/types.ts";
-import { type ConfigRepo, type GroupRecord, InvalidStoredConfigError } from "./config_repo.ts";
+import { type GroupReference, groupReferences } from "../routing/references.ts";
+import { type RouteIssue, validateListenerConfig } from "../routing/schema.ts";
+import { whichRoute } from "../routing/which_route.ts";
+import type { Op } from "../store/types.ts";
+import { type ConfigKind, GROUP_CONFIGS, LISTENER_CONFIGS } from "./config_kind.ts";
+import {
+  ConfigRepo,
+  DependencyChangedError,
+  type GroupRecord,
+  InvalidStoredConfigError,
+} from "./config_repo.ts";
 import { bodyTooLargeMessage, ConfigTooLargeError, MAX_BODY_BYTES } from "./limits.ts";
-import { rollbackHint } from "./stored_config.ts";
 import { diffJson } from "./diff.ts";
+import { readGroupStates } from "./group_state.ts";
 import { type AdminToken, bearer, identify } from "./tokens.ts";
 
 /** Dependencies of the API. */
@@ -45,9 +55,27 @@ export interface AdminApiOptions {
   readonly registry: Registry;
   /** Largest request body read, bytes (default {@linkcode MAX_BODY_BYTES}). */
   readonly maxBodyBytes?: number;
+  /**
+   * Listeners' route configs (default: a repository of kind `LISTENER_CONFIGS` on `repo`'s store
+   * with `repo`'s options).
+   */
+  readonly listeners?: ConfigRepo;
 }
 
-type Env = { Variables: { who: string } };
+/** `who` the caller is; `noun` what the route is about (`group` unless a listener route says). */
+type Env = { Variables: { who: string; noun: string } };
+
+/** What differs between the collections served by the shared routes (groups, listeners). */
+interface Collection {
+  readonly kind: ConfigKind;
+  readonly repo: ConfigRepo;
+  /** Prefix of the write `action` labels (`""` for groups, `listener-`). */
+  readonly actionPrefix: string;
+  /** Validates a config about to be written (422 with the issues), returning the guards to commit. */
+  checked(name: string, config: unknown): Promise<readonly Op[]>;
+  /** Before a delete: refuses it (an ApiError) or returns the guards to commit with it. */
+  beforeDelete(name: string): Promise<readonly Op[]>;
+}
 
 /** A client error with its status and JSON body. */
 class ApiError extends Error {
@@ -72,6 +100,18 @@ const rollbackBody = z.strictObject({
   expected_version: z.number().int().optional(),
 });
 const createBody = z.strictObject({ group: z.string(), config: z.unknown() });
+const routeTestBody = z.strictObject({
+  method: z.string({ error: "must be a string" }).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, {
+    error: "must be a method name such as GET",
+  }).default("GET"),
+  url: z.string({ error: 'must be an absolute URL such as "https://shop.example.com/cart"' })
+    .refine((u) => URL.canParse(u), {
+      error: 'must be an absolute URL such as "https://shop.example.com/cart"',
+    }),
+  headers: z.record(z.string(), z.string({ error: "must be a string" }), {
+    error: "must be an object of header names to values",
+  }).optional(),
+});
 
 async function jsonBody(c: Context): Promise<unknown> {
   try {
@@ -112,10 +152,21 @@ function requireVersion(c: Context): number {
   return v;
 }
 
+/** The `:group` (or `:listener`) path parameter: 400 when it is not a valid name. */
+function nameParam(c: Context, noun: string): string {
+  const name = c.req.param(noun) ?? "";
+  if (!GROUP_NAME.test(name)) throw new ApiError(400, { error: `invalid ${noun} name "${name}"` });
+  return name;
+}
+
 function groupParam(c: Context): string {
-  const group = c.req.param("group") ?? "";
-  if (!GROUP_NAME.test(group)) throw new ApiError(400, { error: `invalid group name "${group}"` });
-  return group;
+  return nameParam(c, "group");
+}
+
+/** Route issues one per line, as `formatIssues` formats a group's. */
+function formatRouteIssues(issues: readonly RouteIssue[]): string {
+  return formatIssues(issues.map((i) => ({ group: i.listener, field: i.field, reason: i.reason })))
+    .replace(/^group /gm, "listener ");
 }
 
 function validated(group: string, config: unknown): unknown {
@@ -130,9 +181,9 @@ function validated(group: string, config: unknown): unknown {
   return config;
 }
 
-function present(r: GroupRecord): Record<string, unknown> {
+function present(r: GroupRecord, noun = "group"): Record<string, unknown> {
   return {
-    group: r.group,
+    [noun]: r.group,
     version: r.version,
     modified_at: r.modifiedAt,
     config: r.config,
@@ -151,7 +202,7 @@ async function invalidity(repo: ConfigRepo, r: GroupRecord): Promise<Record<stri
     issues: r.problem?.issues ?? [],
     raw: r.raw,
     last_good_version: lastGood,
-    hint: rollbackHint(r.group, lastGood),
+    hint: repo.kind.rollbackHint(r.group, lastGood),
   };
 }
 
@@ -174,7 +225,9 @@ function outcome(e: unknown): string {
   if (e instanceof NoNodeError) return "not_found";
   if (e instanceof NoAuthError) return "denied";
   if (e instanceof ConfigTooLargeError || e instanceof RequestTooLargeError) return "too_large";
-  if (e instanceof InvalidStoredConfigError) return "conflict";
+  if (e instanceof InvalidStoredConfigError || e instanceof DependencyChangedError) {
+    return "conflict";
+  }
   if (e instanceof ApiError) {
     if (e.status === 404) return "not_found";
     if (e.status === 409) return "conflict";
@@ -186,7 +239,10 @@ function outcome(e: unknown): string {
 /** What an audited write is about; handlers refine it as they learn more. */
 interface WriteNote {
   action: string;
+  /** The group's (or listener's) name. */
   group: string;
+  /** `group` or `listener`: the log field naming it, and the key of the answer's body. */
+  noun: string;
   version?: number;
 }
 
@@ -201,6 +257,8 @@ interface WriteNote {
  */
 export function adminApi(options: AdminApiOptions): Hono<Env> {
   const { repo, log } = options;
+  const listeners = options.listeners ??
+    new ConfigRepo(repo.store, { ...repo.options, kind: LISTENER_CONFIGS });
   const writes = options.registry.add(
     new Counter("switchyard_admin_writes_total", "Config writes through the admin API.", [
       "action",
@@ -237,8 +295,12 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
         current_version: e.currentVersion,
       }, 409);
     }
-    if (e instanceof NodeExistsError) return c.json({ error: "the group already exists" }, 409);
-    if (e instanceof NoNodeError) return c.json({ error: "no such group" }, 404);
+    if (e instanceof DependencyChangedError) {
+      return c.json({ error: `${e.message}: read it again and retry` }, 409);
+    }
+    const noun = c.get("noun") ?? "group";
+    if (e instanceof NodeExistsError) return c.json({ error: `the ${noun} already exists` }, 409);
+    if (e instanceof NoNodeError) return c.json({ error: `no such ${noun}` }, 404);
     if (e instanceof NoAuthError) {
       return c.json(
         { error: "ZooKeeper refused: the admin role's credentials lack permission" },
@@ -297,16 +359,17 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
     c: Context<Env>,
     action: string,
     run: (note: WriteNote) => Promise<Response>,
+    noun = "group",
   ): Promise<Response> => {
     const who = c.get("who");
-    const note: WriteNote = { action, group: c.req.param("group") ?? "" };
+    const note: WriteNote = { action, group: c.req.param(noun) ?? "", noun };
     try {
       const response = await run(note);
       writes.labels(note.action, "ok").inc();
       log.info("admin write", {
         by: who,
         action: note.action,
-        group: note.group,
+        [note.noun]: note.group,
         ...(note.version === undefined ? {} : { version: note.version }),
       });
       return response;
@@ -316,7 +379,7 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
       log.warn("admin write refused", {
         by: who,
         action: note.action,
-        group: note.group,
+        [note.noun]: note.group,
         result,
         error: String(e),
       });
@@ -327,19 +390,213 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
   /** The response to a successful write: the record and its version as ETag. */
   const written = (c: Context<Env>, note: WriteNote, r: GroupRecord, status: 200 | 201) => {
     note.version = r.version;
-    return c.json(present(r), status, { etag: `"${r.version}"` });
+    return c.json(present(r, note.noun), status, { etag: `"${r.version}"` });
   };
 
-  app.get("/api/groups", async (c) => c.json({ groups: await repo.list() }));
+  /**
+   * The routes groups and listeners share: list, read, create or replace (PUT), delete, history,
+   * one version, diff and rollback, each as the group routes always were. The collection says
+   * where its configs live, how a write is validated and what a delete must check first.
+   */
+  const collectionRoutes = (col: Collection) => {
+    const { kind } = col;
+    const noun = kind.noun;
+    const base = `/api/${kind.plural}`;
+    const one = `${base}/:${noun}`;
+    const label = (action: string) => `${col.actionPrefix}${action}`;
+    const name = (c: Context<Env>) => nameParam(c, noun);
+    const tag = async (c: Context<Env>, next: () => Promise<void>) => {
+      c.set("noun", noun);
+      await next();
+    };
+    app.use(base, tag);
+    app.use(`${base}/*`, tag);
 
-  app.get("/api/groups/:group", async (c) => {
-    const r = await repo.get(groupParam(c));
-    if (!r) throw new NoNodeError();
-    const body = present(r);
-    if (r.problem !== null) body.invalid = await invalidity(repo, r);
-    return c.json(body, 200, { etag: `"${r.version}"` });
+    app.get(base, async (c) =>
+      c.json({
+        [kind.plural]: (await col.repo.list()).map((x) => ({
+          [noun]: x.group,
+          version: x.version,
+        })),
+      }));
+
+    app.get(one, async (c) => {
+      const r = await col.repo.get(name(c));
+      if (!r) throw new NoNodeError();
+      const body = present(r, noun);
+      if (r.problem !== null) body.invalid = await invalidity(col.repo, r);
+      return c.json(body, 200, { etag: `"${r.version}"` });
+    });
+
+    app.put(one, (c) => {
+      const conditional = c.req.header("if-match") !== undefined ||
+        c.req.query("version") !== undefined;
+      return audited(c, label(conditional ? "update" : "create"), async (note) => {
+        const n = name(c);
+        const config = await jsonBody(c);
+        const version = expectedVersion(c);
+        const who = c.get("who");
+        if (version === undefined) {
+          if (await col.repo.get(n)) {
+            note.action = label("update");
+            requireVersion(c);
+          }
+          note.action = label("create");
+          const guards = await col.checked(n, config);
+          return written(c, note, await col.repo.create(n, config, who, guards), 201);
+        }
+        note.action = label("update");
+        const guards = await col.checked(n, config);
+        return written(
+          c,
+          note,
+          await col.repo.update(n, config, version, who, "update", guards),
+          200,
+        );
+      }, noun);
+    });
+
+    app.delete(one, (c) =>
+      audited(c, label("delete"), async () => {
+        const n = name(c);
+        const version = requireVersion(c);
+        const guards = await col.beforeDelete(n);
+        await col.repo.remove(n, version, c.get("who"), guards);
+        return c.body(null, 204);
+      }, noun));
+
+    app.get(`${one}/history`, async (c) => {
+      const n = name(c);
+      return c.json({ [noun]: n, history: await col.repo.history(n) });
+    });
+
+    app.get(`${one}/history/:version`, async (c) => {
+      const n = name(c);
+      const v = versionNumber(c.req.param("version"));
+      const entry = v === null ? null : await col.repo.historyVersion(n, v);
+      if (!entry) {
+        throw new ApiError(404, { error: `no version ${c.req.param("version")} in history` });
+      }
+      return c.json(entry);
+    });
+
+    app.get(`${one}/diff`, async (c) => {
+      const n = name(c);
+      const load = async (v: string) => {
+        if (v === "current") {
+          const r = await col.repo.get(n);
+          if (!r) throw new NoNodeError();
+          return { version: r.version, config: r.config };
+        }
+        const num = versionNumber(v);
+        const e = num === null ? null : await col.repo.historyVersion(n, num);
+        if (!e) throw new ApiError(404, { error: `no version ${v} in history` });
+        return { version: e.version, config: e.config };
+      };
+      const fromParam = c.req.query("from");
+      if (fromParam === undefined || fromParam === "") {
+        throw new ApiError(400, { error: "from=<version> is required (to defaults to current)" });
+      }
+      const from = await load(fromParam);
+      const to = await load(c.req.query("to") || "current");
+      return c.json({
+        [noun]: n,
+        from: from.version,
+        to: to.version,
+        changes: diffJson(from.config, to.config),
+      });
+    });
+
+    app.post(`${one}/rollback`, (c) =>
+      audited(c, label("rollback"), async (note) => {
+        const n = name(c);
+        const body = parseBody(rollbackBody, await jsonBody(c));
+        const entry = await col.repo.historyVersion(n, body.version);
+        if (!entry) throw new ApiError(404, { error: `no version ${body.version} in history` });
+        // validated again: for a listener, against the groups that exist today
+        const guards = await col.checked(n, entry.config);
+        const current = await col.repo.get(n);
+        const who = c.get("who");
+        // 200 also when it re-creates a deleted config (clients test for 200)
+        if (!current) {
+          return written(c, note, await col.repo.create(n, entry.config, who, guards), 200);
+        }
+        const expected = body.expected_version ?? expectedVersion(c) ?? current.version;
+        const r = await col.repo.update(
+          n,
+          entry.config,
+          expected,
+          who,
+          `rollback to ${body.version}`,
+          guards,
+        );
+        return written(c, note, r, 200);
+      }, noun));
+  };
+
+  collectionRoutes({
+    kind: GROUP_CONFIGS,
+    repo,
+    actionPrefix: "",
+    checked: (group, config) => {
+      validated(group, config);
+      return Promise.resolve([]);
+    },
+    beforeDelete: async (group) => {
+      // a group a route still sends traffic to stays; the delete is conditioned on every
+      // listener's version, so a route naming it cannot be written meanwhile
+      const users: (GroupReference & { listener: string })[] = [];
+      const guards: Op[] = [];
+      for (const { group: listener } of await listeners.list()) {
+        const r = await listeners.get(listener);
+        if (!r) continue;
+        guards.push({ op: "check", path: listeners.kind.path(listener), version: r.version });
+        for (const ref of groupReferences(r.config)) {
+          if (ref.group === group) users.push({ listener, ...ref });
+        }
+      }
+      if (users.length > 0) {
+        throw new ApiError(409, {
+          error: `group ${group} is still used by ${
+            users.map((u) => `listener ${u.listener} route ${u.route} (${u.field})`).join(", ")
+          }: change those routes first`,
+          used_by: users.map((u) => ({
+            listener: u.listener,
+            route: u.route,
+            index: u.index,
+            field: u.field,
+          })),
+        });
+      }
+      return guards;
+    },
   });
 
+  collectionRoutes({
+    kind: LISTENER_CONFIGS,
+    repo: listeners,
+    actionPrefix: "listener-",
+    checked: async (listener, config) => {
+      // the groups as they are now; the write is conditioned on the versions read here, so a
+      // group deleted meanwhile fails it (DependencyChangedError) instead of being named
+      const groups = new Map((await repo.list()).map((g) => [g.group, g.version]));
+      const r = validateListenerConfig(listener, config, new Set(groups.keys()));
+      if (!r.ok) {
+        throw new ApiError(422, {
+          error: "invalid config",
+          reason: formatRouteIssues(r.issues),
+          issues: r.issues,
+        });
+      }
+      const named = new Set(groupReferences(config).map((ref) => ref.group));
+      return [...named].map((g) => ({
+        op: "check" as const,
+        path: repo.kind.path(g),
+        version: groups.get(g)!,
+      }));
+    },
+    beforeDelete: () => Promise.resolve([]),
+  });
   app.post("/api/groups", (c) =>
     audited(c, "create", async (note) => {
       const body = parseBody(createBody, await jsonBody(c));
@@ -357,32 +614,6 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
       const config = validated(body.group, body.config);
       return written(c, note, await repo.create(body.group, config, c.get("who")), 201);
     }));
-
-  app.put("/api/groups/:group", (c) => {
-    const conditional = c.req.header("if-match") !== undefined ||
-      c.req.query("version") !== undefined;
-    return audited(c, conditional ? "update" : "create", async (note) => {
-      const group = groupParam(c);
-      const config = await jsonBody(c);
-      const version = expectedVersion(c);
-      if (version === undefined) {
-        if (await repo.get(group)) {
-          note.action = "update";
-          requireVersion(c);
-        }
-        note.action = "create";
-        return written(
-          c,
-          note,
-          await repo.create(group, validated(group, config), c.get("who")),
-          201,
-        );
-      }
-      note.action = "update";
-      const r = await repo.update(group, validated(group, config), version, c.get("who"));
-      return written(c, note, r, 200);
-    });
-  });
 
   app.patch("/api/groups/:group", (c) =>
     audited(c, "patch", async (note) => {
@@ -407,14 +638,6 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
         expectedVersion(c),
       );
       return written(c, note, after, 200);
-    }));
-
-  app.delete("/api/groups/:group", (c) =>
-    audited(c, "delete", async () => {
-      const group = groupParam(c);
-      const version = requireVersion(c);
-      await repo.remove(group, version, c.get("who"));
-      return c.body(null, 204);
     }));
 
   const backendIndex = (list: unknown[], address: string): number => {
@@ -504,68 +727,32 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
     });
   });
 
-  app.get("/api/groups/:group/history", async (c) => {
-    const group = groupParam(c);
-    return c.json({ group, history: await repo.history(group) });
-  });
-
-  app.get("/api/groups/:group/history/:version", async (c) => {
-    const group = groupParam(c);
-    const v = versionNumber(c.req.param("version"));
-    const entry = v === null ? null : await repo.historyVersion(group, v);
-    if (!entry) {
-      throw new ApiError(404, { error: `no version ${c.req.param("version")} in history` });
+  // "Which route?": a read, so neither counted nor logged as a write
+  app.post("/api/listeners/:listener/route-test", async (c) => {
+    const listener = nameParam(c, "listener");
+    const body = parseBody(routeTestBody, await jsonBody(c));
+    const r = await listeners.get(listener);
+    if (!r) throw new NoNodeError();
+    const v = validateListenerConfig(listener, r.config);
+    if (!v.ok) {
+      const invalid = await invalidity(listeners, r);
+      throw new ApiError(409, {
+        error: `the stored config of ${listener} (version ${r.version}) is invalid: ` +
+          `${invalid.reason}; ${invalid.hint}`,
+        current_version: r.version,
+        invalid,
+      });
     }
-    return c.json(entry);
-  });
-
-  app.get("/api/groups/:group/diff", async (c) => {
-    const group = groupParam(c);
-    const load = async (v: string) => {
-      if (v === "current") {
-        const r = await repo.get(group);
-        if (!r) throw new NoNodeError();
-        return { version: r.version, config: r.config };
-      }
-      const n = versionNumber(v);
-      const e = n === null ? null : await repo.historyVersion(group, n);
-      if (!e) throw new ApiError(404, { error: `no version ${v} in history` });
-      return { version: e.version, config: e.config };
-    };
-    const fromParam = c.req.query("from");
-    if (fromParam === undefined || fromParam === "") {
-      throw new ApiError(400, { error: "from=<version> is required (to defaults to current)" });
-    }
-    const from = await load(fromParam);
-    const to = await load(c.req.query("to") || "current");
-    return c.json({
-      group,
-      from: from.version,
-      to: to.version,
-      changes: diffJson(from.config, to.config),
+    const request = body.headers === undefined
+      ? { method: body.method, url: body.url }
+      : { method: body.method, url: body.url, headers: body.headers };
+    // the matching alone names the groups involved; only those are read
+    const names = whichRoute(v.value, request, new Map()).groups.map((g) => g.group);
+    const answer = whichRoute(v.value, request, await readGroupStates(repo, names));
+    return c.json({ listener, version: r.version, ...answer }, 200, {
+      "cache-control": "no-store",
     });
   });
-
-  app.post("/api/groups/:group/rollback", (c) =>
-    audited(c, "rollback", async (note) => {
-      const group = groupParam(c);
-      const body = parseBody(rollbackBody, await jsonBody(c));
-      const entry = await repo.historyVersion(group, body.version);
-      if (!entry) throw new ApiError(404, { error: `no version ${body.version} in history` });
-      const target = validated(group, entry.config);
-      const current = await repo.get(group);
-      // 200 also when it re-creates a deleted group (clients test for 200)
-      if (!current) return written(c, note, await repo.create(group, target, c.get("who")), 200);
-      const expected = body.expected_version ?? expectedVersion(c) ?? current.version;
-      const r = await repo.update(
-        group,
-        target,
-        expected,
-        c.get("who"),
-        `rollback to ${body.version}`,
-      );
-      return written(c, note, r, 200);
-    }));
 
   app.get("/api/whoami", (c) => c.json({ name: c.get("who") }));
 

@@ -2,9 +2,15 @@ import assert from "node:assert/strict";
 import { createLogger } from "../log.ts";
 import { Registry } from "../metrics/registry.ts";
 import { writerOnlyAcl } from "../store/acl.ts";
-import { configPath, historyPath } from "../store/layout.ts";
+import {
+  configPath,
+  healthBackendPath,
+  historyPath,
+  routeHistoryPath,
+  routesPath,
+} from "../store/layout.ts";
 import { MemoryServer, type MemoryStore } from "../store/memory.ts";
-import type { CoordinationStore } from "../store/types.ts";
+import type { CoordinationStore, Op } from "../store/types.ts";
 import { adminApi } from "./api.ts";
 import { ConfigRepo } from "./config_repo.ts";
 import { MAX_BODY_BYTES, MAX_CONFIG_BYTES } from "./limits.ts";
@@ -1258,5 +1264,275 @@ Deno.test("a backend change on stored data that is not JSON gets 409 with the re
     const back = await api.call("POST", "/api/groups/g/rollback", { version: 0 });
     assert.equal(back.status, 200, back.text);
     assert.equal((await api.call("GET", "/api/groups/g")).json.valid, true);
+  });
+});
+
+// --- listeners -------------------------------------------------------------------------------------
+
+const forwardTo = (group: string, name = "main") => ({
+  routes: [{ name, match: { path: { prefix: "/" } }, forward: { group } }],
+});
+
+Deno.test("listeners are created, read and listed like groups: 201, ETag, the stored blob, history", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    assert.deepEqual((await api.call("GET", "/api/listeners")).json, { listeners: [] });
+    const put = await api.call("PUT", "/api/listeners/public", forwardTo("g"));
+    assert.equal(put.status, 201, put.text);
+    assert.equal(put.headers.get("etag"), '"0"');
+    assert.equal(put.json.listener, "public");
+    const node = await api.other.get(routesPath("public"));
+    assert.deepEqual(JSON.parse(dec(node!.data)), forwardTo("g"));
+    const got = await api.call("GET", "/api/listeners/public");
+    assert.equal(got.status, 200);
+    assert.deepEqual(
+      { listener: got.json.listener, version: got.json.version, valid: got.json.valid },
+      { listener: "public", version: 0, valid: true },
+    );
+    assert.deepEqual(got.json.config, forwardTo("g"));
+    assert.deepEqual((await api.call("GET", "/api/listeners")).json, {
+      listeners: [{ listener: "public", version: 0 }],
+    });
+    const h = await api.call("GET", "/api/listeners/public/history");
+    assert.equal(h.json.listener, "public");
+    assert.deepEqual((h.json.history as Json[]).map((e) => [e.version, e.action, e.by]), [
+      [0, "create", "alice"],
+    ]);
+    assert.equal((await api.other.children(routeHistoryPath("public"))).length, 1);
+    assert.equal(api.writes("listener-create", "ok"), 1);
+    assert.equal((await api.call("GET", "/api/listeners/nope")).status, 404);
+    assert.match(
+      String((await api.call("GET", "/api/listeners/nope")).json.error),
+      /no such listener/,
+    );
+    assert.equal((await api.call("GET", "/api/listeners/bad%20name")).status, 400);
+  });
+});
+
+Deno.test("a listener PUT naming an unknown group is 422 naming the route and field, and writes nothing", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    const config = {
+      routes: [
+        { name: "ok", match: { host: "a.example.com" }, forward: { group: "g" } },
+        { name: "canary", split: [{ group: "g", weight: 9 }, { group: "nope", weight: 1 }] },
+      ],
+    };
+    const r = await api.call("PUT", "/api/listeners/public", config);
+    assert.equal(r.status, 422, r.text);
+    assert.deepEqual(r.json.issues, [{
+      listener: "public",
+      field: "routes[1].split[1].group",
+      reason: 'route "canary" names unknown group "nope"',
+    }]);
+    assert.match(String(r.json.reason), /^listener "public": routes\[1\]\.split\[1\]\.group: /);
+    const schema = await api.call("PUT", "/api/listeners/public", { routes: [{ name: "x" }] });
+    assert.equal(schema.status, 422);
+    assert.match(JSON.stringify(schema.json.issues), /exactly one action/);
+    assert.equal(await api.other.exists(routesPath("public")), null);
+    assert.equal(api.writes("listener-create", "invalid"), 2);
+  });
+});
+
+Deno.test("a listener PUT needs the version when it exists (428) and a stale one is 409", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    assert.equal((await api.call("PUT", "/api/listeners/public", forwardTo("g"))).status, 201);
+    const again = await api.call("PUT", "/api/listeners/public", forwardTo("g", "other"));
+    assert.equal(again.status, 428);
+    const ok = await api.call("PUT", "/api/listeners/public", forwardTo("g", "two"), {
+      "if-match": '"0"',
+    });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.version, 1);
+    const stale = await api.call("PUT", "/api/listeners/public", forwardTo("g", "three"), {
+      "if-match": '"0"',
+    });
+    assert.equal(stale.status, 409);
+    assert.equal(stale.json.current_version, 1);
+    const node = await api.other.get(routesPath("public"));
+    assert.equal(node!.version, 1);
+  });
+});
+
+Deno.test("listener history, one version, diff and rollback work as for groups", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    await api.call("POST", "/api/groups", { group: "h", config: cfg("10.0.0.3:80") });
+    await api.call("PUT", "/api/listeners/public", forwardTo("g"));
+    await api.call("PUT", "/api/listeners/public", forwardTo("h"), { "if-match": '"0"' });
+    const v0 = await api.call("GET", "/api/listeners/public/history/0");
+    assert.deepEqual(v0.json.config, forwardTo("g"));
+    assert.equal((await api.call("GET", "/api/listeners/public/history/9")).status, 404);
+    const d = await api.call("GET", "/api/listeners/public/diff?from=0");
+    assert.deepEqual(d.json, {
+      listener: "public",
+      from: 0,
+      to: 1,
+      changes: [{ path: "routes[0].forward.group", op: "change", from: "g", to: "h" }],
+    });
+    const rb = await api.call("POST", "/api/listeners/public/rollback", { version: 0 });
+    assert.equal(rb.status, 200, rb.text);
+    assert.equal(rb.json.version, 2);
+    assert.deepEqual(rb.json.config, forwardTo("g"));
+    const h = await api.call("GET", "/api/listeners/public/history");
+    assert.equal((h.json.history as Json[])[0]!.action, "rollback to 0");
+    assert.equal(api.writes("listener-rollback", "ok"), 1);
+  });
+});
+
+Deno.test("a listener rollback is validated against today's groups: 422 naming the route", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    await api.call("POST", "/api/groups", { group: "old", config: cfg("10.0.0.3:80") });
+    await api.call("PUT", "/api/listeners/public", forwardTo("old", "legacy"));
+    await api.call("PUT", "/api/listeners/public", forwardTo("g"), { "if-match": '"0"' });
+    const del = await api.call("DELETE", "/api/groups/old", undefined, { "if-match": '"0"' });
+    assert.equal(del.status, 204, del.text); // no route names it any more
+    const rb = await api.call("POST", "/api/listeners/public/rollback", { version: 0 });
+    assert.equal(rb.status, 422, rb.text);
+    assert.deepEqual(rb.json.issues, [{
+      listener: "public",
+      field: "routes[0].forward.group",
+      reason: 'route "legacy" names unknown group "old"',
+    }]);
+    assert.equal((await api.other.get(routesPath("public")))!.version, 1);
+  });
+});
+
+Deno.test("deleting a listener needs its version and keeps its history", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    await api.call("PUT", "/api/listeners/public", forwardTo("g"));
+    assert.equal((await api.call("DELETE", "/api/listeners/public")).status, 428);
+    const stale = await api.call("DELETE", "/api/listeners/public", undefined, {
+      "if-match": '"3"',
+    });
+    assert.equal(stale.status, 409);
+    const del = await api.call("DELETE", "/api/listeners/public", undefined, { "if-match": '"0"' });
+    assert.equal(del.status, 204, del.text);
+    assert.equal(await api.other.exists(routesPath("public")), null);
+    const h = await api.call("GET", "/api/listeners/public/history");
+    assert.deepEqual((h.json.history as Json[]).map((e) => e.action), ["delete", "create"]);
+    assert.equal(api.writes("listener-delete", "ok"), 1);
+  });
+});
+
+Deno.test("deleting a group a route forwards, splits or mirrors to is 409 naming the listeners and routes", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    await api.call("POST", "/api/groups", { group: "h", config: cfg("10.0.0.3:80") });
+    await api.call("PUT", "/api/listeners/public", {
+      routes: [
+        { name: "api", forward: { group: "h" }, match: { host: "api.example.com" } },
+        { name: "web", split: [{ group: "g", weight: 1 }, { group: "h", weight: 1 }] },
+      ],
+    });
+    await api.call("PUT", "/api/listeners/internal", {
+      routes: [{ name: "shadow", forward: { group: "g" }, mirror: { group: "h", percent: 5 } }],
+    });
+    const r = await api.call("DELETE", "/api/groups/h", undefined, { "if-match": '"0"' });
+    assert.equal(r.status, 409, r.text);
+    assert.deepEqual(r.json.used_by, [
+      { listener: "internal", route: "shadow", index: 0, field: "routes[0].mirror.group" },
+      { listener: "public", route: "api", index: 0, field: "routes[0].forward.group" },
+      { listener: "public", route: "web", index: 1, field: "routes[1].split[1].group" },
+    ]);
+    assert.match(String(r.json.error), /listener public route web/);
+    assert.ok(await api.other.exists(configPath("h")));
+    assert.equal(api.writes("delete", "conflict"), 1);
+    // positive control: once no route names it, the delete goes through
+    await api.call("PUT", "/api/listeners/public", forwardTo("g"), { "if-match": '"0"' });
+    await api.call("DELETE", "/api/listeners/internal", undefined, { "if-match": '"0"' });
+    const ok = await api.call("DELETE", "/api/groups/h", undefined, { "if-match": '"0"' });
+    assert.equal(ok.status, 204, ok.text);
+  });
+});
+
+Deno.test("a listener write loses to a group deleted after its validation: 409, nothing written", async () => {
+  // the store deletes group g between the listener's validation (it reads the groups) and its
+  // write: the write's guard on g's version fails
+  let armed = false;
+  await withApi(async (api) => {
+    await seed(api);
+    armed = true;
+    const r = await api.call("PUT", "/api/listeners/public", forwardTo("g"));
+    assert.equal(r.status, 409, r.text);
+    assert.match(String(r.json.error), /\/lb-configs\/g changed/);
+    assert.equal(await api.other.exists(routesPath("public")), null);
+  }, {
+    store: (s) =>
+      new Proxy(s, {
+        get(target, prop, receiver) {
+          if (prop === "transaction") {
+            return async (ops: Op[]) => {
+              if (armed && ops.some((o) => o.path === routesPath("public"))) {
+                armed = false;
+                await target.delete(configPath("g"));
+              }
+              return await target.transaction(ops);
+            };
+          }
+          const v = Reflect.get(target, prop, receiver);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      }),
+  });
+});
+
+Deno.test("a listener config over the size limit is 413 and nothing is written", async () => {
+  await withApi(async (api) => {
+    await seed(api);
+    const routes = Array.from({ length: 2000 }, (_, i) => ({
+      name: `r${i}`,
+      match: { host: `host-${i}-${"x".repeat(50)}.example.com` },
+      forward: { group: "g" },
+    }));
+    const r = await api.call("PUT", "/api/listeners/big", { routes });
+    assert.equal(r.status, 413, r.text.slice(0, 300));
+    assert.equal(r.json.limit_bytes, MAX_CONFIG_BYTES);
+    assert.equal(await api.other.exists(routesPath("big")), null);
+  });
+});
+
+Deno.test("route-test answers which route, group and usable backends a request would get, from the live config", async () => {
+  await withApi(async (api) => {
+    await seed(api); // g: 10.0.0.1:80, 10.0.0.2:80
+    await api.other.create(healthBackendPath("g", "10.0.0.2:80"), enc("{}"), { parents: true });
+    await api.call("PUT", "/api/listeners/public", {
+      routes: [{
+        name: "cart",
+        match: { host: "shop.example.com", path: { template: "/cart/:id" } },
+        forward: { group: "g" },
+      }],
+    });
+    const r = await api.call("POST", "/api/listeners/public/route-test", {
+      method: "GET",
+      url: "https://shop.example.com/cart/7?x=1",
+      headers: { cookie: "a=b" },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.listener, "public");
+    assert.equal(r.json.version, 0);
+    assert.deepEqual(r.json.route, { name: "cart", index: 0, default: false });
+    assert.deepEqual(r.json.action, { type: "forward", group: "g" });
+    assert.deepEqual(r.json.params, { id: "7" });
+    assert.deepEqual(
+      (r.json.groups as Json[]).map((g) => [g.group, g.usable]),
+      [["g", ["10.0.0.1:80"]]],
+    );
+    const none = await api.call("POST", "/api/listeners/public/route-test", {
+      method: "GET",
+      url: "https://other.example.com/",
+    });
+    assert.equal(none.status, 200);
+    assert.equal(none.json.route, null);
+    assert.equal(none.json.status, 404);
+    const bad = await api.call("POST", "/api/listeners/public/route-test", { url: "/cart" });
+    assert.equal(bad.status, 422);
+    assert.equal((bad.json.issues as Json[])[0]!.field, "url");
+    const missing = await api.call("POST", "/api/listeners/nope/route-test", { url: "http://a/" });
+    assert.equal(missing.status, 404);
+    assert.deepEqual(api.samples(), ["create/ok=1", "listener-create/ok=1"]);
   });
 });

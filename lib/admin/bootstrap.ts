@@ -1,6 +1,6 @@
 /**
  * Creates the znode tree with per-role digest ACLs (`ctl zk-init`): only the
- * admin role writes configs and history, only the orchestrator writes health
+ * admin role writes configs, listeners' routes and their history, only the orchestrator writes health
  * and its coordination nodes, proxies only register themselves, everybody
  * reads. The operator identity that runs the bootstrap keeps full rights on
  * the top-level nodes so that it can be re-run.
@@ -19,6 +19,8 @@ import {
   INSTANCES_ROOT,
   ORCHESTRATOR_ROOT,
   PROXIES_ROOT,
+  ROUTE_HISTORY_ROOT,
+  ROUTES_ROOT,
   SWITCHYARD_ROOT,
   WORKERS_PATH,
 } from "../store/layout.ts";
@@ -45,8 +47,10 @@ export function aclPlan(c: RoleCredentials): [string, AclEntry[]][] {
     role === c.operator ? [op, read] : [op, digestAcl(role, ALL_PERMS), read];
   return [
     [CONFIG_ROOT, owned(c.admin)],
+    [ROUTES_ROOT, owned(c.admin)],
     [SWITCHYARD_ROOT, [op, read]],
     [HISTORY_ROOT, owned(c.admin)],
+    [ROUTE_HISTORY_ROOT, owned(c.admin)],
     [HEALTH_ROOT, owned(c.orchestrator)],
     [ORCHESTRATOR_ROOT, owned(c.orchestrator)],
     [ELECTION_PATH, owned(c.orchestrator)],

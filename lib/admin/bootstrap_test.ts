@@ -11,6 +11,8 @@ import {
   INSTANCES_ROOT,
   ORCHESTRATOR_ROOT,
   PROXIES_ROOT,
+  ROUTE_HISTORY_ROOT,
+  ROUTES_ROOT,
   SWITCHYARD_ROOT,
   WORKERS_PATH,
 } from "../store/layout.ts";
@@ -80,8 +82,10 @@ Deno.test("aclPlan lists every fixed node of the layout, parents before children
   const paths = aclPlan(creds).map(([p]) => p);
   assert.deepEqual(paths, [
     CONFIG_ROOT,
+    ROUTES_ROOT,
     SWITCHYARD_ROOT,
     HISTORY_ROOT,
+    ROUTE_HISTORY_ROOT,
     HEALTH_ROOT,
     ORCHESTRATOR_ROOT,
     ELECTION_PATH,
@@ -98,9 +102,9 @@ Deno.test("aclPlan lists every fixed node of the layout, parents before children
   }
 });
 
-Deno.test("aclPlan gives the admin the configs and the history", () => {
+Deno.test("aclPlan gives the admin the configs, the listeners' routes and their histories", () => {
   const plan = planOf(creds);
-  for (const p of [CONFIG_ROOT, HISTORY_ROOT]) {
+  for (const p of [CONFIG_ROOT, HISTORY_ROOT, ROUTES_ROOT, ROUTE_HISTORY_ROOT]) {
     assert.deepEqual(plan.get(p), [op, digestAcl(creds.admin), read]);
   }
 });
@@ -284,9 +288,11 @@ Deno.test("bootstrapTree locks down nodes that existed with an open ACL before i
     await early.create("/switchyard", enc(""));
     const lines = await bootstrapTree(await open(server, sessions, creds.operator), creds);
     assert.equal(lines[0], "set ACL on /lb-configs");
-    assert.equal(lines[1], "set ACL on /switchyard");
-    assert.equal(lines[2], "created /switchyard/history");
+    assert.equal(lines[1], "created /lb-routes");
+    assert.equal(lines[2], "set ACL on /switchyard");
+    assert.equal(lines[3], "created /switchyard/history");
     await assert.rejects(early.create("/lb-configs/x", enc("{}")), NoAuthError);
+    await assert.rejects(early.create("/lb-routes/x", enc("{}")), NoAuthError);
   });
 });
 

@@ -15,8 +15,6 @@
  *
  * @module
  */
-import { validateGroupConfig } from "../config/schema.ts";
-import { CONFIG_ROOT, configPath, HISTORY_ROOT, historyPath } from "../store/layout.ts";
 import {
   type AclEntry,
   type CoordinationStore,
@@ -24,13 +22,16 @@ import {
   NodeExistsError,
   NoNodeError,
   type Op,
+  StoreError,
   VersionConflictError,
 } from "../store/types.ts";
+import { type ConfigKind, GROUP_CONFIGS } from "./config_kind.ts";
 import { ConfigTooLargeError, MAX_CONFIG_BYTES } from "./limits.ts";
 import { inspectStoredConfig, type StoredConfigProblem } from "./stored_config.ts";
 
-/** A group's config as stored. */
+/** A group's (or listener's) config as stored. */
 export interface GroupRecord {
+  /** The group's name (a listener's, in a listener repository). */
   readonly group: string;
   /** The znode version (what writers must send back to update). */
   readonly version: number;
@@ -59,6 +60,19 @@ export class InvalidStoredConfigError extends Error {
   }
 }
 
+/**
+ * A write refused because a node it depends on changed meanwhile: a guard (`check` op) in the
+ * write's transaction failed, e.g. a group a listener's routes name was deleted between the
+ * validation and the write. Nothing was written; validate again and retry.
+ */
+export class DependencyChangedError extends Error {
+  /** @param path the node whose version the write was conditioned on */
+  constructor(readonly path: string) {
+    super(`${path} changed while this write was checked against it; nothing was written`);
+    this.name = "DependencyChangedError";
+  }
+}
+
 /** One history entry. */
 export interface HistoryEntry {
   /** History node name, e.g. `v-0000000007` (ordering key). */
@@ -84,9 +98,9 @@ function encodeEntry(value: unknown): Uint8Array {
   return enc.encode(JSON.stringify(value));
 }
 
-function record(group: string, node: NodeData): GroupRecord {
+function record(kind: ConfigKind, group: string, node: NodeData): GroupRecord {
   const raw = dec.decode(node.data);
-  const { config, problem } = inspectStoredConfig(group, raw);
+  const { config, problem } = inspectStoredConfig(group, raw, kind.issues);
   return {
     group,
     version: node.version,
@@ -102,7 +116,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The config repository.
+ * The config repository, of group configs or (with `kind: LISTENER_CONFIGS`) of listeners' route
+ * configs: the same layout of blob plus history, under the kind's own roots.
  *
  * @example
  * ```ts ignore
@@ -119,8 +134,15 @@ export class ConfigRepo {
       acl: readonly AclEntry[] | null;
       /** Largest stored config, bytes (default {@linkcode MAX_CONFIG_BYTES}). */
       maxConfigBytes?: number;
+      /** Which configs (default {@linkcode GROUP_CONFIGS}). */
+      kind?: ConfigKind;
     },
-  ) {}
+  ) {
+    this.kind = options.kind ?? GROUP_CONFIGS;
+  }
+
+  /** Which configs this repository keeps. */
+  readonly kind: ConfigKind;
 
   /** The config as stored, or ConfigTooLargeError when it is over the limit. */
   #encodeChecked(group: string, config: unknown): Uint8Array {
@@ -134,14 +156,14 @@ export class ConfigRepo {
   async list(): Promise<{ group: string; version: number }[]> {
     let names: string[];
     try {
-      names = await this.store.children(CONFIG_ROOT);
+      names = await this.store.children(this.kind.root);
     } catch (e) {
       if (e instanceof NoNodeError) return [];
       throw e;
     }
     const out: { group: string; version: number }[] = [];
     for (const group of names) {
-      const stat = await this.store.exists(configPath(group));
+      const stat = await this.store.exists(this.kind.path(group));
       if (stat) out.push({ group, version: stat.version });
     }
     return out;
@@ -149,8 +171,8 @@ export class ConfigRepo {
 
   /** A group's config, or null when absent. */
   async get(group: string): Promise<GroupRecord | null> {
-    const node = await this.store.get(configPath(group));
-    return node ? record(group, node) : null;
+    const node = await this.store.get(this.kind.path(group));
+    return node ? record(this.kind, group, node) : null;
   }
 
   /**
@@ -159,23 +181,28 @@ export class ConfigRepo {
    */
   async #prepare(group: string): Promise<Op[]> {
     const acl = this.options.acl ?? undefined;
-    await this.store.ensurePath(CONFIG_ROOT, acl);
-    await this.store.ensurePath(HISTORY_ROOT, acl);
-    if (await this.store.exists(historyPath(group))) return [];
-    return [{ op: "create", path: historyPath(group), ...(acl ? { acl } : {}) }];
+    await this.store.ensurePath(this.kind.root, acl);
+    await this.store.ensurePath(this.kind.historyRoot, acl);
+    if (await this.store.exists(this.kind.historyPath(group))) return [];
+    return [{ op: "create", path: this.kind.historyPath(group), ...(acl ? { acl } : {}) }];
   }
 
   /**
-   * Commits `ops()` in one transaction with the history node's creation if needed; when another
-   * writer created that node meanwhile, tries once more without it.
+   * Commits `ops()` in one transaction with the history node's creation if needed and the
+   * `guards` (`check` ops on nodes the write was validated against); when another writer created
+   * the history node meanwhile, tries once more without it. A failed guard is a
+   * DependencyChangedError.
    */
-  async #commit(group: string, ops: () => Promise<Op[]>): Promise<void> {
+  async #commit(group: string, ops: () => Promise<Op[]>, guards: readonly Op[]): Promise<void> {
     for (let attempt = 0;; attempt++) {
       const first = await this.#prepare(group);
       try {
-        await this.store.transaction([...first, ...await ops()]);
+        await this.store.transaction([...first, ...guards, ...await ops()]);
         return;
       } catch (e) {
+        const at = e instanceof StoreError ? (e.failedOpIndex ?? -1) - first.length : -1;
+        const guard = at >= 0 && at < guards.length ? guards[at] : undefined;
+        if (guard !== undefined && "path" in guard) throw new DependencyChangedError(guard.path);
         const raced = e instanceof NodeExistsError && first.length > 0 && e.failedOpIndex === 0;
         if (!raced || attempt > 0) throw e;
       }
@@ -186,7 +213,7 @@ export class ConfigRepo {
     const acl = this.options.acl ?? undefined;
     return {
       op: "create",
-      path: `${historyPath(group)}/v-`,
+      path: `${this.kind.historyPath(group)}/v-`,
       data: encodeEntry({ version, action, by, at: new Date().toISOString(), config }),
       mode: "persistent_sequential",
       ...(acl ? { acl } : {}),
@@ -211,26 +238,35 @@ export class ConfigRepo {
 
   /** The conflict to report after a conditional write failed: with the version now stored. */
   async #conflict(group: string, expectedVersion: number): Promise<VersionConflictError> {
-    const now = await this.store.exists(configPath(group)).catch(() => null);
-    return new VersionConflictError(configPath(group), expectedVersion, now?.version ?? null);
+    const now = await this.store.exists(this.kind.path(group)).catch(() => null);
+    return new VersionConflictError(this.kind.path(group), expectedVersion, now?.version ?? null);
   }
 
-  /** Creates a group (fails with NodeExistsError when it exists). */
-  async create(group: string, config: unknown, by: string): Promise<GroupRecord> {
+  /**
+   * Creates a group (fails with NodeExistsError when it exists). `guards` are `check` ops
+   * committed with the write (DependencyChangedError when one fails).
+   */
+  async create(
+    group: string,
+    config: unknown,
+    by: string,
+    guards: readonly Op[] = [],
+  ): Promise<GroupRecord> {
     const data = this.#encodeChecked(group, config);
     const acl = this.options.acl ?? undefined;
     await this.#commit(group, () =>
       Promise.resolve([
-        { op: "create", path: configPath(group), data, ...(acl ? { acl } : {}) },
+        { op: "create", path: this.kind.path(group), data, ...(acl ? { acl } : {}) },
         this.#historyOp(group, 0, "create", by, config),
-      ]));
+      ]), guards);
     await this.#trim(group);
     return (await this.get(group))!;
   }
 
   /**
    * Replaces a group's config if it is still at `expectedVersion`
-   * (VersionConflictError otherwise, with the current version).
+   * (VersionConflictError otherwise, with the current version). `guards` as for
+   * {@linkcode ConfigRepo.create}.
    */
   async update(
     group: string,
@@ -238,19 +274,20 @@ export class ConfigRepo {
     expectedVersion: number,
     by: string,
     action = "update",
+    guards: readonly Op[] = [],
   ): Promise<GroupRecord> {
     const data = this.#encodeChecked(group, config);
     const current = await this.get(group);
-    if (!current) throw new NoNodeError(configPath(group));
+    if (!current) throw new NoNodeError(this.kind.path(group));
     if (current.version !== expectedVersion) {
-      throw new VersionConflictError(configPath(group), expectedVersion, current.version);
+      throw new VersionConflictError(this.kind.path(group), expectedVersion, current.version);
     }
     try {
       await this.#commit(group, async () => [
         ...await this.#catchUpOps(group, current),
-        { op: "set", path: configPath(group), data, version: expectedVersion },
+        { op: "set", path: this.kind.path(group), data, version: expectedVersion },
         this.#historyOp(group, expectedVersion + 1, action, by, config),
-      ]);
+      ], guards);
     } catch (e) {
       if (e instanceof VersionConflictError) throw await this.#conflict(group, expectedVersion);
       throw e;
@@ -275,9 +312,9 @@ export class ConfigRepo {
   ): Promise<{ before: GroupRecord; after: GroupRecord }> {
     for (let attempt = 0;; attempt++) {
       const before = await this.get(group);
-      if (!before) throw new NoNodeError(configPath(group));
+      if (!before) throw new NoNodeError(this.kind.path(group));
       if (expectedVersion !== undefined && before.version !== expectedVersion) {
-        throw new VersionConflictError(configPath(group), expectedVersion, before.version);
+        throw new VersionConflictError(this.kind.path(group), expectedVersion, before.version);
       }
       if (!isObject(before.config)) throw new InvalidStoredConfigError(before);
       const next = change(structuredClone(before.config));
@@ -292,19 +329,27 @@ export class ConfigRepo {
     }
   }
 
-  /** Deletes a group if it is still at `expectedVersion`; its history is kept. */
-  async remove(group: string, expectedVersion: number, by: string): Promise<void> {
+  /**
+   * Deletes a group if it is still at `expectedVersion`; its history is kept. `guards` as for
+   * {@linkcode ConfigRepo.create}.
+   */
+  async remove(
+    group: string,
+    expectedVersion: number,
+    by: string,
+    guards: readonly Op[] = [],
+  ): Promise<void> {
     const current = await this.get(group);
-    if (!current) throw new NoNodeError(configPath(group));
+    if (!current) throw new NoNodeError(this.kind.path(group));
     if (current.version !== expectedVersion) {
-      throw new VersionConflictError(configPath(group), expectedVersion, current.version);
+      throw new VersionConflictError(this.kind.path(group), expectedVersion, current.version);
     }
     try {
       await this.#commit(group, async () => [
         ...await this.#catchUpOps(group, current),
-        { op: "delete", path: configPath(group), version: expectedVersion },
+        { op: "delete", path: this.kind.path(group), version: expectedVersion },
         this.#historyOp(group, expectedVersion, "delete", by, current.config),
-      ]);
+      ], guards);
     } catch (e) {
       if (e instanceof VersionConflictError) throw await this.#conflict(group, expectedVersion);
       throw e;
@@ -316,7 +361,7 @@ export class ConfigRepo {
   async history(group: string, limit = Infinity): Promise<HistoryEntry[]> {
     let names: string[];
     try {
-      names = await this.store.children(historyPath(group));
+      names = await this.store.children(this.kind.historyPath(group));
     } catch (e) {
       if (e instanceof NoNodeError) return [];
       throw e;
@@ -325,7 +370,7 @@ export class ConfigRepo {
     const out: HistoryEntry[] = [];
     for (const id of names) {
       if (out.length >= limit) break;
-      const node = await this.store.get(`${historyPath(group)}/${id}`);
+      const node = await this.store.get(`${this.kind.historyPath(group)}/${id}`);
       if (!node) continue;
       try {
         const v = JSON.parse(dec.decode(node.data)) as Omit<HistoryEntry, "id">;
@@ -350,7 +395,7 @@ export class ConfigRepo {
   async lastValidVersion(group: string): Promise<number | null> {
     for (const e of await this.history(group)) {
       if (e.action === "delete") continue;
-      if (validateGroupConfig(group, e.config).ok) return e.version;
+      if (this.kind.issues(group, e.config).length === 0) return e.version;
     }
     return null;
   }
@@ -358,10 +403,10 @@ export class ConfigRepo {
   /** Deletes the oldest history entries beyond the limit (best effort). */
   async #trim(group: string): Promise<void> {
     try {
-      const names = (await this.store.children(historyPath(group))).sort();
+      const names = (await this.store.children(this.kind.historyPath(group))).sort();
       const excess = names.length - this.options.historyLimit;
       for (let i = 0; i < excess; i++) {
-        await this.store.delete(`${historyPath(group)}/${names[i]}`).catch(() => {});
+        await this.store.delete(`${this.kind.historyPath(group)}/${names[i]}`).catch(() => {});
       }
     } catch {
       // history trimming never fails a write

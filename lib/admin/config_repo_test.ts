@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { OPEN_ACL, writerOnlyAcl } from "../store/acl.ts";
-import { configPath, historyPath } from "../store/layout.ts";
+import { configPath, historyPath, routeHistoryPath, routesPath } from "../store/layout.ts";
 import { MemoryServer, type MemoryStore } from "../store/memory.ts";
 import {
   type CoordinationStore,
@@ -11,7 +11,13 @@ import {
   RequestTooLargeError,
   VersionConflictError,
 } from "../store/types.ts";
-import { ConfigRepo, encodeConfig, InvalidStoredConfigError } from "./config_repo.ts";
+import { LISTENER_CONFIGS } from "./config_kind.ts";
+import {
+  ConfigRepo,
+  DependencyChangedError,
+  encodeConfig,
+  InvalidStoredConfigError,
+} from "./config_repo.ts";
 import { ConfigTooLargeError, MAX_CONFIG_BYTES } from "./limits.ts";
 
 const enc = (t: string) => new TextEncoder().encode(t);
@@ -860,5 +866,72 @@ Deno.test("ConfigRepo.lastValidVersion is the newest valid version in the histor
     assert.equal(await repo.lastValidVersion("g"), 1);
     await repo.update("g", { backend_servers: ["c:1"] }, 2, "alice"); // records 2 (invalid) and 3
     assert.equal(await repo.lastValidVersion("g"), 3);
+  });
+});
+
+// --- listeners: the same repository over /lb-routes ---------------------------------------------
+
+const ROUTES = {
+  routes: [{ name: "api", match: { path: { prefix: "/api" } }, forward: { group: "api" } }],
+};
+
+Deno.test("a listener ConfigRepo keeps blobs in /lb-routes and history in /switchyard/route-history", async () => {
+  await withRepo(async ({ store, other }) => {
+    const repo = new ConfigRepo(store, { historyLimit: 50, acl: null, kind: LISTENER_CONFIGS });
+    const r = await repo.create("public", ROUTES, "alice");
+    assert.equal(r.version, 0);
+    assert.equal(r.problem, null);
+    assert.deepEqual(JSON.parse(dec((await other.get(routesPath("public")))!.data)), ROUTES);
+    assert.equal(await other.exists(configPath("public")), null);
+    assert.deepEqual(await repo.list(), [{ group: "public", version: 0 }]);
+    const next = { routes: [{ ...ROUTES.routes[0], name: "api2" }] };
+    await repo.update("public", next, 0, "bob");
+    assert.equal((await other.children(routeHistoryPath("public"))).length, 2);
+    assert.deepEqual((await repo.history("public")).map((e) => [e.version, e.by]), [
+      [1, "bob"],
+      [0, "alice"],
+    ]);
+  });
+});
+
+Deno.test("a listener ConfigRepo judges a stored blob with the route schema", async () => {
+  await withRepo(async ({ store, other }) => {
+    const repo = new ConfigRepo(store, { historyLimit: 50, acl: null, kind: LISTENER_CONFIGS });
+    await other.create(
+      routesPath("bad"),
+      enc('{"routes":[{"name":"Bad!","forward":{"group":"a"}}]}'),
+      {
+        parents: true,
+      },
+    );
+    assert.match((await repo.get("bad"))!.problem!.reason, /^routes\[0\]\.name: /);
+    await repo.create("ok", ROUTES, "alice");
+    assert.equal(await repo.lastValidVersion("ok"), 0);
+  });
+});
+
+Deno.test("a write whose guard fails is a DependencyChangedError naming the node, and writes nothing", async () => {
+  await withRepo(async ({ store, other }) => {
+    const groups = new ConfigRepo(store, { historyLimit: 50, acl: null });
+    const listeners = new ConfigRepo(store, {
+      historyLimit: 50,
+      acl: null,
+      kind: LISTENER_CONFIGS,
+    });
+    await groups.create("api", { backend_servers: ["a:1"] }, "alice");
+    const guard: Op = { op: "check", path: configPath("api"), version: 0 };
+    await listeners.create("public", ROUTES, "alice", [guard]); // positive control
+    await groups.update("api", { backend_servers: ["b:1"] }, 0, "alice");
+    const err = await listeners.update("public", ROUTES, 0, "bob", "update", [guard]).catch((e) =>
+      e
+    );
+    assert.ok(err instanceof DependencyChangedError, String(err));
+    assert.equal(err.path, configPath("api"));
+    assert.equal((await other.exists(routesPath("public")))!.version, 0);
+    assert.equal((await listeners.history("public")).length, 1);
+    await groups.remove("api", 1, "alice");
+    const gone = await listeners.create("other", ROUTES, "alice", [guard]).catch((e) => e);
+    assert.ok(gone instanceof DependencyChangedError, String(gone));
+    assert.equal(await other.exists(routesPath("other")), null);
   });
 });

@@ -36,9 +36,18 @@ export function invalidJsonReason(raw: string, message: string): string {
     : `invalid JSON at position ${at.position} (line ${at.line}, column ${at.column}): ${at.found} (${message})`;
 }
 
+/** The schema issues of a group config (the default check of {@linkcode inspectStoredConfig}). */
+function groupIssues(group: string, config: unknown): readonly StoredIssue[] {
+  const r = validateGroupConfig(group, config);
+  return r.ok ? [] : r.issues.map((i) => ({ field: i.field, reason: i.reason }));
+}
+
 /**
  * Parses and validates a stored blob.
  *
+ * @param name the group (or listener) it belongs to
+ * @param raw the stored text
+ * @param issuesOf the schema check (default: a group config's); empty when valid
  * @returns the parsed value (null when it is not JSON) and the problem (null when valid)
  * @example
  * ```ts
@@ -48,8 +57,9 @@ export function invalidJsonReason(raw: string, message: string): string {
  * ```
  */
 export function inspectStoredConfig(
-  group: string,
+  name: string,
   raw: string,
+  issuesOf: (name: string, config: unknown) => readonly StoredIssue[] = groupIssues,
 ): { config: unknown; problem: StoredConfigProblem | null } {
   let config: unknown;
   try {
@@ -58,9 +68,8 @@ export function inspectStoredConfig(
     const reason = invalidJsonReason(raw, (e as Error).message);
     return { config: null, problem: { reason, issues: [{ field: "", reason }] } };
   }
-  const r = validateGroupConfig(group, config);
-  if (r.ok) return { config, problem: null };
-  const issues = r.issues.map((i) => ({ field: i.field, reason: i.reason }));
+  const issues = issuesOf(name, config);
+  if (issues.length === 0) return { config, problem: null };
   return {
     config,
     problem: {

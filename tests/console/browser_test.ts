@@ -13,7 +13,6 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import { REPO_ROOT } from "../../lib/runtime/role_command.ts";
 import { configPath } from "../../lib/store/layout.ts";
 import {
@@ -23,44 +22,14 @@ import {
   type ZkProxy,
   zkSandbox,
 } from "../support/control_plane.ts";
-import { startBackends, stopAll, tempDir, waitUntil } from "../support/processes.ts";
+import { launchChromium as launch } from "../support/chromium.ts";
+import { startBackends, stopAll, waitUntil } from "../support/processes.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 const ARTIFACTS = path.join(REPO_ROOT, "tests", "artifacts");
 const SCREENSHOT = path.join(ARTIFACTS, "console-overview.png");
 /** The README's picture: refreshed from SCREENSHOT with `SWY_UPDATE_DOCS=1`. */
 const DOCS_SCREENSHOT = path.join(REPO_ROOT, "docs", "console-overview.png");
-
-/** Launches headless Chromium with a fresh profile. */
-async function launch() {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install the Debian package \`chromium\` (as root)`);
-  }
-  const userDataDir = tempDir("chromium");
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1440, height: 1000 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  return {
-    context,
-    close: async () => {
-      await context.close().catch(() => {});
-      fs.rmSync(userDataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 Deno.test({
   name: "the console in Chromium: sign in, edit through the form, see it live, conflicts, rollback",

@@ -134,6 +134,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 #drawer h2 { margin-top: 0; }
 .drawer-head { display: flex; align-items: center; gap: 10px; }
 .drawer-head h2 { margin: 0; flex: 1; }
+.route-answer { white-space: pre-wrap; background: #f6f8fa; padding: 8px; min-height: 1em; }
+.listener h3 { margin-bottom: 4px; }
 .form-grid { display: grid; grid-template-columns: 220px 1fr; gap: 8px 12px; align-items: start;
   margin: 12px 0; }
 .form-grid label { padding-top: 5px; color: #384256; }

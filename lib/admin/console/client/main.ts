@@ -18,6 +18,7 @@ import type { App } from "./app.ts";
 import { byId, h, replace } from "./dom.ts";
 import { openEditor } from "./editor.ts";
 import { openHistory } from "./history.ts";
+import { openListeners } from "./listeners.ts";
 import { renderOverview } from "./overview.ts";
 
 const TOKEN_KEY = "switchyard-admin-token";
@@ -233,6 +234,12 @@ function start(token: string, name: string, ttl: number): void {
     h("span", { class: "muted", "data-role": "who" }, `signed in as ${name}`),
     " ",
     h("button", { "data-action": "new-group", onclick: () => app.openEditor(null) }, "New group"),
+    " ",
+    h(
+      "button",
+      { "data-action": "listeners", onclick: () => void openListeners(drawer, app) },
+      "Listeners",
+    ),
     " ",
     h("button", { "data-action": "sign-out", onclick: () => void signOut(null) }, "Sign out"),
   );
