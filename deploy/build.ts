@@ -2,7 +2,11 @@
  * `deno task build`: bundles every role with esbuild into one file under
  * `dist/` (`dist/proxy.js`, ..., plus `dist/roles.js`, the dispatcher). Each
  * bundle runs under Bun (`bun dist/proxy.js ...`) and Deno
- * (`deno run -A dist/proxy.js ...`) without node_modules.
+ * (`deno run -A dist/proxy.js ...`) without node_modules. Then the
+ * single-file executable `dist/bin/switchyard` (every role as a subcommand),
+ * compiled by Bun (see deploy/executable.ts); `--deno-compile` also builds
+ * `dist/bin/switchyard-deno`, which needs the network (`deno compile`
+ * downloads its runtime), and `--no-executable` skips the executable.
  *
  * @module
  */
@@ -12,6 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeConsoleBundle } from "../lib/admin/console/bundle.ts";
 import { ROLE_NAMES } from "../roles/registry.ts";
+import { compileWithBun, compileWithDeno } from "./executable.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = path.join(root, "dist");
@@ -58,4 +63,7 @@ built.push(await bundle('import "./roles/main.ts";\n', "roles"));
 // the admin console's browser script (the admin role also rebuilds it when stale)
 built.push(...await writeConsoleBundle(esbuild, outdir));
 await esbuild.stop();
+const argv = process.argv.slice(2);
+if (!argv.includes("--no-executable")) built.push(compileWithBun());
+if (argv.includes("--deno-compile")) built.push(compileWithDeno());
 for (const f of built) process.stdout.write(`built ${path.relative(root, f)}\n`);

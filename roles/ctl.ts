@@ -27,6 +27,7 @@ import { zkConnectOptions } from "../lib/cli/zk.ts";
 import { args, env, exit, writeErr, writeOut } from "../lib/runtime/process.ts";
 import { REPO_ROOT } from "../lib/runtime/role_command.ts";
 import { connectStore } from "../lib/store/mod.ts";
+import { BACKUP_FLAGS, BACKUP_USAGE, BackupError, runBackup } from "./ctl_backup.ts";
 
 const SUMMARY = "command-line client of the admin API (and `zk-init` for ZooKeeper ACLs)";
 
@@ -110,6 +111,7 @@ export const CTL_FLAGS: readonly FlagSpec[] = [
     value: "USER:PASSWORD",
     help: "zk-init: the autoscaler",
   },
+  ...BACKUP_FLAGS,
 ];
 
 const COMMANDS = `commands:
@@ -144,7 +146,8 @@ const COMMANDS = `commands:
                                        which route, group and backends a request would get
   zk-init --zk HOSTS --zk-auth OPS:PW --admin-user U:P --orchestrator-user U:P --proxy-user U:P
           [--dns-user U:P] [--autoscaler-user U:P]
-                                       create the ZooKeeper tree with per-role ACLs`;
+                                       create the ZooKeeper tree with per-role ACLs
+${BACKUP_USAGE}`;
 
 class CtlError extends Error {}
 
@@ -618,6 +621,9 @@ async function run(argv: readonly string[]): Promise<void> {
       }
       return;
     }
+    case "export":
+    case "import":
+      return await runBackup(command, a, flags);
     default:
       usage(`unknown command "${command}"`);
   }
@@ -628,7 +634,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await run(argv);
   } catch (e) {
-    if (e instanceof CtlError || e instanceof FlagError) {
+    if (e instanceof CtlError || e instanceof FlagError || e instanceof BackupError) {
       writeErr(`ctl: ${e.message}`);
       exit(1);
     }

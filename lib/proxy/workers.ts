@@ -22,6 +22,7 @@ import type { FlagSpec, FlagValues } from "../cli/flags.ts";
 import { parseListen } from "../cli/flags.ts";
 import type { Logger } from "../log.ts";
 import { runtimeName } from "../runtime/serve.ts";
+import { selfArgs } from "../runtime/self_command.ts";
 
 /** The `--workers` flag, for the proxy role's flag list. */
 export const WORKERS_FLAG: FlagSpec = {
@@ -170,7 +171,6 @@ class Supervisor {
   #stopping = false;
   #failed = false;
   readonly #command: string;
-  readonly #prefix: string[];
 
   constructor(
     readonly count: number,
@@ -181,7 +181,6 @@ class Supervisor {
     this.#startedAt = new Array(count).fill(0);
     this.#codes = new Array(count).fill(null);
     this.#command = process.execPath;
-    this.#prefix = runtimeName() === "deno" ? ["run", "-A"] : [];
   }
 
   start(): void {
@@ -208,10 +207,8 @@ class Supervisor {
   }
 
   #spawn(i: number): void {
-    const args = [
-      ...this.#prefix,
-      ...workerArgs(process.argv.slice(1), i, this.adminListen),
-    ];
+    // the same script (or single-file executable) and flags, see self_command.ts
+    const args = workerArgs(selfArgs(process.argv, runtimeName()), i, this.adminListen);
     const child = spawn(this.#command, args, {
       // own process group: a terminal's Ctrl-C reaches the supervisor, which forwards it once
       detached: true,

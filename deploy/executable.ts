@@ -1,0 +1,61 @@
+/**
+ * Single-file executables: `dist/bin/switchyard`, one binary holding every
+ * role (`switchyard proxy ...`, `switchyard orchestrator ...`, `switchyard ctl ...`),
+ * built from the roles dispatcher (`roles/main.ts`).
+ *
+ * - `bun build --compile` embeds the local Bun (node_modules/bun), so it works
+ *   offline; it is what `npm run build` produces.
+ * - `deno compile` downloads a `denort` runtime from dl.deno.land on first use
+ *   (or takes `DENORT_BIN`), so it cannot work offline; it is built only on
+ *   request (`deploy/build.ts --deno-compile`), into `dist/bin/switchyard-deno`.
+ *
+ * Used by `deploy/build.ts` and by the smoke test (tests/packaging/executable_test.ts).
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { REPO_ROOT, runtimeBinary } from "../lib/runtime/role_command.ts";
+
+/** Where the Bun-compiled executable goes. */
+export const EXECUTABLE: string = path.join(REPO_ROOT, "dist", "bin", "switchyard");
+/** Where the Deno-compiled executable goes (only with `--deno-compile`). */
+export const DENO_EXECUTABLE: string = path.join(REPO_ROOT, "dist", "bin", "switchyard-deno");
+
+/** The dispatcher every executable starts in. */
+const ENTRY = path.join(REPO_ROOT, "roles", "main.ts");
+
+function run(command: string, args: string[]): void {
+  const r = spawnSync(command, args, { cwd: REPO_ROOT, encoding: "utf8", timeout: 300_000 });
+  if (r.status !== 0) {
+    throw new Error(
+      `${path.basename(command)} ${args.join(" ")} failed (status ${r.status}):\n` +
+        `${r.stderr || r.error?.message || ""}`,
+    );
+  }
+}
+
+/**
+ * Compiles `dist/bin/switchyard` with the local Bun (offline). The dns role's
+ * etcd3 client stays external in the esbuild bundles; Bun embeds it here.
+ *
+ * @returns the executable's path
+ */
+export function compileWithBun(outfile: string = EXECUTABLE): string {
+  fs.mkdirSync(path.dirname(outfile), { recursive: true });
+  run(runtimeBinary("bun"), ["build", "--compile", ENTRY, "--outfile", outfile]);
+  return outfile;
+}
+
+/**
+ * Compiles `dist/bin/switchyard-deno` with `deno compile`. Needs dl.deno.land
+ * (or `DENORT_BIN` pointing at a denort binary of the same Deno version).
+ *
+ * @returns the executable's path
+ */
+export function compileWithDeno(outfile: string = DENO_EXECUTABLE): string {
+  fs.mkdirSync(path.dirname(outfile), { recursive: true });
+  run(runtimeBinary("deno"), ["compile", "-A", "--output", outfile, ENTRY]);
+  return outfile;
+}
