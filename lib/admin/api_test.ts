@@ -1429,12 +1429,12 @@ Deno.test("deleting a group a route forwards, splits or mirrors to is 409 naming
       ],
     });
     await api.call("PUT", "/api/listeners/internal", {
-      routes: [{ name: "shadow", forward: { group: "g" }, mirror: { group: "h", percent: 5 } }],
+      routes: [{ name: "shadow", forward: { group: "h" } }],
     });
     const r = await api.call("DELETE", "/api/groups/h", undefined, { "if-match": '"0"' });
     assert.equal(r.status, 409, r.text);
     assert.deepEqual(r.json.used_by, [
-      { listener: "internal", route: "shadow", index: 0, field: "routes[0].mirror.group" },
+      { listener: "internal", route: "shadow", index: 0, field: "routes[0].forward.group" },
       { listener: "public", route: "api", index: 0, field: "routes[0].forward.group" },
       { listener: "public", route: "web", index: 1, field: "routes[1].split[1].group" },
     ]);
