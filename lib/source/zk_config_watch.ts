@@ -82,7 +82,7 @@ export class ZkConfigWatch implements ConfigSource {
   start(consume: ConfigConsumer): void {
     if (this.#consume !== null || this.#stopped) return;
     this.#consume = consume;
-    const { store, group, log } = this.#o;
+    const { store, log } = this.#o;
     this.#watch = store.watchData(this.#path, (node) => this.#onConfig(node, "watch"), {
       onError: (e) => log.debug("zookeeper watch error", { error: String(e) }),
     });
