@@ -9,6 +9,7 @@
 import process from "node:process";
 import { type HealthState, initialHealth } from "../health/state_machine.ts";
 import type { Logger } from "../log.ts";
+import { groupReferences } from "../routing/references.ts";
 import type { RouteIssue } from "../routing/schema.ts";
 import { addProcessMetrics } from "../runtime/process.ts";
 import { runtimeVersion, serve, type ServeHandle } from "../runtime/serve.ts";
@@ -211,23 +212,7 @@ export class ListenerInstance {
   }
 }
 
-/** The groups a (not yet validated) listener blob's routes name. */
+/** The groups a (not yet validated) listener blob's routes name (forward, split, mirror). */
 export function referencedGroups(blob: unknown): Set<string> {
-  const out = new Set<string>();
-  const routes = (blob as { routes?: unknown })?.routes;
-  if (!Array.isArray(routes)) return out;
-  for (const r of routes) {
-    if (typeof r !== "object" || r === null) continue;
-    const route = r as Record<string, unknown>;
-    const fwd = route.forward as { group?: unknown } | undefined;
-    if (typeof fwd?.group === "string") out.add(fwd.group);
-    if (Array.isArray(route.split)) {
-      for (const s of route.split) {
-        if (typeof s?.group === "string") out.add(s.group);
-      }
-    }
-    const mirror = route.mirror as { group?: unknown } | undefined;
-    if (typeof mirror?.group === "string") out.add(mirror.group);
-  }
-  return out;
+  return new Set(groupReferences(blob).map((r) => r.group));
 }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { redirectLocation } from "./redirect.ts";
 import { compileRoutes, type RouteRequest } from "./matcher.ts";
 import type { ListenerConfig, Route } from "./schema.ts";
 
@@ -82,36 +83,6 @@ export interface RouteAnswer {
   readonly mirror: { readonly group: string; readonly percent: number } | null;
   /** Every group involved (action groups in order, then the mirror), with its backends. */
   readonly groups: readonly GroupAnswer[];
-}
-
-/**
- * The URL a redirect route sends: the route's scheme, host and path where it sets them, the
- * request's otherwise, and the request's query unless `keep_query` is false.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { redirectLocation } from "./which_route.ts";
- * const url = new URL("http://shop.example.com/cart?id=1");
- * assert.equal(
- *   redirectLocation({ status: 301, scheme: "https", keep_query: true }, url),
- *   "https://shop.example.com/cart?id=1",
- * );
- * assert.equal(
- *   redirectLocation({ status: 302, host: "www.example.com", path: "/", keep_query: false }, url),
- *   "http://www.example.com/",
- * );
- * ```
- */
-export function redirectLocation(
-  redirect: NonNullable<Route["redirect"]>,
-  url: URL,
-): string {
-  const scheme = redirect.scheme ?? url.protocol.slice(0, -1);
-  const host = redirect.host ?? url.host;
-  const path = redirect.path ?? url.pathname;
-  const query = redirect.keep_query === false ? "" : url.search;
-  return `${scheme}://${host}${path}${query}`;
 }
 
 function groupAnswer(group: string, state: GroupState | undefined): GroupAnswer {
@@ -206,7 +177,11 @@ export function whichRoute(
     action = {
       type: "redirect",
       status: route.redirect.status,
-      location: redirectLocation(route.redirect, url),
+      location: redirectLocation(route.redirect, {
+        scheme: url.protocol.slice(0, -1),
+        host: url.host,
+        target: url.pathname + url.search,
+      }),
     };
   } else action = { type: "direct_response", status: route.direct_response!.status };
   return {
