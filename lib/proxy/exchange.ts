@@ -35,6 +35,7 @@ import { Fault, faultAnswer } from "./upstream_fault.ts";
 import type { UpstreamConnection } from "./upstream_pool.ts";
 import type { RouteLane } from "./route_lane.ts";
 import { applyResponsePolicy } from "../routing/response_policy.ts";
+import { setCookieLine, stickyValue } from "../routing/sticky.ts";
 
 export type { ClientSide };
 
@@ -87,7 +88,14 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
       ? new RequestBodyPump(this, client, req, ctx.limits.maxBodyBytes)
       : null;
     this.#relay = new ResponseRelay(this, ctx, client, req);
-    this.#attempt = new UpstreamAttempt(this, ctx, req, snap, client.clientIp);
+    this.#attempt = new UpstreamAttempt(
+      this,
+      ctx,
+      req,
+      snap,
+      client.clientIp,
+      route?.policy ?? null,
+    );
   }
 
   /** Every byte of the client's request body has been read. */
@@ -112,6 +120,7 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
       return;
     }
     this.#ctx.budget().recordRequest(this.#ctx.coarseWall);
+    this.#route?.policy?.budget?.recordRequest(this.#ctx.coarseWall);
     this.#attempt.start();
   }
 
@@ -148,7 +157,7 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
   /** Starts the response-head timeout once the whole request has been handed to the backend. */
   #armResponseTimer(): void {
     this.responseDeadline = this.#ctx.coarseNow + COARSE_SLACK_MS +
-      this.#snap.config.response_timeout_seconds * 1000;
+      (this.#route?.policy?.responseTimeoutMs ?? this.#snap.config.response_timeout_seconds * 1000);
   }
 
   get headSent(): boolean {
@@ -222,12 +231,23 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
   // ---------------------------------------------------------------- response
 
   clientHead(head: ResponseHead): ResponseHead {
-    const policy = this.#route?.response ?? null;
+    const route = this.#route;
+    const policy = route?.response ?? null;
     if (policy === null) return head;
+    let cookies: string[] | undefined;
+    const sticky = route!.policy?.sticky;
+    const lease = this.#attempt.lease;
+    if (sticky && lease) {
+      // pin (or re-pin) the client to the backend that answered
+      const value = stickyValue(lease.address);
+      if (value !== this.#attempt.stickyIn) {
+        cookies = [setCookieLine(sticky.cookie, value, sticky.ttlSeconds, false)];
+      }
+    }
     return applyResponsePolicy(head, policy, {
       clientIp: this.#client.clientIp,
       requestId: this.#requestId ?? "",
-    });
+    }, cookies);
   }
 
   responseHead(status: number): void {

@@ -43,6 +43,7 @@ import { GroupRuntime } from "./group_runtime.ts";
 import type { GroupRuntimeCore } from "./group_runtime_core.ts";
 import { type ProxyMetricFamilies, ProxyMetrics } from "./metrics.ts";
 import { RouteLane } from "./route_lane.ts";
+import { routePolicy } from "./route_policy.ts";
 import type { RequestRouter } from "./server.ts";
 
 /** Options of a {@link ListenerRuntime}. */
@@ -325,6 +326,7 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
       }
       if (route.mirror) groups.add(this.group(route.mirror.group) && route.mirror.group);
       lane.response = compileResponsePolicy(route);
+      lane.policy = routePolicy(route);
       const rl = route.rate_limit;
       return {
         route,

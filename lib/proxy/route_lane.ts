@@ -7,6 +7,7 @@
  */
 import type { CounterChild, HistogramChild } from "../metrics/registry.ts";
 import type { ResponsePolicy } from "../routing/response_policy.ts";
+import type { RoutePolicy } from "./route_policy.ts";
 import { CLASS_LABELS, classIndex, type ProxyMetricFamilies } from "./metrics.ts";
 
 /** The metrics of one route of one listener (or of "none": no route matched). */
@@ -18,6 +19,8 @@ export class RouteLane {
   readonly #mirrored = new Map<string, CounterChild>();
   /** The route's response policy (set at each compile), or null for "none". */
   response: ResponsePolicy | null = null;
+  /** The route's overrides of its groups' timeouts, retries and stickiness (set at each compile). */
+  policy: RoutePolicy | null = null;
 
   constructor(families: ProxyMetricFamilies, readonly listener: string, readonly name: string) {
     this.#families = families;

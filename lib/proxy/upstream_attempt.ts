@@ -19,6 +19,8 @@
 import { BackendLease } from "../group/backend_lease.ts";
 import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
 import type { RequestHead } from "../http1/head.ts";
+import { readCookie, stickyChoice, stickyIndex } from "../routing/sticky.ts";
+import type { RoutePolicy } from "./route_policy.ts";
 import type { ProxyContext } from "./context.ts";
 import type { BackendMetrics } from "./metrics.ts";
 import { pickContext } from "./pick_context.ts";
@@ -65,13 +67,20 @@ export class UpstreamAttempt {
   /** Backend indexes tried, allocated only for a retry on another backend. */
   #tried: number[] | null = null;
 
+  /** The route's overrides (timeouts, retries, stickiness), or null. */
+  readonly #policy: RoutePolicy | null;
+  /** The sticky cookie's value the client sent (sticky routes only), else null. */
+  stickyIn: string | null = null;
+
   constructor(
     owner: AttemptOwner,
     ctx: ProxyContext,
     req: RequestHead,
     snap: GroupSnapshot,
     clientIp: string,
+    policy: RoutePolicy | null = null,
   ) {
+    this.#policy = policy;
     this.#owner = owner;
     this.#ctx = ctx;
     this.#req = req;
@@ -87,7 +96,16 @@ export class UpstreamAttempt {
       const tried = this.#tried ??= [this.#first];
       accept = (i) => !tried.includes(i);
     }
-    const index = snap.selector.pick(pickContext(snap.config, this.#req, this.#clientIp, accept));
+    let index = -1;
+    const sticky = this.#policy?.sticky;
+    if (sticky && this.#attempts === 0) {
+      // the backend the cookie names, while it is usable; else the balancer picks and re-pins
+      this.stickyIn = readCookie(cookieValues(this.#req), sticky.cookie);
+      index = stickyChoice(this.stickyIn, snap.backends, stickyIndexOf(snap.backends));
+    }
+    if (index < 0) {
+      index = snap.selector.pick(pickContext(snap.config, this.#req, this.#clientIp, accept));
+    }
     if (index < 0) {
       this.#owner.attemptsFailed(this.#attempts === 0 ? Fault.NoBackend : Fault.AllBackendsFailed);
       return;
@@ -110,7 +128,9 @@ export class UpstreamAttempt {
       return;
     }
     const lease = this.lease;
-    pool.connect(this.#snap.config.connect_timeout_seconds * 1000).then(
+    pool.connect(
+      this.#policy?.connectTimeoutMs ?? this.#snap.config.connect_timeout_seconds * 1000,
+    ).then(
       (conn) => {
         if (this.#owner.finished || this.lease !== lease) {
           conn.pool.release(conn, this.#ctx.coarseNow);
@@ -152,7 +172,7 @@ export class UpstreamAttempt {
       responseStarted: owner.responseStarted,
       connectionLost: fault === Fault.ConnectionLost,
       attempts: this.#attempts,
-      maxRetries: this.#snap.config.retry.max_retries,
+      maxRetries: this.#policy?.maxRetries ?? this.#snap.config.retry.max_retries,
       backends: this.#snap.backends.length,
     });
     this.reused = false;
@@ -173,7 +193,8 @@ export class UpstreamAttempt {
       lease.release();
     }
     this.lease = null;
-    if (decision === "next_backend" && this.#ctx.budget().tryRetry(this.#ctx.wallNow())) {
+    const budget = this.#policy?.budget ?? this.#ctx.budget();
+    if (decision === "next_backend" && budget.tryRetry(this.#ctx.wallNow())) {
       this.#ctx.metrics.retries.inc();
       this.#ctx.log.debug("retrying on another backend", {
         backend: lease?.address,
@@ -225,4 +246,22 @@ export class UpstreamAttempt {
     this.up = null;
     this.lease = null;
   }
+}
+
+/** The sticky values of a snapshot's backends, computed once per backend list. */
+const STICKY_INDEX = new WeakMap<readonly BackendView[], Map<string, number>>();
+
+function stickyIndexOf(backends: readonly BackendView[]): Map<string, number> {
+  let index = STICKY_INDEX.get(backends);
+  if (index === undefined) STICKY_INDEX.set(backends, index = stickyIndex(backends));
+  return index;
+}
+
+/** The values of the request's Cookie lines. */
+function cookieValues(req: RequestHead): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < req.lower.length; i++) {
+    if (req.lower[i] === "cookie") out.push(req.values[i]!);
+  }
+  return out;
 }

@@ -439,7 +439,7 @@ function withCrossIssues(listener: string, issues: RouteIssue[], input: unknown)
  * Policies the schema describes but the proxy does not apply yet: refused
  * rather than accepted and silently ignored.
  */
-const NOT_YET = ["sticky", "mirror"] as const;
+const NOT_YET = ["mirror"] as const;
 
 /** Every group a route sends traffic to (forward, split, mirror), with its field. */
 function groupRefs(route: Route, i: number): [string, string][] {

@@ -448,13 +448,12 @@ Deno.test("validateListenerConfig() reports duplicate names and default_route ne
   ]);
 });
 
-Deno.test("validateListenerConfig() refuses sticky and mirror, which the proxy does not apply yet", () => {
+Deno.test("validateListenerConfig() refuses mirror, which the proxy does not apply yet", () => {
   const blob = one({
     sticky: { cookie: "sy", ttl_seconds: 3600 },
     mirror: { group: "api", percent: 5 },
   });
   assert.deepEqual(issues(blob, GROUPS).map((i) => [i.field, i.reason]), [
-    ["routes[0].sticky", "sticky is not supported by the proxy yet (planned); remove it"],
     ["routes[0].mirror", "mirror is not supported by the proxy yet (planned); remove it"],
   ]);
 });

@@ -1,0 +1,104 @@
+/**
+ * Per-route policies a `--listener` proxy applies on the way to a backend,
+ * under both runtimes: cookie-based sticky sessions (pinned, honoured while
+ * the backend is usable, re-pinned when it is not), and a route's response
+ * timeout overriding its group's (with a route without the override as the
+ * positive control).
+ */
+import assert from "node:assert/strict";
+import { startBackends, waitUntil } from "../support/processes.ts";
+import { startProxy } from "../support/proxy.ts";
+import { exchange, header } from "../support/raw_http.ts";
+import type { Runtime } from "../../lib/runtime/role_command.ts";
+
+const RUNTIMES: Runtime[] = ["deno", "bun"];
+
+async function get(port: number, target: string, headers: Record<string, string> = {}) {
+  let head = `GET ${target} HTTP/1.1\r\nhost: app.test\r\nconnection: close\r\n`;
+  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+  const r = await exchange(port, `${head}\r\n`, { timeoutMs: 15_000 });
+  return { status: r.status, setCookie: header(r, "set-cookie"), body: r.body.toString("latin1") };
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name: `route policies (${runtime}): sticky sessions and a route's response timeout`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const backends = await startBackends(2);
+      const addresses = backends.map((b) => b.address);
+      const config = (drained: string | null) => ({
+        groups: {
+          pool: {
+            algorithm: "ROUND_ROBIN",
+            backend_servers: addresses.map((a) => a === drained ? { address: a, drain: true } : a),
+          },
+        },
+        listeners: {
+          public: {
+            routes: [
+              {
+                name: "slow-capped",
+                match: { path: { prefix: "/_delay" }, query: [{ name: "cap", present: true }] },
+                forward: { group: "pool" },
+                timeouts: { response_seconds: 0.3 },
+                retry: { max_retries: 0 },
+              },
+              {
+                name: "app",
+                forward: { group: "pool" },
+                sticky: { cookie: "sy", ttl_seconds: 60 },
+              },
+            ],
+          },
+        },
+      });
+      const proxy = await startProxy(runtime, config(null) as unknown as Record<string, unknown>, [
+        "--listener",
+        "public",
+        "--no-health-checks",
+      ]);
+      try {
+        // the first answer pins the client with a cookie naming (opaquely) the backend
+        const first = await get(proxy.port, "/");
+        assert.equal(first.status, 200);
+        assert.ok(first.setCookie, "a sticky route sets its cookie");
+        assert.match(first.setCookie!, /^sy=[0-9a-f]{16}; Path=\/; .*Max-Age=60/);
+        assert.ok(!first.setCookie!.includes("127.0.0.1"), "the cookie hides the address");
+        const pinned = first.body.trim();
+        const cookie = first.setCookie!.split(";")[0]!;
+        // round robin would alternate; with the cookie, every answer comes from the pinned one
+        for (let i = 0; i < 6; i++) {
+          const r = await get(proxy.port, "/", { cookie: `other=1; ${cookie}` });
+          assert.equal(r.body.trim(), pinned);
+          assert.equal(r.setCookie, null, "an honoured cookie is not set again");
+        }
+        // positive control: without the cookie, round robin reaches both backends
+        const seen = new Set<string>();
+        for (let i = 0; i < 4; i++) seen.add((await get(proxy.port, "/")).body.trim());
+        assert.equal(seen.size, 2);
+
+        // the pinned backend drains: the request falls back to the other and re-pins
+        const pinnedAddress = backends.find((b) => b.name === pinned)!.address;
+        proxy.writeConfig(config(pinnedAddress));
+        await waitUntil("the drain to apply", async () => {
+          return (await get(proxy.port, "/", { cookie })).body.trim() !== pinned;
+        });
+        const moved = await get(proxy.port, "/", { cookie });
+        assert.notEqual(moved.body.trim(), pinned);
+        assert.ok(moved.setCookie && moved.setCookie.split(";")[0] !== cookie, "re-pinned");
+
+        // the route's 0.3 s response timeout beats the group's 30 s: 504
+        const capped = await get(proxy.port, "/_delay?ms=1500&cap=1");
+        assert.equal(capped.status, 504);
+        // positive control: the same delay on a route without the override is answered
+        const uncapped = await get(proxy.port, "/_delay?ms=1500");
+        assert.equal(uncapped.status, 200);
+      } finally {
+        await proxy.process.stop();
+        for (const b of backends) await b.process.stop();
+      }
+    },
+  });
+}
