@@ -44,6 +44,8 @@ import type { GroupRuntimeCore } from "./group_runtime_core.ts";
 import { type ProxyMetricFamilies, ProxyMetrics } from "./metrics.ts";
 import { RouteLane } from "./route_lane.ts";
 import { routePolicy } from "./route_policy.ts";
+import { sendMirror } from "./mirror_sender.ts";
+import { mirrorThis } from "../routing/mirror.ts";
 import type { RequestRouter } from "./server.ts";
 
 /** Options of a {@link ListenerRuntime}. */
@@ -86,6 +88,8 @@ interface CompiledRoute {
   readonly action: Action;
   readonly request: RequestPolicy;
   readonly limiter: TokenBucketLimiter | null;
+  /** The mirror group and the share of requests copied to it, or null. */
+  readonly mirror: { readonly group: ListenerGroup; readonly percent: number } | null;
 }
 
 /** A listener config compiled: swapped in as one value. */
@@ -324,7 +328,7 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
         lane = new RouteLane(this.#o.families, this.listener, route.name);
         this.#routeLanes.set(route.name, lane);
       }
-      if (route.mirror) groups.add(this.group(route.mirror.group) && route.mirror.group);
+      if (route.mirror) groups.add(route.mirror.group);
       lane.response = compileResponsePolicy(route);
       lane.policy = routePolicy(route);
       const rl = route.rate_limit;
@@ -335,6 +339,9 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
         request: compileRequestPolicy(route),
         limiter: rl
           ? new TokenBucketLimiter({ rate: rl.rate, burst: rl.burst, maxKeys: rl.max_keys })
+          : null,
+        mirror: route.mirror
+          ? { group: this.group(route.mirror.group), percent: route.mirror.percent }
           : null,
       };
     });
@@ -416,6 +423,10 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
     }
     if (!validRequestId(requestId)) requestId = this.#ids.next();
     const out = applyRequestPolicy(head, r.request, { clientIp, requestId: requestId! });
+    const m = r.mirror;
+    if (m !== null && mirrorThis(m.percent, this.#random())) {
+      sendMirror(m.group.runtime, out, clientIp, r.lane);
+    }
     return { ctx: g.lane, snap, head: out, route: r.lane, requestId };
   }
 

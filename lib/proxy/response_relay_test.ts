@@ -226,6 +226,7 @@ Deno.test("ResponseRelay pauses the backend while the client is full, resumes on
   const client = { closing: false, write: () => false } as unknown as ClientSide;
   const owner = {
     requestBodyRead: true,
+    clientHead: (h: unknown) => h,
     responseHead() {},
     responseDone() {},
   } as unknown as RelayOwner;

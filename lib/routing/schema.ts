@@ -435,12 +435,6 @@ function withCrossIssues(listener: string, issues: RouteIssue[], input: unknown)
   return issues;
 }
 
-/**
- * Policies the schema describes but the proxy does not apply yet: refused
- * rather than accepted and silently ignored.
- */
-const NOT_YET = ["mirror"] as const;
-
 /** Every group a route sends traffic to (forward, split, mirror), with its field. */
 function groupRefs(route: Route, i: number): [string, string][] {
   const refs: [string, string][] = [];
@@ -506,19 +500,6 @@ export function validateListenerConfig(
     };
   }
   const value = parsed.data as unknown as ListenerConfig;
-  const pending: RouteIssue[] = [];
-  value.routes.forEach((route, i) => {
-    for (const key of NOT_YET) {
-      if (route[key] !== undefined) {
-        pending.push({
-          listener,
-          field: `routes[${i}].${key}`,
-          reason: `${key} is not supported by the proxy yet (planned); remove it`,
-        });
-      }
-    }
-  });
-  if (pending.length > 0) return { ok: false, issues: pending };
   if (knownGroups) {
     const issues: RouteIssue[] = [];
     value.routes.forEach((route, i) => {

@@ -68,7 +68,9 @@ const VALID: [string, unknown][] = [
       response_headers: { remove: ["Server"] },
       timeouts: { connect_seconds: 1, response_seconds: 30 },
       retry: { max_retries: 1, budget_ratio: 0.1 },
+      sticky: { cookie: "sy", ttl_seconds: 3600 },
       rate_limit: { rate: 10, burst: 20, key: "header", header: "X-Api-Key" },
+      mirror: { group: "shadow", percent: 5 },
     }),
   ],
   ["a replace_prefix rewrite", one({ rewrite: { replace_prefix: { from: "/v1", to: "/v2" } } })],
@@ -445,15 +447,5 @@ Deno.test("validateListenerConfig() reports duplicate names and default_route ne
     "routes[1].match.path.template",
     "routes[1].name",
     "default_route",
-  ]);
-});
-
-Deno.test("validateListenerConfig() refuses mirror, which the proxy does not apply yet", () => {
-  const blob = one({
-    sticky: { cookie: "sy", ttl_seconds: 3600 },
-    mirror: { group: "api", percent: 5 },
-  });
-  assert.deepEqual(issues(blob, GROUPS).map((i) => [i.field, i.reason]), [
-    ["routes[0].mirror", "mirror is not supported by the proxy yet (planned); remove it"],
   ]);
 });

@@ -3,7 +3,8 @@
  * under both runtimes: cookie-based sticky sessions (pinned, honoured while
  * the backend is usable, re-pinned when it is not), and a route's response
  * timeout overriding its group's (with a route without the override as the
- * positive control).
+ * positive control), and mirroring to a slow group that never delays the
+ * client.
  */
 import assert from "node:assert/strict";
 import { startBackends, waitUntil } from "../support/processes.ts";
@@ -98,6 +99,86 @@ for (const runtime of RUNTIMES) {
       } finally {
         await proxy.process.stop();
         for (const b of backends) await b.process.stop();
+      }
+    },
+  });
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name: `route policies (${runtime}): mirroring copies requests and never waits for the mirror`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const [primary] = await startBackends(1);
+      // the mirror answers only when released: the client must be answered before that
+      const mirrored: { target: string; id: string | null }[] = [];
+      let release = () => {};
+      const released = new Promise<void>((r) => release = r);
+      const mirror = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+        const u = new URL(req.url);
+        if (u.pathname === "/health") return new Response("ok");
+        mirrored.push({ target: u.pathname + u.search, id: req.headers.get("x-request-id") });
+        await released;
+        return new Response("mirror\n");
+      });
+      const config = {
+        groups: {
+          main: { backend_servers: [primary!.address] },
+          shadow: { backend_servers: [`127.0.0.1:${mirror.addr.port}`] },
+        },
+        listeners: {
+          public: {
+            routes: [{
+              name: "app",
+              forward: { group: "main" },
+              mirror: { group: "shadow", percent: 100 },
+            }],
+          },
+        },
+      };
+      const proxy = await startProxy(runtime, config as unknown as Record<string, unknown>, [
+        "--listener",
+        "public",
+        "--no-health-checks",
+      ]);
+      try {
+        const r = await exchange(
+          proxy.port,
+          "GET /_echo?x=1 HTTP/1.1\r\nhost: app.test\r\nconnection: close\r\n\r\n",
+          { timeoutMs: 15_000 },
+        );
+        assert.equal(r.status, 200);
+        const sentId = JSON.parse(r.body.toString()).headers["x-request-id"];
+        await waitUntil(
+          "the mirror to receive its copy",
+          () => Promise.resolve(mirrored.length > 0),
+        );
+        // the client had its answer while the mirror was still holding its copy
+        assert.deepEqual(mirrored[0], { target: "/_echo?x=1", id: sentId });
+        // a request with a body is not copied (counted as skipped)
+        const post = await exchange(
+          proxy.port,
+          "POST /_echo HTTP/1.1\r\nhost: app.test\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi",
+          { timeoutMs: 15_000 },
+        );
+        assert.equal(post.status, 200);
+        release();
+        await waitUntil("the mirror outcomes to be counted", async () => {
+          const m = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`)).text();
+          return m.includes(
+            'switchyard_mirrored_requests_total{listener="public",route="app",outcome="sent"} 1',
+          ) &&
+            m.includes(
+              'switchyard_mirrored_requests_total{listener="public",route="app",outcome="skipped"} 1',
+            );
+        });
+        assert.equal(mirrored.length, 1);
+      } finally {
+        release();
+        await proxy.process.stop();
+        await primary!.process.stop();
+        await mirror.shutdown();
       }
     },
   });
