@@ -23,6 +23,7 @@ import {
 import { zkConnectOptions } from "../lib/cli/zk.ts";
 import type { Logger } from "../lib/log.ts";
 import { ProxyInstance } from "../lib/proxy/instance.ts";
+import { AccessLog } from "../lib/proxy/access_log.ts";
 import { superviseWorkers, workerIndex, WORKERS_FLAG } from "../lib/proxy/workers.ts";
 import { args, env, onShutdownSignal } from "../lib/runtime/process.ts";
 import { REPO_ROOT } from "../lib/runtime/role_command.ts";
@@ -122,6 +123,19 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     value: "HOST:PORT",
     help: "with --zk: address clients use to reach this proxy (default: --listen)",
   },
+  {
+    name: "access-log",
+    type: "string",
+    value: "FILE",
+    help: "write a JSON access log line per (sampled) request to FILE (appended), or - for stdout",
+  },
+  {
+    name: "access-log-sample",
+    type: "number",
+    value: "RATE",
+    help: "with --access-log: the share of requests logged, 0 to 1",
+    default: 1,
+  },
   WORKERS_FLAG,
   ...COMMON_FLAGS,
 ];
@@ -141,16 +155,30 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (flags.listener !== undefined && flags.group !== undefined) {
     usageError("proxy", PROXY_FLAGS, "give --listener NAME or --group NAME, not both");
   }
+  const sample = Number(flags["access-log-sample"]);
+  if (!(sample >= 0 && sample <= 1)) {
+    usageError("proxy", PROXY_FLAGS, `--access-log-sample must be from 0 to 1 (got ${sample})`);
+  }
   // --workers N: this process supervises N workers sharing the port (SO_REUSEPORT)
   if (await superviseWorkers(flags, log)) return;
+  const accessLog = openAccessLog(flags, sample);
   const listener = flags.listener === undefined ? null : String(flags.listener);
   const started = listener !== null
     ? flags.zk !== undefined
-      ? await startListenerZk(flags, id, listener, log, listen, adminListen, healthFlag)
-      : await startListenerFile(flags, id, listener, log, listen, adminListen, healthFlag)
+      ? await startListenerZk(flags, id, listener, log, listen, adminListen, healthFlag, accessLog)
+      : await startListenerFile(
+        flags,
+        id,
+        listener,
+        log,
+        listen,
+        adminListen,
+        healthFlag,
+        accessLog,
+      )
     : flags.zk !== undefined
-    ? await startZk(flags, id, log, listen, adminListen, healthFlag)
-    : await startFile(flags, id, log, listen, adminListen, healthFlag);
+    ? await startZk(flags, id, log, listen, adminListen, healthFlag, accessLog)
+    : await startFile(flags, id, log, listen, adminListen, healthFlag, accessLog);
   onShutdownSignal(async (signal) => {
     log.info("shutting down", { signal, drain_seconds: drainMs / 1000 });
     await started.stop(drainMs);
@@ -192,6 +220,7 @@ async function startFile(
   listen: Listen,
   adminListen: Listen,
   healthFlag: boolean | undefined,
+  accessLog: AccessLog | null,
 ): Promise<Started> {
   const opened = FileGroupSource.open(
     String(flags.config),
@@ -205,6 +234,7 @@ async function startFile(
     group: opened.source.group,
     log,
     source: source.description,
+    accessLog,
   });
   source.start(deliverTo(instance)); // applies the file's config now, then every edit
   instance.setProbing(healthFlag !== false);
@@ -226,11 +256,18 @@ async function startListenerFile(
   listen: Listen,
   adminListen: Listen,
   healthFlag: boolean | undefined,
+  accessLog: AccessLog | null,
 ): Promise<Started> {
   const opened = FileListenerSource.open(String(flags.config), listener, log);
   if (!opened.ok) fatal("proxy", opened.message);
   const source = opened.source;
-  const instance = new ListenerInstance({ id, listener, log, source: source.description });
+  const instance = new ListenerInstance({
+    id,
+    listener,
+    log,
+    source: source.description,
+    accessLog,
+  });
   source.start((update) => void instance.applyFile(update));
   instance.setProbing(healthFlag !== false);
   const bound = await listenOrExit("proxy", () => instance.start(listen, adminListen));
@@ -263,6 +300,7 @@ async function startListenerZk(
   listen: Listen,
   adminListen: Listen,
   healthFlag: boolean | undefined,
+  accessLog: AccessLog | null,
 ): Promise<Started> {
   let connect;
   try {
@@ -279,6 +317,7 @@ async function startListenerZk(
     id,
     listener,
     log,
+    accessLog,
     source: `zookeeper:${connect.connectionString}`,
     statusExtra: () => source?.status() ?? { zookeeper: { state: "connecting" } },
   });
@@ -388,6 +427,7 @@ async function startZk(
   listen: Listen,
   adminListen: Listen,
   healthFlag: boolean | undefined,
+  accessLog: AccessLog | null,
 ): Promise<Started> {
   if (flags.group === undefined) usageError("proxy", PROXY_FLAGS, "--zk needs --group NAME");
   const group = String(flags.group);
@@ -406,6 +446,7 @@ async function startZk(
     id,
     group,
     log,
+    accessLog,
     source: `zookeeper:${connect.connectionString}`,
     statusExtra: () => source?.status() ?? { zookeeper: { state: "connecting" } },
   });
@@ -549,6 +590,17 @@ class LoadReporter {
 
   stop(): void {
     clearInterval(this.#timer);
+  }
+}
+
+/** The access log of `--access-log` (null without it); exits on a file it cannot open. */
+function openAccessLog(flags: FlagValues, sample: number): AccessLog | null {
+  if (flags["access-log"] === undefined) return null;
+  const target = String(flags["access-log"]);
+  try {
+    return new AccessLog(target, sample);
+  } catch (e) {
+    fatal("proxy", `--access-log ${target}: ${(e as Error).message}`);
   }
 }
 

@@ -239,8 +239,32 @@ export class ClientConnection implements ClientSide {
       req.contentLength <= 0 && !req.chunked;
     if (a.cause !== null) this.ctx.metrics.countError(a.cause, a.status, req.method);
     else this.ctx.metrics.countGenerated(req.method, a.status);
-    this.write(a.render(keepAlive, req.method === "HEAD"));
-    a.route?.count(a.status, (this.ctx.now() - start) / 1000);
+    const bytes = a.render(keepAlive, req.method === "HEAD");
+    this.write(bytes);
+    const seconds = (this.ctx.now() - start) / 1000;
+    a.route?.count(a.status, seconds);
+    const log = this.ctx.accessLog;
+    if (log && log.sample()) {
+      const name = a.route?.name ?? null;
+      let requestId = "";
+      for (let i = 0; i < req.lower.length; i++) {
+        if (req.lower[i] === "x-request-id") requestId = req.values[i]!;
+      }
+      log.record({
+        timeMs: this.ctx.wallNow(),
+        route: name === "none" ? null : name,
+        group: null,
+        backend: null,
+        method: req.method,
+        path: req.target,
+        status: a.status,
+        durationMs: seconds * 1000,
+        upstreamMs: null,
+        bytes: bytes.length,
+        requestId,
+        client: this.clientIp,
+      });
+    }
     this.exchangeFinished(keepAlive);
   }
 

@@ -13,6 +13,7 @@ import type { GroupState } from "../group/group_state.ts";
 import type { Logger } from "../log.ts";
 import type { ProxyErrorCause, ProxyMetrics } from "./metrics.ts";
 import type { RouteLane } from "./route_lane.ts";
+import type { AccessLog } from "./access_log.ts";
 import type { RetryBudget } from "./retry_budget.ts";
 import type { UpstreamPool } from "./upstream_pool.ts";
 
@@ -97,6 +98,8 @@ export interface ProxyContext {
   readonly coarseWall: number;
   /** True while shutting down: responses carry `Connection: close`. */
   readonly draining: boolean;
+  /** The access log, when one is configured (`--access-log`). */
+  readonly accessLog?: AccessLog | null;
 }
 
 /**
@@ -115,6 +118,8 @@ export interface ListenerFacts {
   readonly coarseWall: number;
   /** True while shutting down. */
   readonly draining: boolean;
+  /** The access log, when one is configured (`--access-log`). */
+  readonly accessLog?: AccessLog | null;
 }
 
 /** A request that goes to a group: the group's context and snapshot, the head to send. */

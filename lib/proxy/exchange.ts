@@ -66,6 +66,11 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
   readonly #requestId: string | null;
 
   #phase = Phase.Connecting;
+  /** This request goes to the access log (sampled at its start). */
+  readonly #logged: boolean;
+  /** When the request head went to the backend, and its answer's head came (ms, 0 = not). */
+  #sentAt = 0;
+  #headAt = 0;
   /** Monotonic deadline for the response head (0 = none). */
   responseDeadline = 0;
 
@@ -84,6 +89,7 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
     this.#req = req;
     this.#snap = snap;
     this.#start = ctx.now();
+    this.#logged = ctx.accessLog?.sample() ?? false;
     this.#pump = req.chunked || req.contentLength > 0
       ? new RequestBodyPump(this, client, req, ctx.limits.maxBodyBytes)
       : null;
@@ -144,6 +150,7 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
       req.expectContinue,
     );
     this.#phase = Phase.Sent;
+    if (this.#logged) this.#sentAt = this.#ctx.now();
     const pump = this.#pump;
     if (pump === null) {
       this.#armResponseTimer();
@@ -252,6 +259,7 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
 
   responseHead(status: number): void {
     this.responseDeadline = 0;
+    if (this.#logged) this.#headAt = this.#ctx.now();
     this.#attempt.lease?.report(status >= 500 && this.#snap.outlierSettings.count5xx);
   }
 
@@ -337,7 +345,9 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
     const answer = faultAnswer(fault);
     const req = this.#req;
     this.#ctx.metrics.countError(answer.cause, answer.status, req.method);
-    this.#route?.count(answer.status, (this.#ctx.now() - this.#start) / 1000);
+    const seconds = (this.#ctx.now() - this.#start) / 1000;
+    this.#route?.count(answer.status, seconds);
+    if (this.#logged) this.#access(answer.status, seconds, null);
     const keepAlive = clientKeepAlive(
       req.keepAlive,
       true,
@@ -373,6 +383,26 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
       this.#ctx.metrics.countResponse(bm, lease.address, this.#req.method, status, seconds);
     }
     this.#route?.count(status, seconds);
+    if (this.#logged) this.#access(status, seconds, lease?.address ?? null);
+  }
+
+  /** Writes the request's access log line. */
+  #access(status: number, seconds: number, backend: string | null): void {
+    const route = this.#route;
+    this.#ctx.accessLog!.record({
+      timeMs: this.#ctx.wallNow() - seconds * 1000,
+      route: route === null ? null : route.name,
+      group: this.#ctx.state.group,
+      backend,
+      method: this.#req.method,
+      path: this.#req.target,
+      status,
+      durationMs: seconds * 1000,
+      upstreamMs: this.#headAt > 0 && this.#sentAt > 0 ? this.#headAt - this.#sentAt : null,
+      bytes: this.#relay.bytesOut,
+      requestId: this.#requestId ?? "",
+      client: this.#client.clientIp,
+    });
   }
 
   /** True once the exchange has ended. */

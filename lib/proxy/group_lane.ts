@@ -19,6 +19,7 @@ import {
 } from "./context.ts";
 import type { GroupRuntimeCore } from "./group_runtime_core.ts";
 import type { ProxyMetrics } from "./metrics.ts";
+import type { AccessLog } from "./access_log.ts";
 import type { RetryBudget } from "./retry_budget.ts";
 import type { UpstreamPool } from "./upstream_pool.ts";
 
@@ -81,5 +82,9 @@ export class GroupLane implements ProxyContext {
 
   get draining(): boolean {
     return this.listener.draining;
+  }
+
+  get accessLog(): AccessLog | null {
+    return this.listener.accessLog ?? null;
   }
 }

@@ -17,6 +17,7 @@ import { adminApp } from "./admin_app.ts";
 import { GroupRuntime } from "./group_runtime.ts";
 import { ProxyMetrics } from "./metrics.ts";
 import { ProxyServer } from "./server.ts";
+import type { AccessLog } from "./access_log.ts";
 
 /** How a proxy instance is set up. */
 export interface ProxyInstanceOptions {
@@ -27,6 +28,8 @@ export interface ProxyInstanceOptions {
   readonly source: string;
   /** Extra `/status` fields (source state). */
   readonly statusExtra?: () => Record<string, unknown>;
+  /** Where sampled requests are logged (`--access-log`), or none. */
+  readonly accessLog?: AccessLog | null;
 }
 
 /**
@@ -60,7 +63,12 @@ export class ProxyInstance {
     this.state = this.runtime.state;
     this.metrics = new ProxyMetrics(this.state);
     addProcessMetrics(this.metrics.registry, this.startedAt);
-    server = new ProxyServer({ runtime: this.runtime, log: options.log, metrics: this.metrics });
+    server = new ProxyServer({
+      runtime: this.runtime,
+      log: options.log,
+      metrics: this.metrics,
+      accessLog: options.accessLog ?? null,
+    });
     this.server = server;
   }
 

@@ -18,6 +18,7 @@ import { adminRoutes, statusDocument } from "./admin_app.ts";
 import { type ListenerApplied, ListenerRuntime } from "./listener_runtime.ts";
 import { ProxyMetricFamilies, ProxyMetrics } from "./metrics.ts";
 import { ProxyServer } from "./server.ts";
+import type { AccessLog } from "./access_log.ts";
 import { workerIndex } from "./workers.ts";
 
 /** How a listener instance is set up. */
@@ -29,6 +30,8 @@ export interface ListenerInstanceOptions {
   readonly source: string;
   /** Extra `/status` fields (source state). */
   readonly statusExtra?: () => Record<string, unknown>;
+  /** Where sampled requests are logged (`--access-log`), or none. */
+  readonly accessLog?: AccessLog | null;
 }
 
 /** A listener proxy's moving parts. */
@@ -55,6 +58,7 @@ export class ListenerInstance {
       router: this.runtime,
       log: options.log,
       metrics: this.metrics,
+      accessLog: options.accessLog ?? null,
     });
   }
 

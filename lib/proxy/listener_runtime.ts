@@ -39,6 +39,7 @@ import {
 import { type CompiledSplit, compileSplit } from "../routing/split.ts";
 import { type Answer, type Dispatch, type ListenerFacts, textAnswer } from "./context.ts";
 import { GroupLane } from "./group_lane.ts";
+import type { AccessLog } from "./access_log.ts";
 import { GroupRuntime } from "./group_runtime.ts";
 import type { GroupRuntimeCore } from "./group_runtime_core.ts";
 import { type ProxyMetricFamilies, ProxyMetrics } from "./metrics.ts";
@@ -188,6 +189,9 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
   }
   get draining(): boolean {
     return this.#facts?.draining ?? false;
+  }
+  get accessLog(): AccessLog | null {
+    return this.#facts?.accessLog ?? null;
   }
 
   // ------------------------------------------------------------ groups

@@ -69,6 +69,8 @@ export class ResponseRelay {
   status = 0;
 
   readonly #owner: RelayOwner;
+  /** Bytes written to the client (head and body), for the access log. */
+  bytesOut = 0;
   readonly #ctx: ProxyContext;
   readonly #client: ClientSide;
   readonly #req: RequestHead;
@@ -382,6 +384,7 @@ export class ResponseRelay {
   }
 
   #write(data: Uint8Array | string): void {
+    this.bytesOut += data.length;
     if (!this.#client.write(data) && !this.#waitClientDrain) {
       this.#waitClientDrain = true;
       this.#up?.socket.pause();

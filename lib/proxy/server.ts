@@ -28,6 +28,7 @@ import {
   textAnswer,
 } from "./context.ts";
 import { GroupLane } from "./group_lane.ts";
+import type { AccessLog } from "./access_log.ts";
 import { ProxyMetrics } from "./metrics.ts";
 import { inWorkerProcess } from "./workers.ts";
 import { GcNudge } from "./gc_nudge.ts";
@@ -90,6 +91,8 @@ export interface ProxyServerOptions {
   readonly reusePort?: boolean;
   /** Off-heap memory guard checked by the sweeper (default: the runtime's, see `gc_nudge.ts`). */
   readonly gcNudge?: GcNudge | null;
+  /** Where sampled requests are logged (`--access-log`); none by default. */
+  readonly accessLog?: AccessLog | null;
 }
 
 /**
@@ -112,6 +115,7 @@ export class ProxyServer implements ListenerContext {
   readonly now: () => number;
   readonly wallNow: () => number;
   draining = false;
+  readonly accessLog: AccessLog | null;
   readonly #connections = new Set<ClientConnection>();
   readonly #perIp = new Map<string, number>();
   /** now() / wallNow() as of the last sweep (deadlines need no more precision). */
@@ -148,6 +152,7 @@ export class ProxyServer implements ListenerContext {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 100;
     this.#reusePort = options.reusePort ?? inWorkerProcess();
     this.#gcNudge = options.gcNudge === undefined ? GcNudge.forRuntime() : options.gcNudge;
+    this.accessLog = options.accessLog ?? null;
     this.#router?.bind(this);
   }
 
@@ -273,6 +278,7 @@ export class ProxyServer implements ListenerContext {
       await new Promise((r) => setTimeout(r, 20));
     }
     for (const c of this.#connections) c.destroy();
+    this.accessLog?.close();
     if (this.#sweeper !== null) clearInterval(this.#sweeper);
     this.#sweeper = null;
     if (this.#gcTimer !== null) clearInterval(this.#gcTimer);

@@ -7,7 +7,9 @@
  * still serving.
  */
 import assert from "node:assert/strict";
-import { type Backend, startBackends, waitUntil } from "../support/processes.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { type Backend, startBackends, tempDir, waitUntil } from "../support/processes.ts";
 import { startProxy } from "../support/proxy.ts";
 import { exchange, header } from "../support/raw_http.ts";
 import type { Runtime } from "../../lib/runtime/role_command.ts";
@@ -82,10 +84,11 @@ for (const runtime of RUNTIMES) {
     sanitizeResources: false,
     async fn() {
       const backends = await startBackends(3);
+      const accessLog = path.join(tempDir("access"), "access.log");
       const proxy = await startProxy(
         runtime,
         config(backends) as unknown as Record<string, unknown>,
-        ["--listener", "public", "--no-health-checks"],
+        ["--listener", "public", "--no-health-checks", "--access-log", accessLog],
       );
       try {
         // host + prefix, prefix stripped, a header with a variable, request id, response header
@@ -136,6 +139,27 @@ for (const runtime of RUNTIMES) {
         const fallback = await get(`${proxy.url}/anything`, "unknown.test");
         assert.equal(fallback.status, 200);
         assert.equal(fallback.body, "b2\n");
+
+        // the access log: a JSON line per request, with route, group, backend and request id
+        await waitUntil("the access log lines", () =>
+          Promise.resolve(
+            fs.existsSync(accessLog) &&
+              fs.readFileSync(accessLog, "utf8").includes('"route":"ping"'),
+          ));
+        const lines = fs.readFileSync(accessLog, "utf8").trim().split("\n").map((l) =>
+          JSON.parse(l)
+        );
+        const apiLine = lines.find((l) => l.request_id === "client-id-42")!;
+        assert.equal(apiLine.route, "api");
+        assert.equal(apiLine.group, "api");
+        assert.equal(apiLine.backend, backends[0]!.address);
+        assert.equal(apiLine.status, 200);
+        assert.equal(apiLine.client, "127.0.0.1");
+        assert.ok(apiLine.duration_ms >= apiLine.upstream_ms && apiLine.upstream_ms >= 0);
+        assert.ok(apiLine.bytes > 0);
+        const redirectLine = lines.find((l) => l.route === "old-shop")!;
+        assert.equal(redirectLine.status, 301);
+        assert.equal(redirectLine.group, null);
 
         // metrics by route
         const metrics = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`)).text();
