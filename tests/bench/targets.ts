@@ -74,6 +74,11 @@ export interface TargetSpec {
    * than one worker may run on every CPU (see `StartContext.allCpus`).
    */
   readonly workers?: number;
+  /**
+   * Serve the bench group through a listener of this many routes (`--listener`):
+   * the routing cost against the one-group figure of the same runtime.
+   */
+  readonly routes?: number;
 }
 
 /** Every known target, in report order. */
@@ -98,6 +103,20 @@ export const TARGETS: readonly TargetSpec[] = [
     workers: 2,
   },
   {
+    id: "switchyard-bun-routes",
+    label: "Switchyard under Bun, 1,000 routes (--listener)",
+    kind: "switchyard",
+    runtime: "bun",
+    routes: 1000,
+  },
+  {
+    id: "switchyard-deno-routes",
+    label: "Switchyard under Deno, 1,000 routes (--listener)",
+    kind: "switchyard",
+    runtime: "deno",
+    routes: 1000,
+  },
+  {
     id: "relay-bun",
     label: "byte relay, node:net under Bun (floor)",
     kind: "relay",
@@ -118,6 +137,7 @@ export const DEFAULT_TARGETS: readonly string[] = [
   "haproxy",
   "switchyard-bun",
   "switchyard-deno",
+  "switchyard-bun-routes",
   "switchyard-bun-w2",
   "switchyard-deno-w2",
 ];
@@ -325,14 +345,51 @@ export function switchyardConfig(backends: readonly string[]): Record<string, un
   };
 }
 
+/**
+ * The bench group behind a listener of `n` routes: `n - 1` routes over
+ * `(n - 1) / 2` hosts (an exact path and a prefix each, as a real table has),
+ * then the catch-all route the benchmark's requests take.
+ */
+export function switchyardRoutesConfig(
+  backends: readonly string[],
+  n: number,
+): Record<string, unknown> {
+  const routes: unknown[] = [];
+  for (let i = 0; routes.length < n - 1; i++) {
+    const host = `svc-${i}.bench.example`;
+    routes.push({
+      name: `r${routes.length}`,
+      match: { host, path: { exact: `/v1/items/${i}` } },
+      forward: { group: "bench" },
+    });
+    if (routes.length < n - 1) {
+      routes.push({
+        name: `r${routes.length}`,
+        match: { host, path: { prefix: `/api/${i}` } },
+        forward: { group: "bench" },
+      });
+    }
+  }
+  routes.push({ name: "all", match: { path: { prefix: "/" } }, forward: { group: "bench" } });
+  return {
+    groups: switchyardConfig(backends),
+    listeners: { bench: { routes } },
+  };
+}
+
 async function startSwitchyard(spec: TargetSpec, ctx: StartContext): Promise<RunningTarget> {
   const runtime = spec.runtime!;
   const dir = path.join(ctx.stateDir, spec.id);
   fs.mkdirSync(dir, { recursive: true });
   const configPath = path.join(dir, "lb.json");
+  const addresses = ctx.backends.map((b) => b.address);
   fs.writeFileSync(
     configPath,
-    JSON.stringify(switchyardConfig(ctx.backends.map((b) => b.address)), null, 2),
+    JSON.stringify(
+      spec.routes ? switchyardRoutesConfig(addresses, spec.routes) : switchyardConfig(addresses),
+      null,
+      2,
+    ),
   );
   const port = await freePort();
   const workers = spec.workers ?? 1;
@@ -347,6 +404,7 @@ async function startSwitchyard(spec: TargetSpec, ctx: StartContext): Promise<Run
     `127.0.0.1:${port}`,
     "--admin-listen",
     `127.0.0.1:${adminPort}`,
+    ...(spec.routes ? ["--listener", "bench"] : []),
     "--no-health-checks",
     "--log-level",
     "warn",
