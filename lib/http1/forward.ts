@@ -32,6 +32,11 @@ export interface ForwardContext {
   readonly hostRewrite: string | null;
   /** Used as Host when the client sent none (HTTP/1.0). */
   readonly backendAddress: string;
+  /**
+   * The request's id: sent as the one `x-request-id` line (the client's lines
+   * are left out), or null/absent to pass the client's through.
+   */
+  readonly requestId?: string | null;
 }
 
 const FORWARD_SKIP = new Set([
@@ -94,10 +99,11 @@ export function upstreamRequestHead(
   let xff: string | null = null;
   let fwd: string | null = null;
   const { names, lower, values } = req;
+  const requestId = ctx.requestId ?? null;
   for (let i = 0; i < lower.length; i++) {
     const n = lower[i]!;
     if (!skip.has(n)) {
-      head += `${names[i]}: ${values[i]}\r\n`;
+      if (requestId === null || n !== "x-request-id") head += `${names[i]}: ${values[i]}\r\n`;
     } else if (n === "x-forwarded-for") {
       xff = appendFieldValue(xff, values[i]!);
     } else if (n === "forwarded") {
@@ -105,6 +111,7 @@ export function upstreamRequestHead(
     }
   }
   head += forwardingFields(xff, fwd, ctx.clientIp, ctx.proto, req.host ?? "");
+  if (requestId !== null) head += `x-request-id: ${requestId}\r\n`;
   if (req.teTrailers) head += "te: trailers\r\n";
   if (expectContinue) head += "expect: 100-continue\r\n";
   // RFC 9110 §10.1.4: whoever sends TE also lists "te" in Connection.
@@ -121,6 +128,11 @@ export function upstreamRequestHead(
  *
  * @param keepAlive The proxy will keep the client connection open afterwards.
  * @param clientMinor The client's HTTP minor version (1.0 clients need explicit keep-alive).
+ * @param requestId The request's id, echoed as the one `x-request-id` line
+ *   (the backend's are left out); null to relay the backend's. Echoed because
+ *   users of Envoy (`always_set_request_id_in_response`) and nginx
+ *   (`add_header X-Request-ID $request_id`) quote it from a response when
+ *   they report a problem, and it is the id in the access log.
  */
 export function clientResponseHead(
   res: ResponseHead,
@@ -128,13 +140,18 @@ export function clientResponseHead(
   keepAlive: boolean,
   clientMinor: number,
   upgrade = false,
+  requestId: string | null = null,
 ): string {
   const skip = skipListed(res.connectionTokens, RESPONSE_SKIP);
   let head = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
   const { names, lower, values } = res;
   for (let i = 0; i < lower.length; i++) {
-    if (!skip.has(lower[i]!)) head += `${names[i]}: ${values[i]}\r\n`;
+    const n = lower[i]!;
+    if (!skip.has(n) && (requestId === null || n !== "x-request-id")) {
+      head += `${names[i]}: ${values[i]}\r\n`;
+    }
   }
+  if (requestId !== null) head += `x-request-id: ${requestId}\r\n`;
   if (upgrade && res.upgrade !== null) {
     head += `connection: upgrade\r\nupgrade: ${res.upgrade}\r\n`;
   } else if (!keepAlive) head += "connection: close\r\n";

@@ -634,3 +634,22 @@ Deno.test("clientResponseHead() output for 3000 random responses is itself a val
     }
   }
 });
+
+Deno.test("upstreamRequestHead() sends the request id as the one x-request-id line", () => {
+  const h = req("GET / HTTP/1.1", "Host: a", "X-Request-Id: client one", "x-request-id: two");
+  const fields = lines(upstreamRequestHead(h, { ...CTX, requestId: "r-1" }, NO_BODY, false, false))
+    .fields;
+  assert.deepEqual(named(fields, "x-request-id"), ["r-1"]);
+  // without one, the client's lines pass as they are
+  const passed = lines(upstreamRequestHead(h, CTX, NO_BODY, false, false)).fields;
+  assert.deepEqual(named(passed, "x-request-id"), ["client one", "two"]);
+});
+
+Deno.test("clientResponseHead() echoes the request id, replacing the backend's", () => {
+  const h = res("HTTP/1.1 200 OK", "X-Request-Id: backend", "X-A: 1");
+  const out = lines(clientResponseHead(h, LENGTH(0), true, 1, false, "r-1")).fields;
+  assert.deepEqual(named(out, "x-request-id"), ["r-1"]);
+  assert.deepEqual(named(out, "x-a"), ["1"]);
+  const relayed = lines(clientResponseHead(h, LENGTH(0), true, 1)).fields;
+  assert.deepEqual(named(relayed, "x-request-id"), ["backend"]);
+});

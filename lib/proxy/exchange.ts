@@ -62,7 +62,7 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
   readonly #attempt: UpstreamAttempt;
   /** The route taken, for its metrics (null for a `--group` proxy). */
   readonly #route: RouteLane | null;
-  /** The request id sent upstream (routes echo it to the client), or null. */
+  /** The request id sent upstream and echoed to the client, or null (pass the client's). */
   readonly #requestId: string | null;
 
   #phase = Phase.Connecting;
@@ -113,6 +113,10 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
     return this.bodyDone;
   }
 
+  get requestId(): string | null {
+    return this.#requestId;
+  }
+
   get backendAddress(): string | undefined {
     return this.#attempt.lease?.address;
   }
@@ -141,6 +145,7 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
       proto: "http",
       hostRewrite: this.#snap.config.host_rewrite,
       backendAddress: this.#attempt.lease!.address,
+      requestId: this.#requestId,
     };
     const head = upstreamRequestHead(
       req,
@@ -278,7 +283,9 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
     const lease = this.#attempt.lease!;
     this.responseDeadline = 0;
     this.#phase = Phase.Done;
-    this.#client.write(clientResponseHead(head, NO_BODY, true, this.#req.minor, true));
+    this.#client.write(
+      clientResponseHead(head, NO_BODY, true, this.#req.minor, true, this.#requestId),
+    );
     const tunnel = new Tunnel(this.#client, up, lease);
     this.#client.startTunnel(tunnel);
     this.#countResponse(101);
@@ -354,7 +361,13 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
       this.#client.closing || this.#ctx.draining,
       this.bodyDone,
     );
-    this.#client.write(simpleResponse(answer.status, answer.body, keepAlive, answer.extra));
+    const id = this.#requestId;
+    const extra = id === null
+      ? answer.extra
+      : answer.extra
+      ? { ...answer.extra, "x-request-id": id }
+      : { "x-request-id": id };
+    this.#client.write(simpleResponse(answer.status, answer.body, keepAlive, extra));
     this.#client.exchangeFinished(keepAlive);
   }
 

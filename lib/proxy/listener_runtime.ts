@@ -26,7 +26,7 @@ import {
   compileRequestPolicy,
   type RequestPolicy,
 } from "../routing/request_policy.ts";
-import { RequestIdGenerator, validRequestId } from "../routing/request_id.ts";
+import { clientRequestId, RequestIdGenerator } from "../routing/request_id.ts";
 import { compileResponsePolicy } from "../routing/response_policy.ts";
 import type { Redirect } from "../routing/redirect.ts";
 import { TokenBucketLimiter } from "../routing/rate_limiter.ts";
@@ -417,19 +417,11 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
   #forward(head: RequestHead, clientIp: string, r: CompiledRoute, g: ListenerGroup): Dispatch {
     const snap = g.runtime.state.snapshot;
     if (snap === null) return NO_GROUP_CONFIG;
-    let requestId: string | null = null;
-    const { lower, values } = head;
-    for (let i = 0; i < lower.length; i++) {
-      if (lower[i] === "x-request-id") {
-        requestId = values[i]!;
-        break;
-      }
-    }
-    if (!validRequestId(requestId)) requestId = this.#ids.next();
-    const out = applyRequestPolicy(head, r.request, { clientIp, requestId: requestId! });
+    const requestId = clientRequestId(head) ?? this.#ids.next();
+    const out = applyRequestPolicy(head, r.request, { clientIp, requestId });
     const m = r.mirror;
     if (m !== null && mirrorThis(m.percent, this.#random())) {
-      sendMirror(m.group.runtime, out, clientIp, r.lane);
+      sendMirror(m.group.runtime, out, clientIp, requestId, r.lane);
     }
     return { ctx: g.lane, snap, head: out, route: r.lane, requestId };
   }

@@ -19,13 +19,14 @@ import type { RouteLane } from "./route_lane.ts";
 const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
 /**
- * Sends a copy of `head` (already rewritten for the route) to a backend of
- * `runtime`'s group, counting the outcome on `lane`.
+ * Sends a copy of `head` (already rewritten for the route), with the same
+ * request id, to a backend of `runtime`'s group, counting the outcome on `lane`.
  */
 export function sendMirror(
   runtime: GroupRuntimeCore,
   head: RequestHead,
   clientIp: string,
+  requestId: string,
   lane: RouteLane,
 ): void {
   const snap = runtime.state.snapshot;
@@ -42,8 +43,11 @@ export function sendMirror(
   const headers = new Headers();
   for (let i = 0; i < head.lower.length; i++) {
     const name = head.lower[i]!;
-    if (name !== "host" && !HOP_BY_HOP.has(name)) headers.append(name, head.values[i]!);
+    if (name !== "host" && name !== "x-request-id" && !HOP_BY_HOP.has(name)) {
+      headers.append(name, head.values[i]!);
+    }
   }
+  headers.set("x-request-id", requestId);
   let request: Request;
   try {
     request = new Request(`http://${head.host ?? backend.address}${head.target}`, {

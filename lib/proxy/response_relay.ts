@@ -34,6 +34,8 @@ export interface RelayOwner {
   readonly requestBodyRead: boolean;
   /** The current attempt's backend (for logs). */
   readonly backendAddress: string | undefined;
+  /** The request's id, echoed to the client as `x-request-id` (null: relay the backend's). */
+  readonly requestId: string | null;
   /** The head the client gets for the backend's `head` (a route's response policy applied). */
   clientHead(head: ResponseHead): ResponseHead;
   /** A final head arrived and is about to be relayed: the attempt has its verdict. */
@@ -285,6 +287,8 @@ export class ResponseRelay {
       declaredFraming(framing, head.contentLength),
       keep,
       req.minor,
+      false,
+      this.#owner.requestId,
     );
     this.headSent = true;
     switch (framing.relay) {

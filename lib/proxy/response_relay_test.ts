@@ -33,6 +33,7 @@ function relay(
     requestBodyRead: opts.bodyRead ?? true,
     backendAddress: "127.0.0.1:1",
     clientHead: (h) => h,
+    requestId: null,
     responseHead: (s) => events.push(`head ${s}`),
     badResponse: (r) => events.push(`bad: ${r}`),
     connectionLost: (r) => events.push(`lost: ${r}`),

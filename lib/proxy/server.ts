@@ -28,6 +28,7 @@ import {
   textAnswer,
 } from "./context.ts";
 import { GroupLane } from "./group_lane.ts";
+import { clientRequestId, RequestIdGenerator } from "../routing/request_id.ts";
 import type { AccessLog } from "./access_log.ts";
 import { ProxyMetrics } from "./metrics.ts";
 import { inWorkerProcess } from "./workers.ts";
@@ -131,6 +132,8 @@ export class ProxyServer implements ListenerContext {
   /** The one group's lane (`--group`), else null. */
   readonly #lane: GroupLane | null;
   readonly #router: RequestRouter | null;
+  /** Request ids of a `--group` proxy (a router has its own). */
+  readonly #ids = new RequestIdGenerator(Math.random);
 
   constructor(options: ProxyServerOptions) {
     this.log = options.log;
@@ -172,7 +175,14 @@ export class ProxyServer implements ListenerContext {
     const lane = this.#lane;
     if (lane === null) return this.#router!.dispatch(head, clientIp);
     const snap = lane.state.snapshot;
-    return snap === null ? NO_CONFIG : { ctx: lane, snap, head, route: null };
+    if (snap === null) return NO_CONFIG;
+    return {
+      ctx: lane,
+      snap,
+      head,
+      route: null,
+      requestId: clientRequestId(head) ?? this.#ids.next(),
+    };
   }
 
   /**

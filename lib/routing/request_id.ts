@@ -46,6 +46,29 @@ export function validRequestId(value: string | null | undefined): boolean {
   return true;
 }
 
+/**
+ * The id a request keeps: its first `x-request-id` line when that is a valid
+ * id ({@link validRequestId}), else null (the caller generates one).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clientRequestId } from "./request_id.ts";
+ * assert.equal(clientRequestId({ lower: ["x-request-id"], values: ["abc-1"] }), "abc-1");
+ * assert.equal(clientRequestId({ lower: ["x-request-id"], values: ["a b"] }), null);
+ * assert.equal(clientRequestId({ lower: [], values: [] }), null);
+ * ```
+ */
+export function clientRequestId(
+  fields: { readonly lower: readonly string[]; readonly values: readonly string[] },
+): string | null {
+  const { lower, values } = fields;
+  for (let i = 0; i < lower.length; i++) {
+    if (lower[i] === "x-request-id") return validRequestId(values[i]) ? values[i]! : null;
+  }
+  return null;
+}
+
 /** A random 32-bit unsigned integer from a [0, 1) source. */
 const random32 = (random: () => number) => Math.floor(random() * 0x1_0000_0000) >>> 0;
 

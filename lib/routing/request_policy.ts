@@ -1,8 +1,10 @@
 /**
  * What a route does to a request before it is forwarded: path rewrite, host
- * rewrite, request header operations and the `x-request-id` field. Pure: the
- * input head is never changed; a new head is returned (or the same one when
- * there is nothing to change).
+ * rewrite and request header operations (whose values may name the request
+ * id; the `x-request-id` line itself is written with the head, by
+ * `upstreamRequestHead`, for every request). Pure: the input head is never
+ * changed; a new head is returned (or the same one when there is nothing to
+ * change).
  *
  * @module
  */
@@ -14,9 +16,6 @@ import {
   type HeaderVars,
 } from "./header_ops.ts";
 import type { Route } from "./schema.ts";
-
-/** The request id field the proxy sets on every forwarded request. */
-export const REQUEST_ID_FIELD = "x-request-id";
 
 /** A prefix without its trailing slashes; `/` becomes "" (every path starts with it). */
 function trimPrefix(prefix: string): string {
@@ -85,21 +84,21 @@ export interface RequestPolicy {
   readonly path: PathRewrite | null;
   /** The Host to send instead of the client's, or null. */
   readonly host: string | null;
-  /** Route ops with `x-request-id` (and a rewritten `host`) set last. */
+  /** Route ops with a rewritten `host` set last. */
   readonly ops: CompiledHeaderOps;
-  /** Whether the route changes anything besides `x-request-id`. */
+  /** Whether the route changes anything. */
   readonly changes: boolean;
 }
 
 /**
- * Compiles a route's request policy (rewrite and `request_headers`). The
- * proxy's `x-request-id` and a rewritten `host` are applied after the route's
- * header ops, so a route cannot set them to something else.
+ * Compiles a route's request policy (rewrite and `request_headers`). A
+ * rewritten `host` is applied after the route's header ops, so a route cannot
+ * set it to something else.
  */
 export function compileRequestPolicy(route: Route): RequestPolicy {
   const path = compilePathRewrite(route.rewrite);
   const host = route.rewrite?.host ?? null;
-  const extra: [string, string][] = [[REQUEST_ID_FIELD, "${request_id}"]];
+  const extra: [string, string][] = [];
   if (host !== null) extra.push(["host", host]);
   const own = route.request_headers;
   const hasOps = own !== undefined &&
@@ -113,26 +112,13 @@ export function compileRequestPolicy(route: Route): RequestPolicy {
   };
 }
 
-/** Whether `head` has exactly one `x-request-id` line, equal to `id`. */
-function hasOnlyRequestId(head: RequestHead, id: string): boolean {
-  let found = false;
-  const lower = head.lower;
-  for (let i = 0; i < lower.length; i++) {
-    if (lower[i] === REQUEST_ID_FIELD) {
-      if (found || head.values[i] !== id) return false;
-      found = true;
-    }
-  }
-  return found;
-}
-
 /** Applies a compiled request policy: see {@linkcode routedRequestHead}. */
 export function applyRequestPolicy(
   head: RequestHead,
   policy: RequestPolicy,
   vars: HeaderVars,
 ): RequestHead {
-  if (!policy.changes && hasOnlyRequestId(head, vars.requestId)) return head;
+  if (!policy.changes) return head;
   const fields = applyHeaderOps(head, policy.ops, vars);
   return {
     ...head,
@@ -150,10 +136,9 @@ const COMPILED = new WeakMap<Route, RequestPolicy>();
  * The request head to forward for a route: the path rewritten (`strip_prefix`
  * or `replace_prefix`, on segment boundaries, the query unchanged), the Host
  * rewritten (field and `head.host`), the route's header ops in the order
- * remove, set, add with `${client_ip}` and `${request_id}` filled in, and
- * `x-request-id` set to `vars.requestId` (one line). Returns a new head and
- * never mutates `head`; returns `head` itself when the route changes nothing
- * and its only `x-request-id` already is `vars.requestId`.
+ * remove, set, add with `${client_ip}` and `${request_id}` filled in.
+ * Returns a new head and never mutates `head`; returns `head` itself when the
+ * route changes nothing.
  *
  * The route's policy is compiled on first use and cached per route object (a
  * config swap brings new route objects); the proxy may instead hold
@@ -181,8 +166,8 @@ const COMPILED = new WeakMap<Route, RequestPolicy>();
  * const out = routedRequestHead(head, route, { clientIp: "10.0.0.9", requestId: "r-1" });
  * assert.equal(out.target, "/users?id=1");
  * assert.equal(out.host, "api.internal");
- * assert.deepEqual(out.lower, ["x-client", "x-request-id", "host"]);
- * assert.deepEqual(out.values, ["10.0.0.9", "r-1", "api.internal"]);
+ * assert.deepEqual(out.lower, ["x-client", "host"]);
+ * assert.deepEqual(out.values, ["10.0.0.9", "api.internal"]);
  * assert.equal(head.target, "/api/users?id=1"); // the input is unchanged
  * ```
  */

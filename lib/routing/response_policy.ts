@@ -1,13 +1,9 @@
 /**
  * What a route does to a backend's response before the client gets it: the
  * route's `response_headers` (remove, set, add, with `${client_ip}` and
- * `${request_id}`), extra `set-cookie` lines (sticky sessions) and the
- * request id echoed as `x-request-id`.
- *
- * The id is echoed to every client, replacing any `x-request-id` the backend
- * sent: users of Envoy (`always_set_request_id_in_response`) and nginx
- * (`add_header X-Request-ID $request_id`) expect to quote the id from a
- * response when they report a problem, and it is the id in the access log.
+ * `${request_id}`) and extra `set-cookie` lines (sticky sessions). The
+ * request id's own `x-request-id` line is written with the head, for every
+ * response (`clientResponseHead`).
  *
  * @module
  */
@@ -18,19 +14,18 @@ import {
   compileHeaderOps,
   type HeaderVars,
 } from "./header_ops.ts";
-import { REQUEST_ID_FIELD } from "./request_policy.ts";
 import type { Route } from "./schema.ts";
 
 /** A route's response policy, compiled once per config. */
 export interface ResponsePolicy {
-  /** The route's ops, then `x-request-id`. */
+  /** The route's ops. */
   readonly ops: CompiledHeaderOps;
 }
 
-/** Compiles a route's `response_headers`; `x-request-id` is set after them. */
+/** Compiles a route's `response_headers`. */
 export function compileResponsePolicy(route: Route): ResponsePolicy {
   return {
-    ops: compileHeaderOps(route.response_headers, [[REQUEST_ID_FIELD, "${request_id}"]]),
+    ops: compileHeaderOps(route.response_headers),
   };
 }
 
@@ -49,8 +44,7 @@ const COMPILED = new WeakMap<Route, ResponsePolicy>();
 
 /**
  * The response head to send the client for a route: the route's
- * `response_headers` in the order remove, set, add (variables filled in),
- * `x-request-id: <vars.requestId>` (one line, replacing the backend's), then
+ * `response_headers` in the order remove, set, add (variables filled in), then
  * `setCookies` as `set-cookie` lines (the backend's own cookies are kept).
  * Returns a new head; `head` is never mutated. The policy is compiled on
  * first use and cached per route object.
@@ -72,8 +66,7 @@ const COMPILED = new WeakMap<Route, ResponsePolicy>();
  * const out = routedResponseHead(head, route, { clientIp: "10.0.0.9", requestId: "r-1" }, [
  *   "sy=ab12; Path=/; HttpOnly; SameSite=Lax",
  * ]);
- * assert.deepEqual(out.lower, ["content-length", "x-served-by", "x-request-id", "set-cookie"]);
- * assert.equal(out.values[2], "r-1");
+ * assert.deepEqual(out.lower, ["content-length", "x-served-by", "set-cookie"]);
  * ```
  */
 export function routedResponseHead(

@@ -32,56 +32,46 @@ const CASES: [
   [string, string][],
 ][] = [
   [
-    "no policy: the request id is echoed",
+    "no policy: the fields as they were",
     {},
     ["Content-Length: 2"],
     undefined,
-    [["content-length", "2"], ["x-request-id", "req-1"]],
-  ],
-  [
-    "the backend's x-request-id is replaced by the proxy's",
-    {},
-    ["X-Request-Id: backend-id"],
-    undefined,
-    [["x-request-id", "req-1"]],
+    [["content-length", "2"]],
   ],
   [
     "remove drops every line of the name",
     { response_headers: { remove: ["Server", "x-powered-by"] } },
     ["Server: app", "X-Powered-By: php", "server: again", "Vary: Accept"],
     undefined,
-    [["vary", "Accept"], ["x-request-id", "req-1"]],
+    [["vary", "Accept"]],
   ],
   [
     "set replaces, add appends, in that order",
     { response_headers: { set: { "cache-control": "no-store" }, add: { vary: "Cookie" } } },
     ["Cache-Control: max-age=60", "Vary: Accept"],
     undefined,
-    [["vary", "Accept"], ["cache-control", "no-store"], ["vary", "Cookie"], [
-      "x-request-id",
-      "req-1",
-    ]],
+    [["vary", "Accept"], ["cache-control", "no-store"], ["vary", "Cookie"]],
   ],
   [
     "variables are filled in",
     { response_headers: { add: { "x-seen": "${client_ip} ${request_id}" } } },
     [],
     undefined,
-    [["x-seen", "192.0.2.7 req-1"], ["x-request-id", "req-1"]],
+    [["x-seen", "192.0.2.7 req-1"]],
   ],
   [
     "sticky cookies are appended; the backend's cookies stay",
     {},
     ["Set-Cookie: session=1"],
     ["sy=ab; Path=/"],
-    [["set-cookie", "session=1"], ["x-request-id", "req-1"], ["set-cookie", "sy=ab; Path=/"]],
+    [["set-cookie", "session=1"], ["set-cookie", "sy=ab; Path=/"]],
   ],
   [
     "sticky cookies survive a route removing set-cookie",
     { response_headers: { remove: ["set-cookie"] } },
     ["Set-Cookie: session=1"],
     ["sy=ab; Path=/"],
-    [["x-request-id", "req-1"], ["set-cookie", "sy=ab; Path=/"]],
+    [["set-cookie", "sy=ab; Path=/"]],
   ],
 ];
 
