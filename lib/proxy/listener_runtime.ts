@@ -45,6 +45,7 @@ import type { GroupRuntimeCore } from "./group_runtime_core.ts";
 import { type ProxyMetricFamilies, ProxyMetrics } from "./metrics.ts";
 import { RouteLane } from "./route_lane.ts";
 import { routePolicy } from "./route_policy.ts";
+import { stickyPin } from "./sticky_pin.ts";
 import { sendMirror } from "./mirror_sender.ts";
 import { mirrorThis } from "../routing/mirror.ts";
 import type { RequestRouter } from "./server.ts";
@@ -392,8 +393,12 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
     switch (a.kind) {
       case "forward":
         return this.#forward(head, clientIp, r, a.group);
-      case "split":
-        return this.#forward(head, clientIp, r, a.groups.get(a.split.pick(this.#random()))!);
+      case "split": {
+        const sticky = r.lane.policy?.sticky;
+        const pinned = sticky ? pinnedGroup(head, sticky.cookie, a.groups) : null;
+        const g = pinned ?? a.groups.get(a.split.pick(this.#random()))!;
+        return this.#forward(head, clientIp, r, g);
+      }
       case "redirect": {
         const req = { scheme: "http", host: head.host ?? "", target: head.target };
         return {
@@ -430,6 +435,19 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
   close(): void {
     for (const g of this.#groups.values()) g.runtime.close();
   }
+}
+
+/** The group of a sticky split whose usable backend the request's cookie names, or null. */
+function pinnedGroup(
+  head: RequestHead,
+  cookie: string,
+  groups: ReadonlyMap<string, ListenerGroup>,
+): ListenerGroup | null {
+  for (const g of groups.values()) {
+    const snap = g.runtime.state.snapshot;
+    if (snap !== null && stickyPin(head, cookie, snap.backends).index >= 0) return g;
+  }
+  return null;
 }
 
 /** Before any listener config: 503, as a `--group` proxy without config answers. */

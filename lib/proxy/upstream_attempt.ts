@@ -19,7 +19,7 @@
 import { BackendLease } from "../group/backend_lease.ts";
 import type { BackendView, GroupSnapshot } from "../group/snapshot.ts";
 import type { RequestHead } from "../http1/head.ts";
-import { readCookie, stickyChoice, stickyIndex } from "../routing/sticky.ts";
+import { stickyPin } from "./sticky_pin.ts";
 import type { RoutePolicy } from "./route_policy.ts";
 import type { ProxyContext } from "./context.ts";
 import type { BackendMetrics } from "./metrics.ts";
@@ -100,8 +100,9 @@ export class UpstreamAttempt {
     const sticky = this.#policy?.sticky;
     if (sticky && this.#attempts === 0) {
       // the backend the cookie names, while it is usable; else the balancer picks and re-pins
-      this.stickyIn = readCookie(cookieValues(this.#req), sticky.cookie);
-      index = stickyChoice(this.stickyIn, snap.backends, stickyIndexOf(snap.backends));
+      const pin = stickyPin(this.#req, sticky.cookie, snap.backends);
+      this.stickyIn = pin.value;
+      index = pin.index;
     }
     if (index < 0) {
       index = snap.selector.pick(pickContext(snap.config, this.#req, this.#clientIp, accept));
@@ -246,22 +247,4 @@ export class UpstreamAttempt {
     this.up = null;
     this.lease = null;
   }
-}
-
-/** The sticky values of a snapshot's backends, computed once per backend list. */
-const STICKY_INDEX = new WeakMap<readonly BackendView[], Map<string, number>>();
-
-function stickyIndexOf(backends: readonly BackendView[]): Map<string, number> {
-  let index = STICKY_INDEX.get(backends);
-  if (index === undefined) STICKY_INDEX.set(backends, index = stickyIndex(backends));
-  return index;
-}
-
-/** The values of the request's Cookie lines. */
-function cookieValues(req: RequestHead): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < req.lower.length; i++) {
-    if (req.lower[i] === "cookie") out.push(req.values[i]!);
-  }
-  return out;
 }
