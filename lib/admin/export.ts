@@ -27,7 +27,8 @@ import { formatIssues, validateGroupConfig } from "../config/schema.ts";
 import { validateListenerConfig } from "../routing/schema.ts";
 import { ROUTES_ROOT, routesPath } from "../store/layout.ts";
 import { type CoordinationStore, NoNodeError } from "../store/types.ts";
-import { ConfigRepo, encodeConfig } from "./config_repo.ts";
+import { ConfigRepo } from "./config_repo.ts";
+import { LISTENER_CONFIGS } from "./config_kind.ts";
 import { inspectStoredConfig } from "./stored_config.ts";
 
 /** The `format` field every export carries. */
@@ -299,8 +300,8 @@ export type ImportResult =
 
 /**
  * Validates `input` against the cluster, plans, and (unless `dryRun`)
- * writes: groups through the config repository (history `action: "import"`,
- * `by`), listeners to `/lb-routes/<listener>`; every write is conditioned on
+ * writes: groups and listeners through their config repositories (history
+ * `action: "import"`, `by`); every write is conditioned on
  * the version planned, so a concurrent change fails the import with a
  * version conflict instead of being overwritten. Nothing is written when any
  * part of the file is invalid.
@@ -316,25 +317,23 @@ export async function importCluster(
   },
 ): Promise<ImportResult> {
   const repo = new ConfigRepo(store, { historyLimit: options.historyLimit, acl: options.acl });
+  const routes = new ConfigRepo(store, {
+    historyLimit: options.historyLimit,
+    acl: options.acl,
+    kind: LISTENER_CONFIGS,
+  });
   const groups = await readGroups(repo);
   const checked = validateExport(input, new Set(groups.keys()));
   if (!checked.ok) return { ok: false, problems: checked.problems };
   const steps = planImport(checked.value, { groups, listeners: await readListeners(store) });
   if (options.dryRun) return { ok: true, steps, written: false };
-  const acl = options.acl ?? undefined;
   for (const step of steps) {
     if (step.action === "unchanged") continue;
-    if (step.kind === "group") {
-      const config = checked.value.groups[step.name];
-      if (step.action === "create") await repo.create(step.name, config, options.by);
-      else await repo.update(step.name, config, step.version!, options.by, "import");
-      continue;
-    }
-    const data = encodeConfig(checked.value.listeners[step.name]);
-    if (step.action === "create") {
-      await store.ensurePath(ROUTES_ROOT, acl);
-      await store.create(routesPath(step.name), data, acl ? { acl } : {});
-    } else await store.set(routesPath(step.name), data, step.version!);
+    const [target, config] = step.kind === "group"
+      ? [repo, checked.value.groups[step.name]]
+      : [routes, checked.value.listeners[step.name]];
+    if (step.action === "create") await target.create(step.name, config, options.by);
+    else await target.update(step.name, config, step.version!, options.by, "import");
   }
   return { ok: true, steps, written: true };
 }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { LISTENER_CONFIGS } from "../../lib/admin/config_kind.ts";
 import { ConfigRepo, encodeConfig } from "../../lib/admin/config_repo.ts";
 import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 import { configPath, ROUTES_ROOT, routesPath } from "../../lib/store/layout.ts";
@@ -77,6 +78,14 @@ Deno.test({
       assert.deepEqual((await repo.get("web"))!.config, doc.groups.web);
       const listener = await zk.store.get(routesPath("public"));
       assert.deepEqual(JSON.parse(dec.decode(listener!.data)), routes);
+      // the listener's write went through its repository: its route history says who and why
+      const routeRepo = new ConfigRepo(zk.store, {
+        historyLimit: 50,
+        acl: null,
+        kind: LISTENER_CONFIGS,
+      });
+      const last = (await routeRepo.history("public", 1))[0]!;
+      assert.deepEqual([last.action, last.config], ["create", routes]);
 
       // importing the same file again changes nothing
       const again = ctl("deno", ["import", file, "--zk", zk.connect]);
