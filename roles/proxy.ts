@@ -20,7 +20,7 @@ import {
   usageError,
   ZK_FLAGS,
 } from "../lib/cli/role.ts";
-import { zkConnectOptions } from "../lib/cli/zk.ts";
+import { connectWithBackoff, zkConnectOptions } from "../lib/cli/zk.ts";
 import type { Logger } from "../lib/log.ts";
 import { ProxyInstance } from "../lib/proxy/instance.ts";
 import { AccessLog } from "../lib/proxy/access_log.ts";
@@ -35,8 +35,8 @@ import { listenerSnapshotFile, ZkListenerSource } from "../lib/source/zk_listene
 import { readSnapshot } from "../lib/source/snapshot_file.ts";
 import { ZkProxySource } from "../lib/source/zookeeper.ts";
 import { writerOnlyAcl } from "../lib/store/acl.ts";
-import { connectStore } from "../lib/store/mod.ts";
-import type { CoordinationStore } from "../lib/store/types.ts";
+import type { ConnectOptions, CoordinationStore } from "../lib/store/types.ts";
+import { LoadReporter } from "../lib/proxy/load_reporter.ts";
 
 const SUMMARY = "L7 HTTP proxy for one group, balancing over its backends";
 
@@ -148,7 +148,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   const listen = listenFlag("listen", String(flags.listen));
   const adminListen = listenFlag("admin-listen", String(flags["admin-listen"]));
   const drainMs = Number(flags["drain-seconds"]) * 1000;
-  const healthFlag = flags["health-checks"] as boolean | undefined;
   if ((flags.config === undefined) === (flags.zk === undefined)) {
     usageError("proxy", PROXY_FLAGS, "give exactly one of --config FILE or --zk HOST:PORT");
   }
@@ -161,29 +160,40 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   // --workers N: this process supervises N workers sharing the port (SO_REUSEPORT)
   if (await superviseWorkers(flags, log)) return;
-  const accessLog = openAccessLog(flags, sample);
+  const setup: Setup = {
+    flags,
+    id,
+    log,
+    listen,
+    adminListen,
+    healthFlag: flags["health-checks"] as boolean | undefined,
+    accessLog: openAccessLog(flags, sample),
+  };
   const listener = flags.listener === undefined ? null : String(flags.listener);
   const started = listener !== null
     ? flags.zk !== undefined
-      ? await startListenerZk(flags, id, listener, log, listen, adminListen, healthFlag, accessLog)
-      : await startListenerFile(
-        flags,
-        id,
-        listener,
-        log,
-        listen,
-        adminListen,
-        healthFlag,
-        accessLog,
-      )
+      ? await startListenerZk(setup, listener)
+      : await startListenerFile(setup, listener)
     : flags.zk !== undefined
-    ? await startZk(flags, id, log, listen, adminListen, healthFlag, accessLog)
-    : await startFile(flags, id, log, listen, adminListen, healthFlag, accessLog);
+    ? await startZk(setup)
+    : await startFile(setup);
   onShutdownSignal(async (signal) => {
     log.info("shutting down", { signal, drain_seconds: drainMs / 1000 });
     await started.stop(drainMs);
     log.info("stopped");
   });
+}
+
+/** What every way of starting a proxy reads from the command line. */
+interface Setup {
+  readonly flags: FlagValues;
+  readonly id: string;
+  readonly log: Logger;
+  readonly listen: Listen;
+  readonly adminListen: Listen;
+  /** `--health-checks` / `--no-health-checks`, or undefined for automatic. */
+  readonly healthFlag: boolean | undefined;
+  readonly accessLog: AccessLog | null;
 }
 
 interface Started {
@@ -192,36 +202,35 @@ interface Started {
 
 type Listen = { host: string; port: number };
 
+/** Listens (or exits) and logs where, with `facts` about what is served. */
 async function listenOn(
-  instance: ProxyInstance,
-  listen: Listen,
-  adminListen: Listen,
-  log: Logger,
-  extra: Record<string, unknown>,
+  instance: ProxyInstance | ListenerInstance,
+  s: Setup,
+  facts: Record<string, unknown>,
 ): Promise<void> {
-  const bound = await listenOrExit("proxy", () => instance.start(listen, adminListen));
-  const snap = instance.state.snapshot;
-  log.info("proxy listening", {
-    group: instance.options.group,
-    listen: `${listen.host}:${bound.port}`,
-    admin: `${adminListen.host}:${bound.adminPort}`,
+  const bound = await listenOrExit("proxy", () => instance.start(s.listen, s.adminListen));
+  s.log.info("proxy listening", {
+    ...facts,
+    listen: `${s.listen.host}:${bound.port}`,
+    admin: `${s.adminListen.host}:${bound.adminPort}`,
     runtime: runtimeVersion(),
-    backends: snap?.backends.length ?? 0,
-    algorithm: snap?.config.algorithm,
-    ...extra,
   });
 }
 
+/** The facts a group proxy logs once listening. */
+function groupFacts(instance: ProxyInstance, source: string): Record<string, unknown> {
+  const snap = instance.state.snapshot;
+  return {
+    group: instance.options.group,
+    backends: snap?.backends.length ?? 0,
+    algorithm: snap?.config.algorithm,
+    source,
+  };
+}
+
 /** Embedded mode: a watched config file. */
-async function startFile(
-  flags: FlagValues,
-  id: string,
-  log: Logger,
-  listen: Listen,
-  adminListen: Listen,
-  healthFlag: boolean | undefined,
-  accessLog: AccessLog | null,
-): Promise<Started> {
+async function startFile(s: Setup): Promise<Started> {
+  const { flags, id, log } = s;
   const opened = FileGroupSource.open(
     String(flags.config),
     flags.group === undefined ? undefined : String(flags.group),
@@ -234,11 +243,11 @@ async function startFile(
     group: opened.source.group,
     log,
     source: source.description,
-    accessLog,
+    accessLog: s.accessLog,
   });
   source.start(deliverTo(instance)); // applies the file's config now, then every edit
-  instance.setProbing(healthFlag !== false);
-  await listenOn(instance, listen, adminListen, log, { source: "file" });
+  instance.setProbing(s.healthFlag !== false);
+  await listenOn(instance, s, groupFacts(instance, "file"));
   return {
     async stop(drainMs) {
       await source.stop();
@@ -248,38 +257,20 @@ async function startFile(
 }
 
 /** A listener's routes and groups from a watched two-section config file. */
-async function startListenerFile(
-  flags: FlagValues,
-  id: string,
-  listener: string,
-  log: Logger,
-  listen: Listen,
-  adminListen: Listen,
-  healthFlag: boolean | undefined,
-  accessLog: AccessLog | null,
-): Promise<Started> {
-  const opened = FileListenerSource.open(String(flags.config), listener, log);
+async function startListenerFile(s: Setup, listener: string): Promise<Started> {
+  const opened = FileListenerSource.open(String(s.flags.config), listener, s.log);
   if (!opened.ok) fatal("proxy", opened.message);
   const source = opened.source;
   const instance = new ListenerInstance({
-    id,
+    id: s.id,
     listener,
-    log,
+    log: s.log,
     source: source.description,
-    accessLog,
+    accessLog: s.accessLog,
   });
   source.start((update) => void instance.applyFile(update));
-  instance.setProbing(healthFlag !== false);
-  const bound = await listenOrExit("proxy", () => instance.start(listen, adminListen));
-  log.info("proxy listening", {
-    listener,
-    listen: `${listen.host}:${bound.port}`,
-    admin: `${adminListen.host}:${bound.adminPort}`,
-    runtime: runtimeVersion(),
-    routes: instance.runtime.config?.routes.length ?? 0,
-    groups: [...instance.runtime.referenced],
-    source: "file",
-  });
+  instance.setProbing(s.healthFlag !== false);
+  await listenOn(instance, s, listenerFacts(instance, "file"));
   return {
     async stop(drainMs) {
       await source.stop();
@@ -288,27 +279,98 @@ async function startListenerFile(
   };
 }
 
+/** The facts a listener proxy logs once listening. */
+function listenerFacts(instance: ListenerInstance, source: string): Record<string, unknown> {
+  return {
+    listener: instance.options.listener,
+    routes: instance.runtime.config?.routes.length ?? 0,
+    groups: [...instance.runtime.referenced],
+    source,
+  };
+}
+
+/** The ZooKeeper side's common setup: connect options and the state directory. */
+function zkSetup(s: Setup): { connect: ConnectOptions; stateDir: string } {
+  try {
+    return {
+      connect: zkConnectOptions(s.flags, env),
+      stateDir: env("SWITCHYARD_STATE_DIR") ?? path.join(REPO_ROOT, ".state"),
+    };
+  } catch (e) {
+    usageError("proxy", PROXY_FLAGS, (e as Error).message);
+  }
+}
+
+/** The address a proxy registers: `--advertise`, else where it listens (warned when unroutable). */
+function advertised(s: Setup, listenAddress: string): string {
+  const advertise = String(s.flags.advertise ?? "");
+  const address = advertise || listenAddress;
+  if (!advertise && (s.listen.host === "0.0.0.0" || s.listen.host === "::")) {
+    s.log.warn(
+      "listening on every address without --advertise: the registered address " +
+        `${address} is not routable; DNS discovery will skip this proxy`,
+    );
+  }
+  return address;
+}
+
+/** The registration data every proxy publishes (the caller adds what it serves). */
+function registrationData(
+  s: Setup,
+  address: string,
+  startedAt: number,
+  load: LoadReporter,
+): Record<string, unknown> {
+  return {
+    id: s.id,
+    address,
+    admin: `${s.adminListen.host}:${s.adminListen.port}`,
+    region: s.flags.region === undefined ? null : String(s.flags.region),
+    runtime: runtimeVersion(),
+    pid: process.pid,
+    started_at: new Date(startedAt).toISOString(),
+    load: load.current(),
+  };
+}
+
+/** The ZooKeeper side of a running proxy, for {@link stopZk}. */
+interface ZkSide {
+  readonly source: { deregister(): Promise<void>; stop(): Promise<void> } | null;
+  readonly store: CoordinationStore | null;
+  readonly connecting: Promise<void>;
+}
+
+/**
+ * Stops a ZooKeeper proxy: leaves its registration first and waits
+ * `--deregister-seconds` (DNS stops sending clients), then stops the watches,
+ * drains, and closes the session.
+ */
+async function stopZk(
+  s: Setup,
+  side: () => ZkSide,
+  instance: { shutdown(drainMs: number): Promise<void> },
+  drainMs: number,
+): Promise<void> {
+  const wait = Number(s.flags["deregister-seconds"]) * 1000;
+  const { source } = side();
+  if (source && wait > 0) {
+    await source.deregister();
+    s.log.info("deregistered; waiting before draining", { seconds: wait / 1000 });
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  await source?.stop();
+  await instance.shutdown(drainMs);
+  await side().store?.close();
+  await side().connecting;
+}
+
 /**
  * A listener's routes and groups from ZooKeeper (`/lb-routes/<listener>`,
  * `/lb-configs/<group>`), with local snapshots for outages.
  */
-async function startListenerZk(
-  flags: FlagValues,
-  id: string,
-  listener: string,
-  log: Logger,
-  listen: Listen,
-  adminListen: Listen,
-  healthFlag: boolean | undefined,
-  accessLog: AccessLog | null,
-): Promise<Started> {
-  let connect;
-  try {
-    connect = zkConnectOptions(flags, env);
-  } catch (e) {
-    usageError("proxy", PROXY_FLAGS, (e as Error).message);
-  }
-  const stateDir = env("SWITCHYARD_STATE_DIR") ?? path.join(REPO_ROOT, ".state");
+async function startListenerZk(s: Setup, listener: string): Promise<Started> {
+  const { flags, id, log } = s;
+  const { connect, stateDir } = zkSetup(s);
   const snapshotDir = flags["snapshot-file"] === undefined
     ? path.join(stateDir, "snapshots")
     : path.dirname(String(flags["snapshot-file"]));
@@ -317,7 +379,7 @@ async function startListenerZk(
     id,
     listener,
     log,
-    accessLog,
+    accessLog: s.accessLog,
     source: `zookeeper:${connect.connectionString}`,
     statusExtra: () => source?.status() ?? { zookeeper: { state: "connecting" } },
   });
@@ -331,38 +393,21 @@ async function startListenerZk(
         instance.setExternalHealth(group, new Set(g.snapshot.unhealthy));
       }
     }
-    const r = instance.runtime.applyListener(local.snapshot.version, local.snapshot.blob);
-    if (r.ok) {
+    if (instance.runtime.applyListener(local.snapshot.version, local.snapshot.blob).ok) {
       log.info("serving the local snapshot until ZooKeeper answers", {
         listener,
         version: local.snapshot.version,
       });
     }
   }
-  instance.setProbing(healthFlag !== false);
-  const advertise = String(flags.advertise ?? "");
-  const region = flags.region === undefined ? null : String(flags.region);
-  const bound = await listenOrExit("proxy", () => instance.start(listen, adminListen));
-  log.info("proxy listening", {
-    listener,
-    listen: `${listen.host}:${bound.port}`,
-    admin: `${adminListen.host}:${bound.adminPort}`,
-    runtime: runtimeVersion(),
-    source: "zookeeper",
-  });
-  const address = advertise || instance.listenAddress;
+  instance.setProbing(s.healthFlag !== false);
+  await listenOn(instance, s, listenerFacts(instance, "zookeeper"));
+  const address = advertised(s, instance.listenAddress);
   let store: CoordinationStore | null = null;
   let stopped = false;
+  const load = new LoadReporter(() => instance.load(), () => source?.refreshRegistration());
   const connecting = (async () => {
-    for (let attempt = 0; !stopped; attempt++) {
-      try {
-        store = await connectStore({ ...connect, connectTimeoutMs: 5000 });
-        break;
-      } catch (e) {
-        log.warn("cannot reach ZooKeeper; serving the last good config", { error: String(e) });
-        await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
-      }
-    }
+    store = await connectWithBackoff(connect, log, () => stopped, { listener });
     if (stopped || !store) return;
     source = new ZkListenerSource({
       store,
@@ -373,7 +418,7 @@ async function startListenerZk(
       snapshotDir,
       onUnhealthy: (group, unhealthy) => instance.setExternalHealth(group, unhealthy),
       onOrchestrator: (present) => {
-        if (healthFlag !== undefined) return;
+        if (s.healthFlag !== undefined) return;
         instance.setProbing(!present);
         if (present) {
           for (const group of instance.runtime.groups.keys()) {
@@ -382,62 +427,36 @@ async function startListenerZk(
         }
       },
       acl: connect.digest ? writerOnlyAcl(connect.digest) : null,
+      // with --workers, one registration per proxy address: worker 0's
       registration: (workerIndex() ?? 0) !== 0 ? null : {
         id,
         data: () => ({
-          id,
+          ...registrationData(s, address, instance.startedAt, load),
           group: listener,
           listener,
           groups: [...instance.runtime.referenced],
-          address,
-          admin: `${adminListen.host}:${adminListen.port}`,
-          region,
-          runtime: runtimeVersion(),
-          pid: process.pid,
           config_version: instance.runtime.version,
-          started_at: new Date(instance.startedAt).toISOString(),
         }),
       },
     });
-    if (healthFlag === false) instance.setProbing(false);
+    if (s.healthFlag === false) instance.setProbing(false);
     source.start();
   })();
   return {
     async stop(drainMs) {
       stopped = true;
-      const wait = Number(flags["deregister-seconds"]) * 1000;
-      if (source && wait > 0) {
-        await (source as ZkListenerSource).deregister();
-        log.info("deregistered; waiting before draining", { seconds: wait / 1000 });
-        await new Promise((r) => setTimeout(r, wait));
-      }
-      await (source as ZkListenerSource | null)?.stop();
-      await instance.shutdown(drainMs);
-      await (store as CoordinationStore | null)?.close();
-      await connecting;
+      load.stop();
+      await stopZk(s, () => ({ source, store, connecting }), instance, drainMs);
     },
   };
 }
 
 /** Fleet mode: configs and health from ZooKeeper, a local snapshot for outages. */
-async function startZk(
-  flags: FlagValues,
-  id: string,
-  log: Logger,
-  listen: Listen,
-  adminListen: Listen,
-  healthFlag: boolean | undefined,
-  accessLog: AccessLog | null,
-): Promise<Started> {
+async function startZk(s: Setup): Promise<Started> {
+  const { flags, id, log } = s;
   if (flags.group === undefined) usageError("proxy", PROXY_FLAGS, "--zk needs --group NAME");
   const group = String(flags.group);
-  let connect;
-  try {
-    connect = zkConnectOptions(flags, env);
-  } catch (e) {
-    usageError("proxy", PROXY_FLAGS, (e as Error).message);
-  }
-  const stateDir = env("SWITCHYARD_STATE_DIR") ?? path.join(REPO_ROOT, ".state");
+  const { connect, stateDir } = zkSetup(s);
   const snapshotFile = String(
     flags["snapshot-file"] ?? path.join(stateDir, "snapshots", `${group}.json`),
   );
@@ -446,7 +465,7 @@ async function startZk(
     id,
     group,
     log,
-    accessLog,
+    accessLog: s.accessLog,
     source: `zookeeper:${connect.connectionString}`,
     statusExtra: () => source?.status() ?? { zookeeper: { state: "connecting" } },
   });
@@ -462,34 +481,17 @@ async function startZk(
     });
   }
   // Until we know whether an orchestrator runs, probe ourselves (unless told not to).
-  instance.setProbing(healthFlag !== false);
-
-  const advertise = String(flags.advertise ?? "");
-  const region = flags.region === undefined ? null : String(flags.region);
-  await listenOn(instance, listen, adminListen, log, { source: "zookeeper" });
-  const address = advertise || instance.listenAddress;
-  if (!advertise && (listen.host === "0.0.0.0" || listen.host === "::")) {
-    log.warn(
-      "listening on every address without --advertise: the registered address " +
-        `${address} is not routable; DNS discovery will skip this proxy`,
-    );
-  }
+  instance.setProbing(s.healthFlag !== false);
+  await listenOn(instance, s, groupFacts(instance, "zookeeper"));
+  const address = advertised(s, instance.listenAddress);
 
   let store: CoordinationStore | null = null;
   let stopped = false;
-  const connectLoop = async () => {
-    for (let attempt = 0; !stopped; attempt++) {
-      try {
-        store = await connectStore({ ...connect, connectTimeoutMs: 5000 });
-        break;
-      } catch (e) {
-        log.warn("cannot reach ZooKeeper; serving the last good config", {
-          error: String(e),
-          snapshot: local.snapshot !== null,
-        });
-        await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
-      }
-    }
+  const load = new LoadReporter(() => instance.load(), () => source?.refreshRegistration());
+  const connecting = (async () => {
+    store = await connectWithBackoff(connect, log, () => stopped, {
+      snapshot: local.snapshot !== null,
+    });
     if (stopped || !store) return;
     source = new ZkProxySource({
       store,
@@ -499,7 +501,7 @@ async function startZk(
       resyncMs: Number(flags["resync-seconds"]) * 1000,
       snapshotFile,
       onOrchestrator: (present) => {
-        if (healthFlag !== undefined) return;
+        if (s.healthFlag !== undefined) return;
         instance.setProbing(!present);
         if (present) instance.setExternalHealth(source?.unhealthy ?? new Set());
       },
@@ -508,89 +510,22 @@ async function startZk(
       registration: (workerIndex() ?? 0) !== 0 ? null : {
         id,
         data: () => ({
-          id,
+          ...registrationData(s, address, instance.startedAt, load),
           group,
-          address,
-          admin: `${adminListen.host}:${adminListen.port}`,
-          region,
-          runtime: runtimeVersion(),
-          pid: process.pid,
           config_version: instance.state.snapshot?.version ?? null,
-          started_at: new Date(instance.startedAt).toISOString(),
-          load: load.current(),
         }),
       },
     });
-    if (healthFlag === false) instance.setProbing(false);
+    if (s.healthFlag === false) instance.setProbing(false);
     source.start(deliverTo(instance));
-  };
-  const load = new LoadReporter(instance, () => source?.refreshRegistration());
-  const connecting = connectLoop();
+  })();
   return {
     async stop(drainMs) {
       stopped = true;
       load.stop();
-      const wait = Number(flags["deregister-seconds"]) * 1000;
-      if (source && wait > 0) {
-        await source.deregister();
-        log.info("deregistered; waiting before draining", { seconds: wait / 1000 });
-        await new Promise((r) => setTimeout(r, wait));
-      }
-      await source?.stop();
-      await instance.shutdown(drainMs);
-      await (store as CoordinationStore | null)?.close();
-      await connecting;
+      await stopZk(s, () => ({ source, store, connecting }), instance, drainMs);
     },
   };
-}
-
-/**
- * Publishes this proxy's load in its registration: connections, in-flight
- * requests and CPU, sampled every 5 s and rewritten only when they moved
- * (by a tenth, or every 30 s), so a quiet fleet writes almost nothing.
- */
-class LoadReporter {
-  #last: Record<string, number> = { connections: 0, inflight: 0, cpu_percent: 0 };
-  #written = 0;
-  #cpu = process.cpuUsage();
-  #at = performance.now();
-  readonly #timer: ReturnType<typeof setInterval>;
-
-  constructor(readonly instance: ProxyInstance, readonly publish: () => void) {
-    this.#timer = setInterval(() => this.#sample(), 5000);
-  }
-
-  current(): Record<string, number> {
-    return this.#last;
-  }
-
-  #sample(): void {
-    const now = performance.now();
-    const cpu = process.cpuUsage(this.#cpu);
-    const busy = (cpu.user + cpu.system) / 1000 / Math.max(1, now - this.#at);
-    this.#cpu = process.cpuUsage();
-    this.#at = now;
-    let inflight = 0;
-    for (const b of this.instance.state.snapshot?.backends ?? []) inflight += b.counters.inflight;
-    const next = {
-      connections: this.instance.server.connectionCount,
-      inflight,
-      cpu_percent: Math.round(busy * 1000) / 10,
-    };
-    const prev = this.#last;
-    const moved = (k: string) =>
-      Math.abs((next as Record<string, number>)[k]! - prev[k]!) > Math.max(1, 0.1 * prev[k]!);
-    const stale = now - this.#written > 30_000;
-    this.#last = next;
-    if (stale || moved("connections") || moved("inflight") || moved("cpu_percent")) {
-      this.#written = now;
-      this.publish();
-    }
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
 }
 
 /** The access log of `--access-log` (null without it); exits on a file it cannot open. */

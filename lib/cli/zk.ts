@@ -6,7 +6,9 @@
  * @module
  */
 import fs from "node:fs";
-import type { ConnectOptions } from "../store/types.ts";
+import type { Logger } from "../log.ts";
+import { connectStore } from "../store/mod.ts";
+import type { ConnectOptions, CoordinationStore } from "../store/types.ts";
 import type { FlagValues } from "./flags.ts";
 import { FlagError } from "./flags.ts";
 
@@ -40,4 +42,29 @@ export function zkConnectOptions(
     sessionTimeoutMs: timeout * 1000,
     ...(digest !== undefined ? { digest } : {}),
   };
+}
+
+/**
+ * Connects to ZooKeeper, retrying with backoff (0.5 s doubling to 5 s) until
+ * it answers or `stopped()` says to give up (then null). A proxy serves its
+ * last good config meanwhile; each failure is logged with `context`.
+ */
+export async function connectWithBackoff(
+  connect: ConnectOptions,
+  log: Logger,
+  stopped: () => boolean,
+  context: Record<string, unknown> = {},
+): Promise<CoordinationStore | null> {
+  for (let attempt = 0; !stopped(); attempt++) {
+    try {
+      return await connectStore({ ...connect, connectTimeoutMs: 5000 });
+    } catch (e) {
+      log.warn("cannot reach ZooKeeper; serving the last good config", {
+        error: String(e),
+        ...context,
+      });
+      await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
+    }
+  }
+  return null;
 }

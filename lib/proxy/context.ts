@@ -75,8 +75,11 @@ export function limitsOf(config: GroupConfig): ProxyLimits {
   };
 }
 
-/** The per-process services a connection uses. */
-export interface ProxyContext {
+/**
+ * What an exchange runs in: its group's state, pools, metrics, limits and
+ * retry budget, and the listener's clocks and drain flag.
+ */
+export interface ProxyContext extends ListenerFacts {
   readonly state: GroupState;
   /** The pool for a backend (created on first use). */
   pool(backend: BackendView): UpstreamPool;
@@ -84,22 +87,6 @@ export interface ProxyContext {
   readonly limits: ProxyLimits;
   /** The current retry budget (replaced when the group's retry settings change). */
   budget(): RetryBudget;
-  readonly log: Logger;
-  /** Monotonic milliseconds. */
-  now(): number;
-  /** Wall-clock milliseconds (for the retry budget's seconds). */
-  wallNow(): number;
-  /**
-   * now() as of the last timeout sweep (at most {@link COARSE_SLACK_MS} old):
-   * for deadlines, idle stamps and the retry budget, not for durations.
-   */
-  readonly coarseNow: number;
-  /** wallNow() as of the last sweep. */
-  readonly coarseWall: number;
-  /** True while shutting down: responses carry `Connection: close`. */
-  readonly draining: boolean;
-  /** The access log, when one is configured (`--access-log`). */
-  readonly accessLog?: AccessLog | null;
 }
 
 /**
@@ -112,11 +99,14 @@ export interface ListenerFacts {
   now(): number;
   /** Wall-clock milliseconds. */
   wallNow(): number;
-  /** now() as of the last timeout sweep (see {@link ProxyContext.coarseNow}). */
+  /**
+   * now() as of the last timeout sweep (at most {@link COARSE_SLACK_MS} old):
+   * for deadlines, idle stamps and the retry budget, not for durations.
+   */
   readonly coarseNow: number;
   /** wallNow() as of the last sweep. */
   readonly coarseWall: number;
-  /** True while shutting down. */
+  /** True while shutting down: responses carry `Connection: close`. */
   readonly draining: boolean;
   /** The access log, when one is configured (`--access-log`). */
   readonly accessLog?: AccessLog | null;

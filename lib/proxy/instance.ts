@@ -9,7 +9,7 @@
  */
 import type { ConfigIssue } from "../config/schema.ts";
 import type { GroupState } from "../group/group_state.ts";
-import { type HealthState, initialHealth } from "../health/state_machine.ts";
+import { applyExternalHealth } from "../health/external_health.ts";
 import type { Logger } from "../log.ts";
 import { addProcessMetrics } from "../runtime/process.ts";
 import { runtimeVersion, serve, type ServeHandle } from "../runtime/serve.ts";
@@ -18,6 +18,7 @@ import { GroupRuntime } from "./group_runtime.ts";
 import { ProxyMetrics } from "./metrics.ts";
 import { ProxyServer } from "./server.ts";
 import type { AccessLog } from "./access_log.ts";
+import type { LoadSample } from "./load_reporter.ts";
 
 /** How a proxy instance is set up. */
 export interface ProxyInstanceOptions {
@@ -122,16 +123,7 @@ export class ProxyInstance {
    * every other configured backend is healthy.
    */
   setExternalHealth(unhealthy: ReadonlySet<string>): void {
-    const snap = this.state.snapshot;
-    if (!snap) return;
-    const now = Date.now();
-    const states = new Map<string, HealthState>();
-    for (const b of snap.backends) {
-      const want = unhealthy.has(b.address) ? "unhealthy" : "healthy";
-      const cur = this.state.healthOf(b.address);
-      if (cur?.status !== want) states.set(b.address, initialHealth(now, want));
-    }
-    if (states.size > 0 && this.state.setHealth(states)) {
+    if (applyExternalHealth(this.state, unhealthy, Date.now())) {
       this.#log.info("health from orchestrator", { unhealthy: [...unhealthy] });
     }
   }
@@ -177,6 +169,13 @@ export class ProxyInstance {
       { hostname: adminListen.host, port: adminListen.port },
     );
     return { port: bound.port, adminPort: this.#admin.port };
+  }
+
+  /** Client connections and requests in flight now (the registration's load). */
+  load(): LoadSample {
+    let inflight = 0;
+    for (const b of this.state.snapshot?.backends ?? []) inflight += b.counters.inflight;
+    return { connections: this.server.connectionCount, inflight };
   }
 
   /** The address clients reach this proxy on (after {@link start}). */

@@ -7,7 +7,7 @@
  * @module
  */
 import process from "node:process";
-import { type HealthState, initialHealth } from "../health/state_machine.ts";
+import { applyExternalHealth } from "../health/external_health.ts";
 import type { Logger } from "../log.ts";
 import { groupReferences } from "../routing/references.ts";
 import type { RouteIssue } from "../routing/schema.ts";
@@ -19,6 +19,7 @@ import { type ListenerApplied, ListenerRuntime } from "./listener_runtime.ts";
 import { ProxyMetricFamilies, ProxyMetrics } from "./metrics.ts";
 import { ProxyServer } from "./server.ts";
 import type { AccessLog } from "./access_log.ts";
+import type { LoadSample } from "./load_reporter.ts";
 import { workerIndex } from "./workers.ts";
 
 /** How a listener instance is set up. */
@@ -95,17 +96,7 @@ export class ListenerInstance {
    */
   setExternalHealth(group: string, unhealthy: ReadonlySet<string>): void {
     const state = this.runtime.groups.get(group)?.runtime.state;
-    const snap = state?.snapshot;
-    if (!state || !snap) return;
-    const now = Date.now();
-    const states = new Map<string, HealthState>();
-    for (const b of snap.backends) {
-      const want = unhealthy.has(b.address) ? "unhealthy" : "healthy";
-      if (state.healthOf(b.address)?.status !== want) {
-        states.set(b.address, initialHealth(now, want));
-      }
-    }
-    if (states.size > 0 && state.setHealth(states)) {
+    if (state && applyExternalHealth(state, unhealthy, Date.now())) {
       this.#log.info("health from orchestrator", { group, unhealthy: [...unhealthy] });
     }
   }
@@ -200,6 +191,15 @@ export class ListenerInstance {
       await this.shutdown(0);
       throw e;
     }
+  }
+
+  /** Client connections and requests in flight now, over every group (the registration's load). */
+  load(): LoadSample {
+    let inflight = 0;
+    for (const g of this.runtime.groups.values()) {
+      for (const b of g.runtime.state.snapshot?.backends ?? []) inflight += b.counters.inflight;
+    }
+    return { connections: this.server.connectionCount, inflight };
   }
 
   /** The address clients reach this proxy on (after {@link start}). */

@@ -172,3 +172,30 @@ Deno.test("routedRequestHead() returns the same head when nothing changes", () =
   const input = head("/p", "X-Request-Id: client-id");
   assert.equal(routedRequestHead(input, route({}), VARS), input);
 });
+
+Deno.test("routedRequestHead() returns a new head when the route changes something", () => {
+  const input = head("/p", "X-Request-Id: req-1");
+  const out = routedRequestHead(input, route({ request_headers: { add: { "x-a": "1" } } }), VARS);
+  assert.notEqual(out, input);
+  assert.deepEqual(out.lower, ["host", "x-request-id", "x-a"]);
+  assert.deepEqual(out.values, ["a.example", "req-1", "1"]);
+});
+
+Deno.test("routedRequestHead() leaves target and host alone without a rewrite", () => {
+  const input = head("/api/x?q=1");
+  const out = routedRequestHead(input, route({}), VARS);
+  assert.equal(out.target, "/api/x?q=1");
+  assert.equal(out.host, "a.example");
+});
+
+Deno.test("applyRequestPolicy() with a compiled policy agrees with routedRequestHead()", () => {
+  const r = route({
+    rewrite: { replace_prefix: { from: "/v1", to: "/v2" } },
+    request_headers: { set: { "x-ip": "${client_ip}" } },
+  });
+  const input = head("/v1/a", "X-Ip: spoofed");
+  assert.deepEqual(
+    applyRequestPolicy(input, compileRequestPolicy(r), VARS),
+    routedRequestHead(input, r, VARS),
+  );
+});

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../log.ts";
 import { chooseGroup, groupUpdate } from "./config_file.ts";
-import type { ConfigConsumer, ConfigSource, ConfigUpdate } from "./config_source.ts";
+import type { ConfigSource, ConfigUpdate } from "./config_source.ts";
 import { type ListenerFileUpdate, listenerFileUpdate } from "./listener_file.ts";
 
 export { contentVersion } from "./config_file.ts";
@@ -99,6 +99,49 @@ export class FileConfigSource {
 }
 
 /**
+ * A watched file as a stream of updates: the update read at open, then one
+ * per edit of the file (`toUpdate` turns its text into an update). The base
+ * of the group and the listener sources.
+ */
+class WatchedFileUpdates<U> {
+  readonly description: string;
+  readonly #file: FileConfigSource;
+  readonly #first: U;
+  readonly #firstText: string;
+  readonly #toUpdate: (text: string) => U;
+  #stopWatch: (() => void) | null = null;
+
+  protected constructor(
+    file: FileConfigSource,
+    first: U,
+    firstText: string,
+    toUpdate: (text: string) => U,
+  ) {
+    this.#file = file;
+    this.description = `file:${file.path}`;
+    this.#first = first;
+    this.#firstText = firstText;
+    this.#toUpdate = toUpdate;
+  }
+
+  /** Emits the update read at open, then one update per edit. */
+  start(consume: (update: U) => unknown): void {
+    if (this.#stopWatch !== null) return;
+    consume(this.#first);
+    this.#stopWatch = this.#file.watch(
+      (read) => void consume(this.#toUpdate(read.text!)),
+      this.#firstText,
+    );
+  }
+
+  stop(): Promise<void> {
+    this.#stopWatch?.();
+    this.#stopWatch = null;
+    return Promise.resolve();
+  }
+}
+
+/**
  * One group of a watched config file, as a {@link ConfigSource}: its first
  * update is the group's config at open, then one update per edit of the file.
  *
@@ -109,23 +152,14 @@ export class FileConfigSource {
  * opened.source.start(deliverTo(instance));
  * ```
  */
-export class FileGroupSource implements ConfigSource {
-  readonly description: string;
-  readonly #file: FileConfigSource;
-  readonly #first: ConfigUpdate;
-  readonly #firstText: string;
-  #stopWatch: (() => void) | null = null;
-
+export class FileGroupSource extends WatchedFileUpdates<ConfigUpdate> implements ConfigSource {
   private constructor(
     file: FileConfigSource,
     readonly group: string,
     first: ConfigUpdate,
     firstText: string,
   ) {
-    this.#file = file;
-    this.description = `file:${file.path}`;
-    this.#first = first;
-    this.#firstText = firstText;
+    super(file, first, firstText, (text) => groupUpdate(text, group));
   }
 
   /**
@@ -153,23 +187,6 @@ export class FileGroupSource implements ConfigSource {
       source: new FileGroupSource(watched, choice.group, choice.update, first.text),
     };
   }
-
-  /** Emits the config read at open, then one update per edit. */
-  start(consume: ConfigConsumer): void {
-    if (this.#stopWatch !== null) return;
-    consume(this.#first);
-    const group = this.group;
-    this.#stopWatch = this.#file.watch(
-      (read) => void consume(groupUpdate(read.text!, group)),
-      this.#firstText,
-    );
-  }
-
-  stop(): Promise<void> {
-    this.#stopWatch?.();
-    this.#stopWatch = null;
-    return Promise.resolve();
-  }
 }
 
 /**
@@ -177,23 +194,14 @@ export class FileGroupSource implements ConfigSource {
  * `--config`): its first update is the listener's routes and the file's
  * groups at open, then one update per edit of the file.
  */
-export class FileListenerSource {
-  readonly description: string;
-  readonly #file: FileConfigSource;
-  readonly #first: ListenerFileUpdate;
-  readonly #firstText: string;
-  #stopWatch: (() => void) | null = null;
-
+export class FileListenerSource extends WatchedFileUpdates<ListenerFileUpdate> {
   private constructor(
     file: FileConfigSource,
     readonly listener: string,
     first: ListenerFileUpdate,
     firstText: string,
   ) {
-    this.#file = file;
-    this.description = `file:${file.path}`;
-    this.#first = first;
-    this.#firstText = firstText;
+    super(file, first, firstText, (text) => listenerFileUpdate(text, listener));
   }
 
   /**
@@ -221,21 +229,5 @@ export class FileListenerSource {
       return { ok: false, message: `${watched.path}: invalid config\n${lines.join("\n")}` };
     }
     return { ok: true, source: new FileListenerSource(watched, listener, update, first.text) };
-  }
-
-  /** Emits the config read at open, then one update per edit. */
-  start(consume: (update: ListenerFileUpdate) => void): void {
-    if (this.#stopWatch !== null) return;
-    consume(this.#first);
-    this.#stopWatch = this.#file.watch(
-      (read) => consume(listenerFileUpdate(read.text!, this.listener)),
-      this.#firstText,
-    );
-  }
-
-  stop(): Promise<void> {
-    this.#stopWatch?.();
-    this.#stopWatch = null;
-    return Promise.resolve();
   }
 }
