@@ -248,6 +248,7 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
     if (policy === null) return head;
     let cookies: string[] | undefined;
     const sticky = route!.policy?.sticky;
+    // (a route whose policy changes nothing has none: see listener_runtime.ts)
     const lease = this.#attempt.lease;
     if (sticky && lease) {
       // pin (or re-pin) the client to the backend that answered

@@ -334,7 +334,9 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
         this.#routeLanes.set(route.name, lane);
       }
       if (route.mirror) groups.add(route.mirror.group);
-      lane.response = compileResponsePolicy(route);
+      // a response head is copied only for a route that changes it (header ops, a sticky cookie)
+      const response = compileResponsePolicy(route);
+      lane.response = response.ops.empty && !route.sticky ? null : response;
       lane.policy = routePolicy(route);
       const rl = route.rate_limit;
       return {
