@@ -13,6 +13,7 @@ import { groupReferences } from "../routing/references.ts";
 import type { RouteIssue } from "../routing/schema.ts";
 import { addProcessMetrics } from "../runtime/process.ts";
 import { runtimeVersion, serve, type ServeHandle } from "../runtime/serve.ts";
+import { contentVersion } from "../source/config_file.ts";
 import type { ListenerFileUpdate } from "../source/listener_file.ts";
 import { adminRoutes, statusDocument } from "./admin_app.ts";
 import { type ListenerApplied, ListenerRuntime } from "./listener_runtime.ts";
@@ -71,7 +72,10 @@ export class ListenerInstance {
     if ("issues" in update) return this.runtime.rejectListener(update.version, update.issues);
     const wanted = referencedGroups(update.listener);
     for (const name of wanted) {
-      const r = this.runtime.applyGroup(name, update.version, update.groups[name]);
+      // versioned by the group's own content, as a --group proxy's file source does: an edit
+      // of another part of the file leaves this group's snapshot alone
+      const blob = update.groups[name];
+      const r = this.runtime.applyGroup(name, contentVersion(JSON.stringify(blob)), blob);
       if (!r.ok) {
         const issue: RouteIssue = {
           listener: this.options.listener,

@@ -194,13 +194,20 @@ for (const runtime of RUNTIMES) {
         assert.equal((await get(`${proxy.url}/ping`, "a.test")).body, "pong\n");
 
         // a good edit without the default route: an unmatched request gets 404
+        type Groups = { groups: Record<string, { config: { version: string } }> };
+        const before = (await proxy.status() as unknown as Groups).groups;
         const next = config(backends);
         delete (next.listeners.public as { default_route?: string }).default_route;
+        (next.groups.web as Record<string, unknown>).algorithm = "RANDOM";
         proxy.writeConfig(next);
         await waitUntil("the edit without a default route", async () => {
           return (await get(`${proxy.url}/anything`, "unknown.test")).status === 404;
         });
         assert.equal((await get(`${proxy.url}/`, "shop.example.com")).status, 200);
+        // each group is versioned by its own blob: only the edited one changed
+        const after = (await proxy.status() as unknown as Groups).groups;
+        assert.equal(after.api!.config.version, before.api!.config.version);
+        assert.notEqual(after.web!.config.version, before.web!.config.version);
       } finally {
         await proxy.process.stop();
         for (const b of backends) await b.process.stop();
