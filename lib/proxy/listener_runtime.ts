@@ -143,6 +143,8 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
   readonly #o: ListenerRuntimeOptions;
   readonly #groups = new Map<string, ListenerGroup>();
   readonly #routeLanes = new Map<string, RouteLane>();
+  /** Each route's rate limiter and the settings it was made for. */
+  #limiters = new Map<string, { key: string; limiter: TokenBucketLimiter }>();
   readonly #none: RouteLane;
   readonly #notFound: Answer;
   readonly #ids: RequestIdGenerator;
@@ -327,6 +329,7 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
 
   #compile(version: string, config: ListenerConfig): Compiled {
     const groups = new Set<string>();
+    const limiters = new Map<string, { key: string; limiter: TokenBucketLimiter }>();
     const routes = config.routes.map((route): CompiledRoute => {
       let lane = this.#routeLanes.get(route.name);
       if (lane === undefined) {
@@ -339,19 +342,30 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
       lane.response = response.ops.empty && !route.sticky ? null : response;
       lane.policy = routePolicy(route);
       const rl = route.rate_limit;
+      let limiter: TokenBucketLimiter | null = null;
+      if (rl) {
+        // an unchanged limit keeps its buckets across swaps (an edit elsewhere resets nobody)
+        const key = JSON.stringify(rl);
+        const kept = this.#limiters.get(route.name);
+        limiter = kept?.key === key ? kept.limiter : new TokenBucketLimiter({
+          rate: rl.rate,
+          burst: rl.burst,
+          maxKeys: rl.max_keys,
+        });
+        limiters.set(route.name, { key, limiter });
+      }
       return {
         route,
         lane,
         action: this.#action(route, groups),
         request: compileRequestPolicy(route),
-        limiter: rl
-          ? new TokenBucketLimiter({ rate: rl.rate, burst: rl.burst, maxKeys: rl.max_keys })
-          : null,
+        limiter,
         mirror: route.mirror
           ? { group: this.group(route.mirror.group), percent: route.mirror.percent }
           : null,
       };
     });
+    this.#limiters = limiters;
     return { version, config, table: compileRoutes(config), routes, groups };
   }
 
