@@ -4,10 +4,11 @@
  * the backend is usable, re-pinned when it is not), and a route's response
  * timeout overriding its group's (with a route without the override as the
  * positive control), and mirroring to a slow group that never delays the
- * client.
+ * client; a route's retry override, a rate limit keyed by a header, and W3C
+ * trace context passed through.
  */
 import assert from "node:assert/strict";
-import { startBackends, waitUntil } from "../support/processes.ts";
+import { freePort, startBackends, waitUntil } from "../support/processes.ts";
 import { startProxy } from "../support/proxy.ts";
 import { exchange, header } from "../support/raw_http.ts";
 import type { Runtime } from "../../lib/runtime/role_command.ts";
@@ -179,6 +180,76 @@ for (const runtime of RUNTIMES) {
         await proxy.process.stop();
         await primary!.process.stop();
         await mirror.shutdown();
+      }
+    },
+  });
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name:
+      `route policies (${runtime}): a route's retry override, a rate limit keyed by a header, traceparent passed through`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const [live] = await startBackends(1);
+      const dead = `127.0.0.1:${await freePort()}`;
+      const config = {
+        groups: {
+          // the dead backend first: round robin's first pick fails to connect
+          pool: { algorithm: "ROUND_ROBIN", backend_servers: [dead, live!.address] },
+        },
+        listeners: {
+          public: {
+            routes: [
+              {
+                name: "no-retry",
+                match: { path: { prefix: "/once" } },
+                forward: { group: "pool" },
+                retry: { max_retries: 0 },
+              },
+              {
+                name: "keyed",
+                match: { path: { prefix: "/keyed" } },
+                forward: { group: "pool" },
+                rate_limit: { rate: 0.001, burst: 1, key: "header", header: "x-api-key" },
+              },
+              { name: "default", forward: { group: "pool" } },
+            ],
+          },
+        },
+      };
+      const proxy = await startProxy(runtime, config as unknown as Record<string, unknown>, [
+        "--listener",
+        "public",
+        "--no-health-checks",
+      ]);
+      try {
+        // the group retries a refused connect on the other backend: every answer is 200 ...
+        for (let i = 0; i < 2; i++) assert.equal((await get(proxy.port, "/any")).status, 200);
+        // ... the route with max_retries 0 does not: one of two requests meets the dead one
+        const once = [];
+        for (let i = 0; i < 4; i++) once.push((await get(proxy.port, "/once")).status);
+        assert.ok(once.includes(502), `no 502 without retries: ${once}`);
+        assert.ok(once.includes(200), `the live backend still answers: ${once}`);
+
+        // the bucket is per value of x-api-key
+        const keyed = async (key: string) =>
+          (await get(proxy.port, "/keyed", { "x-api-key": key })).status;
+        assert.deepEqual([await keyed("a"), await keyed("a"), await keyed("b")], [200, 429, 200]);
+
+        // W3C trace context passes through to the backend unchanged
+        const trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        const echoed = await get(proxy.port, "/_echo", {
+          traceparent: trace,
+          tracestate: "congo=t61rcWkgMzE",
+        });
+        const headers = JSON.parse(echoed.body).headers;
+        assert.equal(headers.traceparent, trace);
+        assert.equal(headers.tracestate, "congo=t61rcWkgMzE");
+      } finally {
+        await proxy.process.stop();
+        await live!.process.stop();
       }
     },
   });
