@@ -20,7 +20,7 @@ export const MAX_CONFIG_BYTES = 256 * 1024;
 /** A config whose stored form is over {@linkcode MAX_CONFIG_BYTES}. */
 export class ConfigTooLargeError extends Error {
   /**
-   * @param group the group written
+   * @param group the group (or listener) written
    * @param bytes the config's stored size
    * @param limit the limit it is over
    */
@@ -28,7 +28,7 @@ export class ConfigTooLargeError extends Error {
     super(
       `the config of ${group} is ${bytes} bytes as stored, over the limit of ${limit} bytes ` +
         `(${limit / 1024} KiB; ZooKeeper keeps each node below 1 MB, and a write stores the ` +
-        `config twice, in the group and in its history)`,
+        `config twice, in its node and in its history)`,
     );
     this.name = "ConfigTooLargeError";
   }
