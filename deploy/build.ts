@@ -64,6 +64,6 @@ built.push(await bundle('import "./roles/main.ts";\n', "roles"));
 built.push(...await writeConsoleBundle(esbuild, outdir));
 await esbuild.stop();
 const argv = process.argv.slice(2);
-if (!argv.includes("--no-executable")) built.push(compileWithBun());
+if (!argv.includes("--no-executable")) built.push(await compileWithBun());
 if (argv.includes("--deno-compile")) built.push(compileWithDeno());
 for (const f of built) process.stdout.write(`built ${path.relative(root, f)}\n`);

@@ -16,6 +16,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { consoleBundleStale, writeConsoleBundle } from "../lib/admin/console/bundle.ts";
 import { REPO_ROOT, runtimeBinary } from "../lib/runtime/role_command.ts";
 
 /** Where the Bun-compiled executable goes. */
@@ -38,13 +39,33 @@ function run(command: string, args: string[]): void {
 
 /**
  * Compiles `dist/bin/switchyard` with the local Bun (offline). The dns role's
- * etcd3 client stays external in the esbuild bundles; Bun embeds it here.
+ * etcd3 client stays external in the esbuild bundles; Bun embeds it here. The
+ * admin console's browser script is embedded as an asset (`dist/console.js`,
+ * built first when missing or stale), where the admin role looks for it
+ * inside an executable (lib/admin/console/bundle.ts).
  *
  * @returns the executable's path
  */
-export function compileWithBun(outfile: string = EXECUTABLE): string {
+export async function compileWithBun(outfile: string = EXECUTABLE): Promise<string> {
   fs.mkdirSync(path.dirname(outfile), { recursive: true });
-  run(runtimeBinary("bun"), ["build", "--compile", ENTRY, "--outfile", outfile]);
+  const outdir = path.join(REPO_ROOT, "dist");
+  if (consoleBundleStale(outdir)) {
+    const esbuild = await import("esbuild");
+    try {
+      await writeConsoleBundle(esbuild, outdir);
+    } finally {
+      await esbuild.stop();
+    }
+  }
+  run(runtimeBinary("bun"), [
+    "build",
+    "--compile",
+    ENTRY,
+    "--asset",
+    path.join("dist", "console.js"),
+    "--outfile",
+    outfile,
+  ]);
   return outfile;
 }
 

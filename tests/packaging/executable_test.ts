@@ -21,6 +21,7 @@ import {
   waitUntil,
 } from "../support/processes.ts";
 import { countAnswers } from "../support/proxy.ts";
+import { zkSandbox } from "../support/control_plane.ts";
 
 /** Starts `switchyard proxy` on a config file; resolves once every admin listener answers. */
 async function startExecutableProxy(
@@ -82,7 +83,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    compileWithBun();
+    await compileWithBun();
     assert.ok(fs.statSync(EXECUTABLE).mode & 0o111, "executable bit set");
 
     const listing = spawnSync(EXECUTABLE, [], { encoding: "utf8", timeout: 30_000 });
@@ -113,6 +114,46 @@ Deno.test({
       }
     } finally {
       await stopAll(backends);
+    }
+  },
+});
+
+Deno.test({
+  name: "dist/bin/switchyard admin serves the console page and its embedded script",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await compileWithBun();
+    const zk = await zkSandbox();
+    const dir = tempDir("executable-admin");
+    const port = await freePort();
+    const adminPort = await freePort();
+    const child = spawn(EXECUTABLE, [
+      "admin",
+      "--zk",
+      zk.connect,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--admin-listen",
+      `127.0.0.1:${adminPort}`,
+    ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SWITCHYARD_STATE_DIR: dir } });
+    const proc = new RoleProcess("switchyard admin", child);
+    try {
+      await waitUntil("the executable's admin role", async () => {
+        if (!proc.running) throw new Error(`exited early with ${child.exitCode}:\n${proc.log}`);
+        return await httpOk(`http://127.0.0.1:${adminPort}/healthz`);
+      }, 30_000);
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /console\.js/);
+      const script = await fetch(`http://127.0.0.1:${port}/console.js`);
+      const text = await script.text();
+      assert.equal(script.status, 200, `${text}\n--- log ---\n${proc.log}`);
+      assert.ok(text.length > 10_000, `the console's script (${text.length} bytes)`);
+      assert.equal(await proc.stop(), 0, proc.log);
+    } finally {
+      await proc.stop("SIGKILL");
+      await zk.close();
     }
   },
 });

@@ -149,7 +149,8 @@ export async function loadConsoleBundle(
 ): Promise<ConsoleBundle> {
   if (!fs.existsSync(ENTRY)) {
     // running from a role bundle: the console bundle sits beside it
-    for (const dir of [HERE, path.join(ROOT, "dist")]) {
+    // (inside a single-file executable, the embedded asset `dist/console.js` beside it)
+    for (const dir of [HERE, path.join(HERE, "dist"), path.join(ROOT, "dist")]) {
       const file = path.join(dir, BUNDLE_FILE);
       if (fs.existsSync(file)) return ready(fs.readFileSync(file), "dist");
     }
