@@ -116,19 +116,33 @@ export interface ListenerRejection {
   readonly at: number;
 }
 
-/** A request as the route matcher reads it (no copy of the fields). */
+/**
+ * A request as the route matcher reads it: a view of the parsed head, reused
+ * for every request of the runtime (matching is synchronous and keeps no
+ * reference), so routing allocates nothing for a target without a query and
+ * only the path for one with a query (which is sliced only when a route asks).
+ */
 class HeadRequest implements RouteRequest {
-  readonly method: string;
-  readonly host: string;
-  readonly path: string;
-  readonly query: string | undefined;
-  constructor(readonly head: RequestHead) {
+  head!: RequestHead;
+  method = "";
+  host = "";
+  path = "";
+  #queryAt = -1;
+
+  /** Points the view at `head`; returns it. */
+  of(head: RequestHead): this {
+    this.head = head;
     this.method = head.method;
     this.host = head.host ?? "";
     const t = head.target;
     const q = t.indexOf("?");
+    this.#queryAt = q;
     this.path = q < 0 ? t : t.slice(0, q);
-    this.query = q < 0 ? undefined : t.slice(q + 1);
+    return this;
+  }
+  get query(): string | undefined {
+    const q = this.#queryAt;
+    return q < 0 ? undefined : this.head.target.slice(q + 1);
   }
   header(name: string): string | null {
     const { lower, values } = this.head;
@@ -148,6 +162,7 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
   readonly #none: RouteLane;
   readonly #notFound: Answer;
   readonly #ids: RequestIdGenerator;
+  readonly #view = new HeadRequest();
   readonly #random: () => number;
   readonly #wallNow: () => number;
   #facts: ListenerFacts | null = null;
@@ -393,12 +408,13 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
   dispatch(head: RequestHead, clientIp: string): Dispatch {
     const c = this.#compiled;
     if (c === null) return NO_ROUTES;
-    const m = c.table.match(new HeadRequest(head));
+    const req = this.#view.of(head);
+    const m = c.table.match(req);
     if (m === null) return this.#notFound;
     const r = c.routes[m.index]!;
     if (r.limiter !== null) {
       const rl = r.route.rate_limit!;
-      const key = rl.key === "header" ? new HeadRequest(head).header(rl.header!) ?? "" : clientIp;
+      const key = rl.key === "header" ? req.header(rl.header!) ?? "" : clientIp;
       const wait = r.limiter.take(key, this.coarseWall);
       if (wait > 0) {
         r.lane.countLimited();
