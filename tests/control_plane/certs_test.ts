@@ -181,6 +181,19 @@ for (const runtime of RUNTIMES) {
         assert.ok(shown.stdout.includes(shop.cert.trim()), shown.stdout);
         assert.match(shown.stdout, /# fingerprint \(SHA-256\) ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
 
+        // ctl export (with the admin identity, which could read them) leaves certificates out
+        const exported = await run(["export", "-", "--zk", zk.connect, "--zk-auth", ADMIN]);
+        assert.equal(exported.status, 0, exported.stderr);
+        assert.deepEqual(Object.keys(JSON.parse(exported.stdout)).sort(), [
+          "exported_at",
+          "format",
+          "format_version",
+          "groups",
+          "listeners",
+        ]);
+        assert.match(exported.stdout, /"format": "switchyard-export"/);
+        assert.ok(!exported.stdout.includes("BEGIN CERTIFICATE"));
+
         // replaced (the version read now), then deleted
         const replaced = await run([
           "cert",
