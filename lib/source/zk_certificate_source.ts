@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { GROUP_NAME } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { certPath } from "../store/layout.ts";
 import { type CoordinationStore, NoAuthError } from "../store/types.ts";
@@ -84,7 +85,16 @@ export class ZkCertificateSource {
   readonly #current = new Map<string, ZkCertificate>();
   #started = false;
 
+  /** @throws Error naming the first certificate name that is not a valid name (nothing starts) */
   constructor(options: ZkCertificateSourceOptions) {
+    for (const name of options.names) {
+      if (!GROUP_NAME.test(name)) {
+        throw new Error(
+          `certificate name ${JSON.stringify(name)}: must be 1-128 of A-Z a-z 0-9 . _ - ` +
+            "and start with a letter or digit",
+        );
+      }
+    }
     this.#o = options;
   }
 
