@@ -8,7 +8,9 @@
  * bounded (`limits.ts`): a body over `MAX_BODY_BYTES` gets 413 before it is
  * parsed (or read past the limit), a config over `MAX_CONFIG_BYTES` gets 413
  * before anything is written. A stored blob that is invalid (written around
- * the API) is shown as such, with the reason and the version to roll back to.
+ * the API) is shown as such, with the reason and the version to roll back to. TLS certificates
+ * (`/api/certs`) have their own module, certificate_api.ts, mounted here behind the same
+ * authentication, limits, error answers and audit.
  *
  * @module
  */
