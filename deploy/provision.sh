@@ -12,6 +12,7 @@ swy_apt_update_once
 # Debian packages the tests use directly (each only installed when its binary is absent).
 bash "$SWY_REPO_ROOT/deploy/prometheus/prometheus.sh" install   # prometheus + promtool
 swy_ensure_cmd curl curl
+swy_ensure_cmd openssl openssl            # test certificates (lib/tls, certificates in ZooKeeper)
 swy_ensure_cmd chromium chromium           # the console's browser test in Chromium (playwright-core)
 swy_ensure_cmd firefox-esr firefox-esr     # and in Firefox (puppeteer-core over WebDriver BiDi)
 swy_ensure_cmd wrk wrk                     # load in the autoscaling test and the benchmarks
