@@ -124,6 +124,8 @@ interface Stream {
   /** Data waiting for window, and whether END_STREAM follows it. */
   pending: Uint8Array | null;
   pendingEnd: boolean;
+  /** Trailers to send once the pending data is out. */
+  trailers: readonly [readonly string[], readonly string[]] | null;
   /** sendData said false: tell the sink when it may go on. */
   blocked: boolean;
   /** content-length of the request, or -1; and the DATA octets received. */
@@ -256,6 +258,24 @@ export class H2ServerSession {
     const block = this.#encoder.encode([":status", ...names], [String(status), ...values]);
     this.#sink.send(headersFrames(stream, block, endStream, this.#peer.maxFrameSize));
     if (endStream) this.#endLocal(s);
+  }
+
+  /** Ends a stream's response with trailer fields (a HEADERS frame with END_STREAM). */
+  sendTrailers(stream: number, names: readonly string[], values: readonly string[]): void {
+    const s = this.#streams.get(stream);
+    if (s === undefined || this.#closed || s.state === State.HalfClosedLocal) return;
+    if (s.pending !== null) {
+      // data still waits for window: the trailers follow it
+      s.trailers = [names, values];
+      return;
+    }
+    this.#trailers(s, names, values);
+  }
+
+  #trailers(s: Stream, names: readonly string[], values: readonly string[]): void {
+    const block = this.#encoder.encode(names, values);
+    this.#sink.send(headersFrames(s.id, block, true, this.#peer.maxFrameSize));
+    this.#endLocal(s);
   }
 
   /**
@@ -551,6 +571,7 @@ export class H2ServerSession {
       sendWindow: this.#peer.initialWindowSize,
       pending: null,
       pendingEnd: false,
+      trailers: null,
       blocked: false,
       contentLength: -1,
       received: 0,
@@ -738,7 +759,8 @@ export class H2ServerSession {
     s.pending = null;
     const end = s.pendingEnd;
     s.pendingEnd = false;
-    if (end) this.#endLocal(s);
+    if (s.trailers !== null) this.#trailers(s, s.trailers[0], s.trailers[1]);
+    else if (end) this.#endLocal(s);
     else if (s.blocked) {
       s.blocked = false;
       this.#sink.writable(s.id);

@@ -642,3 +642,23 @@ Deno.test("session: preface and frames split across reads at every offset", () =
     assert.equal(h.goaway(), null);
   }
 });
+
+Deno.test("session: trailers end a response, after any data still waiting for window", () => {
+  const h = harness();
+  h.client.open([[SettingId.INITIAL_WINDOW_SIZE, 4]]);
+  h.client.get(1);
+  h.session.respond(1, 200, [], [], false);
+  assert.equal(h.session.sendData(1, new Uint8Array(6), false), false);
+  h.session.sendTrailers(1, ["grpc-status"], ["0"]);
+  const last = () => h.sent.at(-1)!;
+  assert.equal(last().type, FrameType.DATA, "the trailers wait behind the data");
+  h.client.send(FrameType.WINDOW_UPDATE, 0, 1, u32(10));
+  assert.deepEqual([last().type, last().flags], [
+    FrameType.HEADERS,
+    Flag.END_HEADERS | Flag.END_STREAM,
+  ]);
+  const trailers = new HpackDecoder().decode(last().payload);
+  assert.ok(!("error" in trailers));
+  assert.deepEqual([trailers.names, trailers.values], [["grpc-status"], ["0"]]);
+  assert.equal(h.session.openStreams, 0);
+});
