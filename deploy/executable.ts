@@ -16,6 +16,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import process from "node:process";
 import { consoleBundleStale, writeConsoleBundle } from "../lib/admin/console/bundle.ts";
 import { REPO_ROOT, runtimeBinary } from "../lib/runtime/role_command.ts";
 
@@ -58,12 +59,19 @@ export async function compileWithBun(outfile: string = EXECUTABLE): Promise<stri
       await esbuild.stop();
     }
   }
-  run(runtimeBinary("bun"), [
-    path.join(REPO_ROOT, "deploy", "bun_compile.ts"),
-    ENTRY,
-    outfile,
-    path.join("dist", "console.js"),
-  ]);
+  // written beside, then renamed: a running copy or a concurrent reader never sees half a file
+  const partial = `${outfile}.${process.pid}.partial`;
+  try {
+    run(runtimeBinary("bun"), [
+      path.join(REPO_ROOT, "deploy", "bun_compile.ts"),
+      ENTRY,
+      partial,
+      path.join("dist", "console.js"),
+    ]);
+    fs.renameSync(partial, outfile);
+  } finally {
+    fs.rmSync(partial, { force: true });
+  }
   return outfile;
 }
 
