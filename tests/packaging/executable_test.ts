@@ -10,7 +10,8 @@
  * - the admin role serves the console and its embedded script;
  * - the dns role publishes a proxy (the executable's, on the real ZooKeeper)
  *   in the real etcd: its etcd client's protocol is inlined at build time
- *   (deploy/etcd_protos.ts).
+ *   (deploy/etcd_protos.ts); the autoscaler writes the proxy's scrape target,
+ *   the orchestrator starts, and `ctl export` reads the group back.
  *
  * Each test compiles the executable first (a fresh clone has no dist/; Bun
  * compiles offline in a few seconds), so it never runs a stale binary.
@@ -297,8 +298,9 @@ async function privateEtcd(): Promise<{ url: string; stop(): Promise<void> }> {
 }
 
 Deno.test({
-  name: "dist/bin/switchyard dns publishes the executable's proxy in the real etcd " +
-    "(no node_modules: the etcd protocol is embedded)",
+  name: "dist/bin/switchyard's roles on the real ZooKeeper: dns publishes the executable's proxy " +
+    "in the real etcd (no node_modules: the etcd protocol is embedded), the autoscaler writes " +
+    "its scrape target, the orchestrator starts, ctl exports the group",
   ...E2E,
   fn: async () => {
     const installed = await installExecutable();
@@ -365,7 +367,60 @@ Deno.test({
         [...records.values()].map((v) => JSON.parse(v)).map(({ host, port }) => ({ host, port })),
         [{ host: "127.0.0.1", port }],
       );
-      for (const p of procs) assert.equal(await p.stop(), 0, p.log);
+
+      // the autoscaler, without a policy, writes Prometheus targets from the registrations
+      const sd = path.join(installed.dir, "sd");
+      const autoscalerAdmin = await freePort();
+      const autoscaler = spawnInstalled(installed.bin, [
+        "autoscaler",
+        "--zk",
+        zk.connect,
+        "--group",
+        "edge",
+        "--file-sd-out",
+        sd,
+        "--admin-listen",
+        `127.0.0.1:${autoscalerAdmin}`,
+      ], installed.dir);
+      procs.push(autoscaler);
+      await waitServing(autoscaler, "the executable's autoscaler", [
+        `http://127.0.0.1:${autoscalerAdmin}/healthz`,
+      ]);
+      const targets = path.join(sd, "proxy.json");
+      await waitUntil(
+        "the proxy's scrape target",
+        () =>
+          fs.existsSync(targets) && fs.readFileSync(targets, "utf8").includes(`:${proxyAdmin}"`),
+        60_000,
+      );
+
+      const orchestratorAdmin = await freePort();
+      const orchestrator = spawnInstalled(installed.bin, [
+        "orchestrator",
+        "--zk",
+        zk.connect,
+        "--admin-listen",
+        `127.0.0.1:${orchestratorAdmin}`,
+      ], installed.dir);
+      procs.push(orchestrator);
+      await waitServing(orchestrator, "the executable's orchestrator", [
+        `http://127.0.0.1:${orchestratorAdmin}/healthz`,
+      ]);
+
+      const [command, argv] = withoutCheckout(installed.bin, [
+        "ctl",
+        "export",
+        "-",
+        "--zk",
+        zk.connect,
+      ]);
+      const exported = spawnSync(command, argv, { encoding: "utf8", timeout: 60_000 });
+      assert.equal(exported.status, 0, exported.stderr);
+      assert.deepEqual(JSON.parse(exported.stdout).groups, {
+        edge: { backend_servers: [backend!.address] },
+      });
+
+      for (const p of procs) assert.equal(await p.stop(), 0, `${p.name}: ${p.log}`);
     } finally {
       for (const p of procs) await p.stop("SIGKILL");
       await stopAll([backend!]);
