@@ -20,6 +20,7 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { formatHostPort, parseHostPort } from "../config/address.ts";
 import { formatIssues, GROUP_NAME, validateGroupConfig } from "../config/schema.ts";
+import { withoutSchemaKey } from "../config/schema_key.ts";
 import type { Logger } from "../log.ts";
 import { Counter, type Registry } from "../metrics/registry.ts";
 import {
@@ -389,7 +390,8 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
         c.req.query("version") !== undefined;
       return audited(c, label(conditional ? "update" : "create"), async (note) => {
         const n = name(c);
-        const config = await jsonBody(c);
+        // an editor's "$schema" (schema/) is dropped: it is not config, and proxies never see it
+        const config = withoutSchemaKey(await jsonBody(c));
         const version = expectedVersion(c);
         const who = c.get("who");
         if (version === undefined) {
@@ -567,7 +569,7 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
           issues,
         });
       }
-      const config = validated(body.group, body.config);
+      const config = validated(body.group, withoutSchemaKey(body.config));
       return written(c, note, await repo.create(body.group, config, c.get("who")), 201);
     }));
 
