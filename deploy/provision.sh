@@ -28,4 +28,6 @@ fi
 if [ -x "$SWY_REPO_ROOT/deploy/dns_stack.sh" ]; then
   bash "$SWY_REPO_ROOT/deploy/dns_stack.sh" up
 fi
+# h2spec, the HTTP/2 conformance suite (a Go module, built once into .cache/h2spec)
+bash "$SWY_REPO_ROOT/deploy/h2spec/install.sh" >/dev/null
 swy_log "provisioned"
