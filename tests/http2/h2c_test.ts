@@ -11,6 +11,17 @@ import { Buffer } from "node:buffer";
 import { RUNTIMES } from "../support/processes.ts";
 import { E2E, proxyFor } from "../support/http_lab.ts";
 import { header, okResponse, RawBackend } from "../support/raw_http.ts";
+import net from "node:net";
+import {
+  CLIENT_PREFACE,
+  ErrorCode,
+  Flag,
+  frame,
+  FrameType,
+  readFrameHeader,
+  settingsFrame,
+} from "../../lib/http2/frames.ts";
+import { HpackEncoder } from "../../lib/http2/hpack.ts";
 
 /** Runs curl (HTTP/2 with prior knowledge) with `args`; resolves with status line, headers and body. */
 function curl(
@@ -181,6 +192,118 @@ for (const runtime of RUNTIMES) {
           run.split("\n").filter((l) => /skipped|SKIP|-> /.test(l)).join("\n"),
         );
         assert.ok(total >= 145, `${total} tests`);
+      } finally {
+        await proxy.process.stop();
+        await backend.close();
+      }
+    },
+  });
+}
+
+/** A raw HTTP/2 client over TCP: sends frames, collects the frames the server sends. */
+async function rawH2(port: number) {
+  const { CLIENT_PREFACE, readFrameHeader, settingsFrame } = await import(
+    "../../lib/http2/frames.ts"
+  );
+  const net = await import("node:net");
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) =>
+    socket.once("connect", resolve).once("error", reject)
+  );
+  const frames: Array<{ type: number; flags: number; stream: number; payload: Uint8Array }> = [];
+  let buf = new Uint8Array(0);
+  let closed = false;
+  socket.on("data", (d: Uint8Array) => {
+    const b = new Uint8Array(buf.length + d.length);
+    b.set(buf);
+    b.set(d, buf.length);
+    buf = b;
+    while (buf.length >= 9) {
+      const h = readFrameHeader(buf, 0);
+      if (buf.length < 9 + h.length) break;
+      frames.push({ ...h, payload: buf.slice(9, 9 + h.length) });
+      buf = buf.slice(9 + h.length);
+    }
+  });
+  socket.on("error", () => {});
+  socket.on("close", () => closed = true);
+  socket.write(CLIENT_PREFACE);
+  socket.write(settingsFrame([]));
+  return {
+    frames,
+    get closed() {
+      return closed;
+    },
+    write: (b: Uint8Array) => socket.write(b),
+    destroy: () => socket.destroy(),
+    goaway(): number | null {
+      const g = frames.find((f) => f.type === 7);
+      return g ? new DataView(g.payload.buffer, g.payload.byteOffset).getUint32(4) : null;
+    },
+  };
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name: `proxy (${runtime}) ends HTTP/2 connections that flood: rapid reset, CONTINUATION, PING`,
+    ...E2E,
+    fn: async () => {
+      const backend = await RawBackend.start((_req, c) => c.write(okResponse()));
+      const proxy = await proxyFor(runtime, [backend.address]);
+      const enc = new HpackEncoder();
+      const get = enc.encode([":method", ":scheme", ":path", ":authority"], [
+        "GET",
+        "http",
+        "/",
+        "x",
+      ]);
+      const until = async (what: string, cond: () => boolean) => {
+        for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(cond(), what);
+      };
+      try {
+        // positive control: a client at a normal pace is served
+        const calm = await rawH2(proxy.port);
+        calm.write(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, get));
+        await until("a response", () => calm.frames.some((f) => f.type === FrameType.DATA));
+        assert.equal(calm.goaway(), null);
+        calm.destroy();
+
+        // rapid reset: open and cancel streams as fast as possible
+        const reset = await rawH2(proxy.port);
+        const rst = Uint8Array.of(0, 0, 0, ErrorCode.CANCEL);
+        const burst: Uint8Array[] = [];
+        for (let id = 1; id < 2 * 2000; id += 2) {
+          burst.push(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, get));
+          burst.push(frame(FrameType.RST_STREAM, 0, id, rst));
+        }
+        reset.write(Buffer.concat(burst));
+        await until("GOAWAY after the rapid resets", () => reset.goaway() !== null);
+        assert.equal(reset.goaway(), ErrorCode.ENHANCE_YOUR_CALM);
+        await until("the connection closed", () => reset.closed);
+
+        // CONTINUATION flood: a header block that never ends
+        const cont = await rawH2(proxy.port);
+        cont.write(frame(FrameType.HEADERS, 0, 1, get));
+        const chunk = frame(FrameType.CONTINUATION, 0, 1, new Uint8Array(8192).fill(0x40));
+        for (let i = 0; i < 40 && cont.goaway() === null && !cont.closed; i++) {
+          cont.write(chunk);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        await until("GOAWAY for the endless header block", () => cont.goaway() !== null);
+        assert.equal(cont.goaway(), ErrorCode.ENHANCE_YOUR_CALM);
+
+        // PING flood
+        const ping = await rawH2(proxy.port);
+        const pings: Uint8Array[] = [];
+        for (let i = 0; i < 5000; i++) pings.push(frame(FrameType.PING, 0, 0, new Uint8Array(8)));
+        ping.write(Buffer.concat(pings));
+        await until("GOAWAY for the PING flood", () => ping.goaway() !== null);
+        assert.equal(ping.goaway(), ErrorCode.ENHANCE_YOUR_CALM);
+
+        // and the proxy still serves others
+        const after = await curl([`${proxy.url}/after`]);
+        assert.match(after.head, /^HTTP\/2 200/);
       } finally {
         await proxy.process.stop();
         await backend.close();
