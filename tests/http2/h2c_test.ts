@@ -202,10 +202,6 @@ for (const runtime of RUNTIMES) {
 
 /** A raw HTTP/2 client over TCP: sends frames, collects the frames the server sends. */
 async function rawH2(port: number) {
-  const { CLIENT_PREFACE, readFrameHeader, settingsFrame } = await import(
-    "../../lib/http2/frames.ts"
-  );
-  const net = await import("node:net");
   const socket = net.connect(port, "127.0.0.1");
   await new Promise<void>((resolve, reject) =>
     socket.once("connect", resolve).once("error", reject)
