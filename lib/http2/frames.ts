@@ -58,6 +58,23 @@ export const ErrorCode = {
   HTTP_1_1_REQUIRED: 0xd,
 } as const;
 
+/**
+ * The name of an error code (for logs and a metric label; unknown codes are
+ * `UNKNOWN`, so the label stays bounded).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errorCodeName } from "./frames.ts";
+ * assert.equal(errorCodeName(0xb), "ENHANCE_YOUR_CALM");
+ * assert.equal(errorCodeName(0x99), "UNKNOWN");
+ * ```
+ */
+export function errorCodeName(code: number): string {
+  for (const [name, value] of Object.entries(ErrorCode)) if (value === code) return name;
+  return "UNKNOWN";
+}
+
 /** SETTINGS identifiers (RFC 9113 §6.5.2). */
 export const SettingId = {
   HEADER_TABLE_SIZE: 0x1,

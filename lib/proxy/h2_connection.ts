@@ -14,6 +14,7 @@
 import type net from "node:net";
 import type { RequestHead } from "../http1/head.ts";
 import { dropUnderscoreFields } from "../http1/underscore_fields.ts";
+import { errorCodeName } from "../http2/frames.ts";
 import type { H2Request } from "../http2/request_fields.ts";
 import { H2ServerSession, type SessionSink } from "../http2/session.ts";
 import { type Answer, isForward, type ListenerContext } from "./context.ts";
@@ -29,6 +30,7 @@ export class H2Connection implements SessionSink, H2StreamOwner {
   readonly #streams = new Map<number, H2Stream>();
   socketFull = false;
   #ended = false;
+  #goingAway = false;
   /** Monotonic time the connection became idle (no stream), for the idle timeout. */
   #idleSince: number;
 
@@ -54,6 +56,8 @@ export class H2Connection implements SessionSink, H2StreamOwner {
       for (const s of this.#streams.values()) s.onDrain();
     });
     socket.on("close", () => this.#closed());
+    const m = ctx.metrics;
+    m.families.h2Connections.labels(m.group).inc();
     this.session.start();
     if (initial !== null && initial.length > 0) this.session.receive(initial);
   }
@@ -75,6 +79,8 @@ export class H2Connection implements SessionSink, H2StreamOwner {
   }
 
   request(id: number, request: H2Request, endStream: boolean): void {
+    const m = this.#ctx.metrics;
+    m.families.h2Streams.labels(m.group).inc();
     const parsed = h2RequestHead(request, endStream);
     const d = this.#ctx.dispatch(parsed, this.#clientIp);
     const stream = new H2Stream(this, id, this.#clientIp, parsed);
@@ -118,9 +124,27 @@ export class H2Connection implements SessionSink, H2StreamOwner {
     this.#streams.get(id)?.onDrain();
   }
 
-  closed(): void {
+  closed(error: { readonly code: number; readonly reason: string } | null): void {
+    if (error !== null) {
+      const m = this.#ctx.metrics;
+      m.families.h2Goaway.labels(m.group, errorCodeName(error.code)).inc();
+      this.#ctx.log.info("HTTP/2 connection error", {
+        client: this.#clientIp,
+        code: errorCodeName(error.code),
+        reason: error.reason,
+      });
+    }
     for (const s of [...this.#streams.values()]) s.gone();
     this.end();
+  }
+
+  /** GOAWAY NO_ERROR (drain, idle, the client's end of input), counted once. */
+  #goAway(): void {
+    if (this.#goingAway) return;
+    this.#goingAway = true;
+    const m = this.#ctx.metrics;
+    m.families.h2Goaway.labels(m.group, "NO_ERROR").inc();
+    this.session.goAway();
   }
 
   // ------------------------------------------------------------ H2StreamOwner
@@ -134,7 +158,7 @@ export class H2Connection implements SessionSink, H2StreamOwner {
 
   #clientEnded(): void {
     // the client sends no more frames: finish what is open, then close
-    this.session.goAway();
+    this.#goAway();
     if (this.#streams.size === 0) this.end();
   }
 
@@ -175,14 +199,14 @@ export class H2Connection implements SessionSink, H2StreamOwner {
       }
     }
     if (this.#streams.size === 0 && now - this.#idleSince > limits.idleTimeoutMs) {
-      this.session.goAway();
+      this.#goAway();
       this.end();
     }
   }
 
   /** Graceful close: GOAWAY, the open streams finish, then the connection ends. */
   drain(): void {
-    this.session.goAway();
+    this.#goAway();
     if (this.#streams.size === 0) this.end();
   }
 }

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { RUNTIMES } from "../support/processes.ts";
-import { E2E, proxyFor } from "../support/http_lab.ts";
+import { E2E, metricsText, proxyFor, sampleSum } from "../support/http_lab.ts";
 import { header, okResponse, RawBackend } from "../support/raw_http.ts";
 import net from "node:net";
 import {
@@ -300,6 +300,13 @@ for (const runtime of RUNTIMES) {
         // and the proxy still serves others
         const after = await curl([`${proxy.url}/after`]);
         assert.match(after.head, /^HTTP\/2 200/);
+        const metrics = await metricsText(proxy);
+        assert.equal(
+          sampleSum(metrics, "switchyard_http2_goaway_total", { code: "ENHANCE_YOUR_CALM" }),
+          3,
+        );
+        assert.ok(sampleSum(metrics, "switchyard_http2_connections_total", {})! >= 5, metrics);
+        assert.ok(sampleSum(metrics, "switchyard_http2_streams_total", {})! >= 2);
       } finally {
         await proxy.process.stop();
         await backend.close();
