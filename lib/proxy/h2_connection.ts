@@ -17,9 +17,12 @@ import { dropUnderscoreFields } from "../http1/underscore_fields.ts";
 import { errorCodeName } from "../http2/frames.ts";
 import type { H2Request } from "../http2/request_fields.ts";
 import { H2ServerSession, type SessionSink } from "../http2/session.ts";
-import { type Answer, isForward, type ListenerContext } from "./context.ts";
+import { type Answer, isForward, type ListenerContext, textAnswer } from "./context.ts";
 import { Exchange } from "./exchange.ts";
 import { h2RequestHead, H2Stream, type H2StreamOwner } from "./h2_stream.ts";
+
+const TOO_MANY_FIELDS = textAnswer(431, "too many header fields\n", null, "limit", null);
+const URI_TOO_LONG = textAnswer(414, "request-target too long\n", null, "limit", null);
 
 /** Serves HTTP/2 on one socket. */
 export class H2Connection implements SessionSink, H2StreamOwner {
@@ -82,9 +85,19 @@ export class H2Connection implements SessionSink, H2StreamOwner {
     const m = this.#ctx.metrics;
     m.families.h2Streams.labels(m.group).inc();
     const parsed = h2RequestHead(request, endStream);
-    const d = this.#ctx.dispatch(parsed, this.#clientIp);
     const stream = new H2Stream(this, id, this.#clientIp, parsed);
     this.#streams.set(id, stream);
+    // the head limits an HTTP/1.1 request meets (its size is SETTINGS_MAX_HEADER_LIST_SIZE's)
+    const l = this.#ctx.limits;
+    if (request.names.length > l.maxHeaderCount) {
+      this.#answer(stream, parsed, TOO_MANY_FIELDS);
+      return;
+    }
+    if (request.path.length > l.maxUriLength) {
+      this.#answer(stream, parsed, URI_TOO_LONG);
+      return;
+    }
+    const d = this.#ctx.dispatch(parsed, this.#clientIp);
     if (!isForward(d)) {
       this.#answer(stream, parsed, d);
       return;

@@ -121,6 +121,11 @@ for (const runtime of RUNTIMES) {
         assert.match(answer.head, /^HTTP\/2 50[23]/);
         assert.match(answer.head, /x-request-id: \S+/);
 
+        // the head limits of HTTP/1.1 apply: field count and target length
+        const many = Array.from({ length: 120 }, (_, i) => ["-H", `x-f${i}: ${i}`]).flat();
+        assert.match((await curl([...many, `${proxy.url}/many`])).head, /^HTTP\/2 431/);
+        assert.match((await curl([`${proxy.url}/${"a".repeat(9000)}`])).head, /^HTTP\/2 414/);
+
         // HTTP/1.1 on the same port still works
         const h1 = execFileSync("curl", [
           "-sS",
