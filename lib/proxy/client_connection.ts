@@ -13,7 +13,7 @@ import { parseRequestHead } from "../http1/head.ts";
 import { dropUnderscoreFields } from "../http1/underscore_fields.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { type Answer, COARSE_SLACK_MS, isForward, type ListenerContext } from "./context.ts";
-import type { ClientSide } from "./client_side.ts";
+import type { ClientSide, ClientTls } from "./client_side.ts";
 import { Exchange } from "./exchange.ts";
 import type { Tunnel } from "./tunnel.ts";
 
@@ -75,6 +75,8 @@ export class ClientConnection implements ClientSide {
     readonly socket: net.Socket,
     readonly ctx: ListenerContext,
     private readonly onClosed: (c: ClientConnection) => void,
+    /** Set on a TLS listener's connections; null on plain ones. */
+    readonly tls: ClientTls | null = null,
   ) {
     this.clientIp = normalizeIp(socket.remoteAddress);
     socket.setNoDelay(true);
@@ -190,7 +192,7 @@ export class ClientConnection implements ClientSide {
         this.requests++;
         this.deadline = 0;
         if (!parsed.keepAlive) this.closing = true;
-        const d = this.ctx.dispatch(parsed, this.clientIp);
+        const d = this.ctx.dispatch(parsed, this.clientIp, this.tls !== null);
         if (!isForward(d)) {
           this.#answer(parsed, d);
           continue;
