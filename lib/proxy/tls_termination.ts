@@ -47,6 +47,12 @@ export interface TlsTerminationOptions {
   readonly wallNow?: () => number;
 }
 
+/** What a proxy instance is given for its TLS listener (it adds the logger and registry). */
+export type TlsListenerOptions = Omit<TlsTerminationOptions, "log" | "registry"> & {
+  /** Where the TLS listener listens (`--tls-listen`). */
+  readonly listen: { readonly host: string; readonly port: number };
+};
+
 /** A certificate set that could not be used, and why. */
 export class TlsSetupError extends Error {}
 
