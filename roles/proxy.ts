@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -624,8 +625,18 @@ function tlsOptions(flags: FlagValues, log: Logger): TlsListenerOptions | null {
     } catch (e) {
       fatal("proxy", `--tls-client-ca ${plan.clientCaFile}: cannot read: ${(e as Error).message}`);
     }
-    if (!clientCaPem.includes("-----BEGIN CERTIFICATE-----")) {
+    const blocks = clientCaPem.match(
+      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+    );
+    if (blocks === null) {
       fatal("proxy", `--tls-client-ca ${plan.clientCaFile}: no PEM certificate found`);
+    }
+    for (const block of blocks) {
+      try {
+        new X509Certificate(block);
+      } catch (e) {
+        fatal("proxy", `--tls-client-ca ${plan.clientCaFile}: ${(e as Error).message}`);
+      }
     }
   }
   return {

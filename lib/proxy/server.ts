@@ -220,7 +220,10 @@ export class ProxyServer implements ListenerContext {
     if (termination === null) throw new Error("listenTls needs the tls option");
     const server = tls.createServer(
       { ...termination.serverOptions(), allowHalfOpen: true },
-      (socket) => this.#accept(socket, termination.connectionTls(socket)),
+      (socket) => {
+        const clientTls = termination.connectionTls(socket);
+        if (clientTls !== null) this.#accept(socket, clientTls);
+      },
     );
     termination.attach(server);
     return await this.#listenOn(server, host, port);

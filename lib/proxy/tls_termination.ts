@@ -29,6 +29,7 @@ import {
   TLS12_CIPHERS,
 } from "../tls/protocol_policy.ts";
 import { buildSniTable, pickBySni, type SniTable } from "../tls/sni.ts";
+import { verifyClientChain } from "../tls/client_chain.ts";
 import type { ClientTls } from "./client_side.ts";
 
 /** How TLS is set up (`--tls-*` and `--hsts` flags). */
@@ -89,6 +90,8 @@ export class TlsTermination {
   readonly #log: Logger;
   readonly #clientAuth: ClientAuth;
   readonly #clientCaPem: string | null;
+  /** The CAs client certificates must chain to (verified here: see client_chain.ts). */
+  readonly #clientCas: readonly X509Certificate[];
   readonly #wallNow: () => number;
   /** Shared by every connection without a client certificate: no allocation per connection. */
   readonly #plain: ClientTls;
@@ -111,6 +114,10 @@ export class TlsTermination {
     this.#clientCaPem = options.clientCaPem ?? null;
     if (this.#clientAuth !== "none" && this.#clientCaPem === null) {
       throw new TlsSetupError("--tls-client-auth needs --tls-client-ca FILE");
+    }
+    this.#clientCas = (this.#clientCaPem?.match(PEM_CERT) ?? []).map((b) => new X509Certificate(b));
+    if (this.#clientAuth !== "none" && this.#clientCas.length === 0) {
+      throw new TlsSetupError("--tls-client-ca: no PEM certificate found");
     }
     this.#wallNow = options.wallNow ?? Date.now;
     this.#hstsLine = options.hsts ? `strict-transport-security: ${options.hsts}\r\n` : "";
@@ -256,7 +263,8 @@ export class TlsTermination {
       ...this.#contextOptions(set.pairs[0]!),
       ALPNProtocols: [...ALPN_PROTOCOLS],
       requestCert: this.#clientAuth !== "none",
-      rejectUnauthorized: this.#clientAuth === "require",
+      // verified by connectionTls on both runtimes (Deno's stack cannot verify client certificates)
+      rejectUnauthorized: false,
       SNICallback: (name, cb) => {
         // the set may have been swapped since the server started: read it now
         cb(null, pickBySni(this.#set!.sni, name));
@@ -274,16 +282,32 @@ export class TlsTermination {
   /**
    * What a freshly established TLS connection carries (counted as a
    * successful handshake): the HSTS line, and with client certificates the
-   * verified subject.
+   * verified subject. Null when the connection must be refused (a required
+   * client certificate missing or not verified): the socket is destroyed.
    */
-  connectionTls(socket: tls.TLSSocket): ClientTls {
-    const version = socket.getProtocol();
-    this.#handshakes.labels("ok", version === "TLSv1.3" ? "TLSv1.3" : "TLSv1.2").inc();
-    if (this.#clientAuth === "none" || !socket.authorized) return this.#plain;
-    const subject = verifiedSubject(socket);
-    return subject === null
-      ? this.#plain
-      : { responseFields: this.#hstsLine, clientSubject: subject };
+  connectionTls(socket: tls.TLSSocket): ClientTls | null {
+    const version = socket.getProtocol() === "TLSv1.3" ? "TLSv1.3" : "TLSv1.2";
+    if (this.#clientAuth === "none") {
+      this.#handshakes.labels("ok", version).inc();
+      return this.#plain;
+    }
+    const chain = peerChain(socket);
+    const check = verifyClientChain(chain, this.#clientCas, this.#wallNow());
+    if (check.ok) {
+      this.#handshakes.labels("ok", version).inc();
+      return { responseFields: this.#hstsLine, clientSubject: subjectLine(chain[0]!.subject) };
+    }
+    if (this.#clientAuth === "optional") {
+      this.#handshakes.labels("ok", version).inc();
+      return this.#plain;
+    }
+    this.#handshakes.labels("failed", version).inc();
+    this.#log.debug("client certificate refused", {
+      client: socket.remoteAddress,
+      reason: check.reason,
+    });
+    socket.destroy();
+    return null;
   }
 
   /** Handshake count for a result and version (tests). */
@@ -326,23 +350,21 @@ export class TlsTermination {
   }
 }
 
-/** The verified peer certificate's subject as a header-safe line, or null. */
-function verifiedSubject(socket: tls.TLSSocket): string | null {
-  const peer = socket.getPeerCertificate();
-  if (!peer || Object.keys(peer).length === 0) return null;
-  if (peer.raw) {
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The client's certificate chain as sent (leaf first), empty without one. */
+function peerChain(socket: tls.TLSSocket): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  let peer: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (peer && peer.raw && out.length < 8) {
     try {
-      return subjectLine(new X509Certificate(peer.raw).subject);
+      out.push(new X509Certificate(peer.raw));
     } catch {
-      // fall back to the parsed fields below
+      break;
     }
+    const next: tls.DetailedPeerCertificate | undefined = peer.issuerCertificate;
+    if (!next || next === peer || next.fingerprint256 === peer.fingerprint256) break;
+    peer = next;
   }
-  const subject = peer.subject as unknown as Record<string, string | string[]> | undefined;
-  if (!subject) return null;
-  const parts: string[] = [];
-  for (const k in subject) {
-    const v = subject[k];
-    for (const one of Array.isArray(v) ? v : [v]) parts.push(`${k}=${one}`);
-  }
-  return subjectLine(parts.join("\n"));
+  return out;
 }
