@@ -119,11 +119,13 @@ export interface ListenerRejection {
 /** A request as the route matcher reads it (no copy of the fields). */
 class HeadRequest implements RouteRequest {
   readonly method: string;
+  readonly scheme: "http" | "https";
   readonly host: string;
   readonly path: string;
   readonly query: string | undefined;
-  constructor(readonly head: RequestHead) {
+  constructor(readonly head: RequestHead, secure: boolean) {
     this.method = head.method;
+    this.scheme = secure ? "https" : "http";
     this.host = head.host ?? "";
     const t = head.target;
     const q = t.indexOf("?");
@@ -390,15 +392,17 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
   // ------------------------------------------------------------ requests
 
   /** Where a request goes: a group (with the route's policies applied to its head) or an answer. */
-  dispatch(head: RequestHead, clientIp: string): Dispatch {
+  /** Where a request goes; `secure`: it came over TLS (the scheme match and redirects). */
+  dispatch(head: RequestHead, clientIp: string, secure = false): Dispatch {
     const c = this.#compiled;
     if (c === null) return NO_ROUTES;
-    const m = c.table.match(new HeadRequest(head));
+    const req = new HeadRequest(head, secure);
+    const m = c.table.match(req);
     if (m === null) return this.#notFound;
     const r = c.routes[m.index]!;
     if (r.limiter !== null) {
       const rl = r.route.rate_limit!;
-      const key = rl.key === "header" ? new HeadRequest(head).header(rl.header!) ?? "" : clientIp;
+      const key = rl.key === "header" ? req.header(rl.header!) ?? "" : clientIp;
       const wait = r.limiter.take(key, this.coarseWall);
       if (wait > 0) {
         r.lane.countLimited();
@@ -416,13 +420,13 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
         return this.#forward(head, clientIp, r, g);
       }
       case "redirect": {
-        const req = { scheme: "http", host: head.host ?? "", target: head.target };
+        const at = { scheme: req.scheme, host: head.host ?? "", target: head.target };
         return {
           status: a.redirect.status,
           cause: null,
           route: r.lane,
           render: (keepAlive, headRequest) =>
-            redirectResponse(a.redirect, req, keepAlive, headRequest),
+            redirectResponse(a.redirect, at, keepAlive, headRequest),
         };
       }
       case "direct":
