@@ -2,7 +2,9 @@
  * The proxy role: serves one group's traffic on `--listen`, with its config
  * from a watched file (`--config`, the embedded default) or from ZooKeeper
  * (`--zk`, `/lb-configs/<group>`, pushed by a watch), and `/healthz`,
- * `/status`, `/metrics` on `--admin-listen`.
+ * `/status`, `/metrics` on `--admin-listen`. With `--tls-listen`, the same
+ * traffic is also served over TLS, with certificates from `--tls-cert` /
+ * `--tls-key` files reloaded when they change.
  *
  * @module
  */

@@ -11,6 +11,7 @@ import { simpleResponse } from "../http1/forward.ts";
 import { findHeadEnd } from "../http1/bytes.ts";
 import { parseRequestHead } from "../http1/head.ts";
 import { dropUnderscoreFields } from "../http1/underscore_fields.ts";
+import { withFieldsAfterStatusLine } from "../http1/status_line_fields.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { type Answer, COARSE_SLACK_MS, isForward, type ListenerContext } from "./context.ts";
 import type { ClientSide, ClientTls } from "./client_side.ts";
@@ -241,7 +242,11 @@ export class ClientConnection implements ClientSide {
       req.contentLength <= 0 && !req.chunked;
     if (a.cause !== null) this.ctx.metrics.countError(a.cause, a.status, req.method);
     else this.ctx.metrics.countGenerated(req.method, a.status);
-    const bytes = a.render(keepAlive, req.method === "HEAD");
+    const rendered = a.render(keepAlive, req.method === "HEAD");
+    // a TLS connection's HSTS goes on the proxy's own responses too
+    const bytes = this.tls === null || this.tls.responseFields === ""
+      ? rendered
+      : withFieldsAfterStatusLine(rendered, this.tls.responseFields);
     this.write(bytes);
     const seconds = (this.ctx.now() - start) / 1000;
     a.route?.count(a.status, seconds);

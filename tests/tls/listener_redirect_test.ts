@@ -49,6 +49,10 @@ for (const runtime of RUNTIMES) {
         const echo = JSON.parse(secure.body) as { headers: Record<string, string> };
         assert.equal(echo.headers["x-forwarded-proto"], "https");
         assert.match(secure.headers, /^strict-transport-security: max-age=600\r?$/im);
+        // the proxy's own answers on TLS carry HSTS too (a 404: no route for this host)
+        const none = curlHttps("shop.test", tlsPort, "/x", ca.cert, ["-H", "host: other.test"]);
+        assert.equal(none.status, 404, none.stderr);
+        assert.match(none.headers, /^strict-transport-security: max-age=600\r?$/im);
         const status = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/status`)).json();
         assert.equal(status.tls_listen, `127.0.0.1:${tlsPort}`);
         assert.equal(status.tls.certificates[0].name, "shop.test");
