@@ -16,6 +16,7 @@ swy_ensure_cmd chromium chromium           # the console's browser test in Chrom
 swy_ensure_cmd firefox-esr firefox-esr     # and in Firefox (puppeteer-core over WebDriver BiDi)
 swy_ensure_cmd wrk wrk                     # load in the autoscaling test and the benchmarks
 swy_ensure_cmd systemd-analyze systemd     # `systemd-analyze verify` of deploy/systemd/
+swy_ensure_cmd testssl testssl.sh          # the TLS listener checked by testssl.sh (tests/tls/testssl_test.ts)
 
 # Services with their own provisioning scripts (install only; tests start what they need).
 if [ -x "$SWY_REPO_ROOT/deploy/zookeeper/zk.sh" ]; then
