@@ -81,15 +81,18 @@ export interface HandshakeSeen {
 
 /**
  * Runs `openssl s_client` against `127.0.0.1:port` with `args` (e.g.
- * `-servername shop.test`, `-tls1_1`, `-sess_out FILE`) and reports what it saw.
+ * `-servername shop.test`, `-tls1_1`, `-sess_out FILE`) and reports what it
+ * saw. `input` is sent once connected (with `-ign_eof`, a request with
+ * `connection: close` keeps the client until the server has answered and sent
+ * its TLS 1.3 session tickets).
  */
-export function sClient(port: number, args: readonly string[]): HandshakeSeen {
+export function sClient(port: number, args: readonly string[], input = ""): HandshakeSeen {
   const r = spawnSync("openssl", [
     "s_client",
     "-connect",
     `127.0.0.1:${port}`,
     ...args,
-  ], { input: "", encoding: "utf8", timeout: 30_000 });
+  ], { input, encoding: "utf8", timeout: 30_000 });
   const output = `${r.stdout}\n${r.stderr}`;
   const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.stdout);
   const line = /^(New|Reused), (TLSv1\.\d)/m.exec(r.stdout);
