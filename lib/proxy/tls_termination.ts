@@ -24,6 +24,7 @@ import type { CertificateSource } from "../tls/certificate_source.ts";
 import {
   ALPN_PROTOCOLS,
   type ClientAuth,
+  HANDSHAKE_TIMEOUT_MS,
   MIN_TLS_VERSION,
   subjectLine,
   TLS12_CIPHERS,
@@ -262,6 +263,7 @@ export class TlsTermination {
     return {
       ...this.#contextOptions(set.pairs[0]!),
       ALPNProtocols: [...ALPN_PROTOCOLS],
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       requestCert: this.#clientAuth !== "none",
       // verified by connectionTls on both runtimes (Deno's stack cannot verify client certificates)
       rejectUnauthorized: false,
@@ -275,7 +277,12 @@ export class TlsTermination {
   /** Follows a TLS server: counts its handshakes and keeps its default context current. */
   attach(server: tls.Server): void {
     this.#servers.add(server);
-    server.on("tlsClientError", () => this.#handshakes.labels("failed", "none").inc());
+    server.on("tlsClientError", (_e, socket) => {
+      this.#handshakes.labels("failed", "none").inc();
+      // with a listener attached, closing the socket is ours to do (a handshake timeout
+      // would otherwise leave it open)
+      socket?.destroy();
+    });
     server.on("close", () => this.#servers.delete(server));
   }
 

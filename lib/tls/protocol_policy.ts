@@ -21,6 +21,13 @@ export const TLS12_CIPHERS: readonly string[] = [
   "ECDHE-RSA-CHACHA20-POLY1305",
 ];
 
+/**
+ * How long a client has to complete the TLS handshake after connecting
+ * (the request-head timeout only starts once the handshake is done): a client
+ * that connects and never speaks is closed after this.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** What ALPN offers (HTTP/2 comes later). */
 export const ALPN_PROTOCOLS: readonly string[] = ["http/1.1"];
 

@@ -12,6 +12,7 @@ import { freePort, RUNTIMES, startBackends, tempDir } from "../support/processes
 import { startProxy } from "../support/proxy.ts";
 import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 
 const HSTS = "max-age=31536000; includeSubDomains";
@@ -118,6 +119,19 @@ for (const runtime of RUNTIMES) {
         assert.equal(again13.reused, true, `TLS 1.3 not resumed\n${again13.output}`);
         console.log(`checked (${runtime}): TLS 1.2 and TLS 1.3 sessions resumed`);
 
+        // a client that connects and never starts the handshake is closed after 10 s
+        const silentSince = performance.now();
+        const silentFor = await new Promise<number>((resolve, reject) => {
+          const socket = net.connect(tlsPort, "127.0.0.1");
+          socket.on("error", () => {});
+          socket.on("close", () => resolve(performance.now() - silentSince));
+          setTimeout(() => reject(new Error("a silent client still open after 40 s")), 40_000);
+        });
+        assert.ok(silentFor > 8_000, `closed after ${silentFor} ms`);
+        console.log(
+          `checked (${runtime}): a silent client closed after ${Math.round(silentFor)} ms`,
+        );
+
         const metrics = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`)).text();
         const value = (re: RegExp) => Number(re.exec(metrics)?.[1] ?? NaN);
         assert.ok(
@@ -127,7 +141,7 @@ for (const runtime of RUNTIMES) {
           value(/^switchyard_tls_handshakes_total\{result="ok",version="TLSv1\.2"\} (\d+)/m) >= 2,
         );
         assert.ok(
-          value(/^switchyard_tls_handshakes_total\{result="failed",version="none"\} (\d+)/m) >= 4,
+          value(/^switchyard_tls_handshakes_total\{result="failed",version="none"\} (\d+)/m) >= 6,
           metrics,
         );
         const notAfter = Math.floor(
