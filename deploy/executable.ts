@@ -3,8 +3,8 @@
  * role (`switchyard proxy ...`, `switchyard orchestrator ...`, `switchyard ctl ...`),
  * built from the roles dispatcher (`roles/main.ts`).
  *
- * - `bun build --compile` embeds the local Bun (node_modules/bun), so it works
- *   offline; it is what `npm run build` produces.
+ * - Bun's compiler (`Bun.build` with `compile`) embeds the local Bun
+ *   (node_modules/bun), so it works offline; it is what `npm run build` produces.
  * - `deno compile` downloads a `denort` runtime from dl.deno.land on first use
  *   (or takes `DENORT_BIN`), so it cannot work offline; it is built only on
  *   request (`deploy/build.ts --deno-compile`), into `dist/bin/switchyard-deno`.
@@ -16,6 +16,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import process from "node:process";
 import { consoleBundleStale, writeConsoleBundle } from "../lib/admin/console/bundle.ts";
 import { REPO_ROOT, runtimeBinary } from "../lib/runtime/role_command.ts";
 
@@ -38,11 +39,12 @@ function run(command: string, args: string[]): void {
 }
 
 /**
- * Compiles `dist/bin/switchyard` with the local Bun (offline). The dns role's
- * etcd3 client stays external in the esbuild bundles; Bun embeds it here. The
- * admin console's browser script is embedded as an asset (`dist/console.js`,
- * built first when missing or stale), where the admin role looks for it
- * inside an executable (lib/admin/console/bundle.ts).
+ * Compiles `dist/bin/switchyard` with the local Bun (offline), through
+ * deploy/bun_compile.ts. The dns role's etcd3 client stays external in the
+ * esbuild bundles; Bun embeds it here, with its protocol inlined
+ * (deploy/etcd_protos.ts). The admin console's browser script is embedded as
+ * an asset (`dist/console.js`, built first when missing or stale), where the
+ * admin role looks for it inside an executable (lib/admin/console/bundle.ts).
  *
  * @returns the executable's path
  */
@@ -57,15 +59,19 @@ export async function compileWithBun(outfile: string = EXECUTABLE): Promise<stri
       await esbuild.stop();
     }
   }
-  run(runtimeBinary("bun"), [
-    "build",
-    "--compile",
-    ENTRY,
-    "--asset",
-    path.join("dist", "console.js"),
-    "--outfile",
-    outfile,
-  ]);
+  // written beside, then renamed: a running copy or a concurrent reader never sees half a file
+  const partial = `${outfile}.${process.pid}.partial`;
+  try {
+    run(runtimeBinary("bun"), [
+      path.join(REPO_ROOT, "deploy", "bun_compile.ts"),
+      ENTRY,
+      partial,
+      path.join("dist", "console.js"),
+    ]);
+    fs.renameSync(partial, outfile);
+  } finally {
+    fs.rmSync(partial, { force: true });
+  }
   return outfile;
 }
 

@@ -87,6 +87,13 @@ export const CTL_FLAGS: readonly FlagSpec[] = [
     value: "'NAME: VALUE'",
     help: "route-test: a request header (repeat for more)",
   },
+  {
+    name: "cert",
+    type: "string",
+    value: "FILE",
+    help: "cert put: the PEM certificate chain (leaf first)",
+  },
+  { name: "key", type: "string", value: "FILE", help: "cert put: the PEM private key" },
   { name: "zk", type: "string", value: "HOSTS", help: "zk-init: ZooKeeper ensemble" },
   {
     name: "zk-auth",
@@ -144,6 +151,13 @@ const COMMANDS = `commands:
   listener rollback LISTENER VERSION   write an old version back as the newest
   route-test --listener L --url URL [--method M] [--header 'NAME: VALUE' ...]
                                        which route, group and backends a request would get
+  certs                                list TLS certificates: names, expiry, days left
+  cert put NAME --cert FILE --key FILE [--version N]
+                                       store a certificate chain and its key in ZooKeeper
+                                       (checked first; without --version: the version read now)
+  cert show NAME                       a certificate's names, expiry, fingerprint and chain (never
+                                       the key)
+  cert delete NAME [--version N]
   zk-init --zk HOSTS --zk-auth OPS:PW --admin-user U:P --orchestrator-user U:P --proxy-user U:P
           [--dns-user U:P] [--autoscaler-user U:P]
                                        create the ZooKeeper tree with per-role ACLs
@@ -346,6 +360,60 @@ async function rollback(
     body,
   );
   show(flags, r, `${name} rolled back to the config of version ${v} (now version ${r.version})`);
+}
+
+/** One line of `ctl certs`: name, version, expiry and days left, names (or why it is invalid). */
+function certificateLine(c: Record<string, unknown>): string {
+  if (c.valid === false) {
+    const invalid = c.invalid as { field?: string; reason?: string } | undefined;
+    return `${c.name}\tversion ${c.version}\tINVALID: ${
+      invalid?.field ? `${invalid.field}: ` : ""
+    }${invalid?.reason}`;
+  }
+  return `${c.name}\tversion ${c.version}\texpires ${c.not_after} (${c.days_left} days left)\t${
+    (c.names as string[]).join(",")
+  }`;
+}
+
+/** `cert put|show|delete NAME`: the certificate commands. */
+async function certificate(flags: FlagValues, sub: string | undefined, name: string | undefined) {
+  const subs = ["put", "show", "delete"];
+  if (sub === undefined || !subs.includes(sub)) usage(`cert needs one of ${subs.join(", ")}`);
+  if (name === undefined) usage(`cert ${sub} needs NAME`);
+  const at = `/api/certs/${encodeURIComponent(name)}`;
+  if (sub === "show") {
+    const r = await call(flags, "GET", at);
+    show(
+      flags,
+      r,
+      `# ${certificateLine(r)}\n# subject ${r.subject}, issuer ${r.issuer}\n` +
+        `# fingerprint (SHA-256) ${r.fingerprint256}\n${r.cert ?? ""}`,
+    );
+    if (r.valid === false) throw new CtlError(`certificate ${name} is invalid`);
+    return;
+  }
+  if (sub === "delete") {
+    await deleteConfig(flags, { plural: "certs" }, name);
+    return;
+  }
+  if (typeof flags.cert !== "string" || typeof flags.key !== "string") {
+    usage("cert put needs --cert FILE and --key FILE");
+  }
+  const read = (file: string) => {
+    try {
+      return fs.readFileSync(file, "utf8");
+    } catch (e) {
+      throw new CtlError(`${file}: ${(e as NodeJS.ErrnoException).code ?? "cannot read it"}`);
+    }
+  };
+  const body = { cert: read(flags.cert), key: read(flags.key) };
+  let headers = versionHeader(flags);
+  if (!headers["if-match"]) {
+    const cur = await call(flags, "GET", at).catch(() => null);
+    if (cur) headers = { "if-match": `"${cur.version}"` };
+  }
+  const r = await call(flags, "PUT", at, body, headers);
+  show(flags, r, `${name} is now version ${r.version}: ${certificateLine(r)}`);
 }
 
 /** `route-test`: which route, group and backends a request would get. */
@@ -584,6 +652,15 @@ async function run(argv: readonly string[]): Promise<void> {
     }
     case "route-test":
       await routeTest(flags, headerLines);
+      return;
+    case "certs": {
+      const r = await call(flags, "GET", "/api/certs");
+      const list = r.certs as Record<string, unknown>[];
+      show(flags, r, list.length ? list.map(certificateLine).join("\n") : "(no certificates)");
+      return;
+    }
+    case "cert":
+      await certificate(flags, a[0], a[1]);
       return;
     case "zk-init": {
       const creds = {

@@ -22,6 +22,7 @@ export const BACKUP_FLAGS: readonly FlagSpec[] = [
 /** Their lines in ctl's usage. */
 export const BACKUP_USAGE =
   `  export [FILE|-] --zk HOSTS            every group and listener's routes as one JSON file
+                                       (never the TLS certificates: they hold private keys)
   import FILE|- --zk HOSTS [--dry-run]  validate the whole file, then create or replace what
                                        differs (conditioned on versions; deletes nothing)`;
 

@@ -1,6 +1,7 @@
 /**
- * `deno task build` bundles each role with esbuild; the proxy bundle runs
- * under Bun and under Deno without the sources.
+ * `deno task build` (`npm run build`) bundles each role with esbuild, and
+ * compiles dist/bin/switchyard; the proxy bundle runs under Bun and under
+ * Deno without the sources.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -21,6 +22,10 @@ Deno.test({
       timeout: 120_000,
     });
     assert.equal(build.status, 0, build.stderr);
+    // `npm run build` also compiles the single-file executable (tests/packaging/executable_test.ts
+    // runs it)
+    assert.match(build.stdout, /^built dist\/bin\/switchyard$/m);
+    assert.ok(fs.statSync(path.join(REPO_ROOT, "dist", "bin", "switchyard")).mode & 0o111);
     const bundle = path.join(REPO_ROOT, "dist", "proxy.js");
     assert.ok(fs.statSync(bundle).size > 10_000);
     // the bundle must not import project sources or packages at run time

@@ -8,7 +8,9 @@
  * bounded (`limits.ts`): a body over `MAX_BODY_BYTES` gets 413 before it is
  * parsed (or read past the limit), a config over `MAX_CONFIG_BYTES` gets 413
  * before anything is written. A stored blob that is invalid (written around
- * the API) is shown as such, with the reason and the version to roll back to.
+ * the API) is shown as such, with the reason and the version to roll back to. TLS certificates
+ * (`/api/certs`) have their own module, certificate_api.ts, mounted here behind the same
+ * authentication, limits, error answers and audit.
  *
  * @module
  */
@@ -18,6 +20,7 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { formatHostPort, parseHostPort } from "../config/address.ts";
 import { formatIssues, GROUP_NAME, validateGroupConfig } from "../config/schema.ts";
+import { withoutSchemaKey } from "../config/schema_key.ts";
 import type { Logger } from "../log.ts";
 import { Counter, type Registry } from "../metrics/registry.ts";
 import {
@@ -45,6 +48,18 @@ import { bodyTooLargeMessage, ConfigTooLargeError, MAX_BODY_BYTES } from "./limi
 import { diffJson } from "./diff.ts";
 import { readGroupStates } from "./group_state.ts";
 import { type AdminToken, bearer, identify } from "./tokens.ts";
+import {
+  ApiError,
+  type Env,
+  expectedVersion,
+  jsonBody,
+  nameParam,
+  parseBody,
+  requireVersion,
+  type WriteNote,
+} from "./api_request.ts";
+import { certificateRoutes } from "./certificate_api.ts";
+import { CertificateRepo } from "./certificate_repo.ts";
 
 /** Dependencies of the API. */
 export interface AdminApiOptions {
@@ -60,10 +75,14 @@ export interface AdminApiOptions {
    * with `repo`'s options).
    */
   readonly listeners?: ConfigRepo;
+  /**
+   * TLS certificates (default: a repository on `repo`'s store whose own ACL entry is the digest
+   * entry of `repo`'s ACL).
+   */
+  readonly certs?: CertificateRepo;
+  /** The clock certificates' expiry is checked against (default `Date.now`). */
+  readonly now?: () => number;
 }
-
-/** `who` the caller is; `noun` what the route is about (`group` unless a listener route says). */
-type Env = { Variables: { who: string; noun: string } };
 
 /** What differs between the collections served by the shared routes (groups, listeners). */
 interface Collection {
@@ -75,13 +94,6 @@ interface Collection {
   checked(name: string, config: unknown): Promise<readonly Op[]>;
   /** Before a delete: refuses it (an ApiError) or returns the guards to commit with it. */
   beforeDelete(name: string): Promise<readonly Op[]>;
-}
-
-/** A client error with its status and JSON body. */
-class ApiError extends Error {
-  constructor(readonly status: number, readonly body: Record<string, unknown>) {
-    super(String(body.error));
-  }
 }
 
 const backendBody = z.strictObject({
@@ -112,52 +124,6 @@ const routeTestBody = z.strictObject({
     error: "must be an object of header names to values",
   }).optional(),
 });
-
-async function jsonBody(c: Context): Promise<unknown> {
-  try {
-    return await c.req.json();
-  } catch {
-    throw new ApiError(400, { error: "the request body must be JSON" });
-  }
-}
-
-function parseBody<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw new ApiError(422, {
-      error: "invalid request",
-      issues: r.error.issues.map((i) => ({ field: i.path.join("."), reason: i.message })),
-    });
-  }
-  return r.data;
-}
-
-/** The version a write is conditioned on: `If-Match: "<n>"` or `?version=<n>`; undefined if none. */
-function expectedVersion(c: Context): number | undefined {
-  const header = c.req.header("if-match");
-  const query = c.req.query("version");
-  const raw = header !== undefined ? header.replace(/^W\//, "").replace(/"/g, "").trim() : query;
-  if (raw === undefined || raw === "") return undefined;
-  if (!/^\d+$/.test(raw)) throw new ApiError(400, { error: `invalid version "${raw}"` });
-  return Number(raw);
-}
-
-function requireVersion(c: Context): number {
-  const v = expectedVersion(c);
-  if (v === undefined) {
-    throw new ApiError(428, {
-      error: 'this write needs the version you read: send If-Match: "<version>" or ?version=',
-    });
-  }
-  return v;
-}
-
-/** The `:group` (or `:listener`) path parameter: 400 when it is not a valid name. */
-function nameParam(c: Context, noun: string): string {
-  const name = c.req.param(noun) ?? "";
-  if (!GROUP_NAME.test(name)) throw new ApiError(400, { error: `invalid ${noun} name "${name}"` });
-  return name;
-}
 
 function groupParam(c: Context): string {
   return nameParam(c, "group");
@@ -234,16 +200,6 @@ function outcome(e: unknown): string {
     if (e.status >= 400 && e.status < 500) return "invalid";
   }
   return "error";
-}
-
-/** What an audited write is about; handlers refine it as they learn more. */
-interface WriteNote {
-  action: string;
-  /** The group's (or listener's) name. */
-  group: string;
-  /** `group` or `listener`: the log field naming it, and the key of the answer's body. */
-  noun: string;
-  version?: number;
 }
 
 /**
@@ -371,6 +327,7 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
         action: note.action,
         [note.noun]: note.group,
         ...(note.version === undefined ? {} : { version: note.version }),
+        ...note.details,
       });
       return response;
     } catch (e) {
@@ -433,7 +390,8 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
         c.req.query("version") !== undefined;
       return audited(c, label(conditional ? "update" : "create"), async (note) => {
         const n = name(c);
-        const config = await jsonBody(c);
+        // an editor's "$schema" (schema/) is dropped: it is not config, and proxies never see it
+        const config = withoutSchemaKey(await jsonBody(c));
         const version = expectedVersion(c);
         const who = c.get("who");
         if (version === undefined) {
@@ -611,7 +569,7 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
           issues,
         });
       }
-      const config = validated(body.group, body.config);
+      const config = validated(body.group, withoutSchemaKey(body.config));
       return written(c, note, await repo.create(body.group, config, c.get("who")), 201);
     }));
 
@@ -752,6 +710,14 @@ export function adminApi(options: AdminApiOptions): Hono<Env> {
     return c.json({ listener, version: r.version, ...answer }, 200, {
       "cache-control": "no-store",
     });
+  });
+
+  const ownAcl = repo.options.acl?.filter((e) => e.scheme === "digest") ?? [];
+  certificateRoutes(app, {
+    certs: options.certs ??
+      new CertificateRepo(repo.store, { writerAcl: ownAcl.length > 0 ? ownAcl : null }),
+    now: options.now ?? Date.now,
+    audited,
   });
 
   app.get("/api/whoami", (c) => c.json({ name: c.get("who") }));

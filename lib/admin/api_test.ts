@@ -1536,3 +1536,34 @@ Deno.test("route-test answers which route, group and usable backends a request w
     assert.deepEqual(api.samples(), ["create/ok=1", "listener-create/ok=1"]);
   });
 });
+
+Deno.test("an editor's top-level $schema is dropped from a group or listener config written through the API", async () => {
+  await withApi(async (api) => {
+    const $schema = "../schema/group-config.schema.json";
+    const created = await api.call("POST", "/api/groups", {
+      group: "g",
+      config: { $schema, ...cfg("10.0.0.1:80") },
+    });
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(await stored(api), { version: 0, config: cfg("10.0.0.1:80") });
+    const put = await api.call("PUT", "/api/groups/g", { $schema, ...cfg("10.0.0.9:80") }, {
+      "if-match": '"0"',
+    });
+    assert.equal(put.status, 200, put.text);
+    assert.deepEqual(await stored(api), { version: 1, config: cfg("10.0.0.9:80") });
+    const listener = await api.call("PUT", "/api/listeners/public", {
+      $schema: "../schema/listener-config.schema.json",
+      ...forwardTo("g"),
+    });
+    assert.equal(listener.status, 201, listener.text);
+    const node = await api.other.get(routesPath("public"));
+    assert.deepEqual(JSON.parse(dec(node!.data)), forwardTo("g"));
+    // only the top level: a $schema inside the config is an unknown key, refused as before
+    const inside = await api.call("PUT", "/api/groups/g", {
+      ...cfg("10.0.0.9:80"),
+      health_check: { $schema },
+    }, { "if-match": '"1"' });
+    assert.equal(inside.status, 422, inside.text);
+    assert.equal((await stored(api))?.version, 1);
+  });
+});

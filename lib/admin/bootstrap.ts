@@ -2,15 +2,20 @@
  * Creates the znode tree with per-role digest ACLs (`ctl zk-init`): only the
  * admin role writes configs, listeners' routes and their history, only the orchestrator writes health
  * and its coordination nodes, proxies only register themselves, everybody
- * reads. The operator identity that runs the bootstrap keeps full rights on
- * the top-level nodes so that it can be re-run.
+ * reads, except TLS certificates (`/switchyard/certs`): they hold private
+ * keys, so only the admin identity writes them and only the proxy identity
+ * (and the admin) reads them; no world read. The operator identity that runs
+ * the bootstrap keeps full rights on the top-level nodes so that it can be
+ * re-run; a re-run also re-applies the certificates' ACL to each stored
+ * certificate (a changed proxy identity reaches every key).
  *
  * @module
  */
-import { ALL_PERMS, digestAcl, worldAcl } from "../store/acl.ts";
+import { ALL_PERMS, digestAcl, digestId, parseDigest, worldAcl } from "../store/acl.ts";
 import {
   ASSIGNMENTS_PATH,
   AUTOSCALER_ROOT,
+  CERTS_ROOT,
   CONFIG_ROOT,
   DNS_ROOT,
   ELECTION_PATH,
@@ -24,7 +29,12 @@ import {
   SWITCHYARD_ROOT,
   WORKERS_PATH,
 } from "../store/layout.ts";
-import { type AclEntry, type CoordinationStore, NodeExistsError } from "../store/types.ts";
+import {
+  type AclEntry,
+  type CoordinationStore,
+  NodeExistsError,
+  NoNodeError,
+} from "../store/types.ts";
 
 /** Digest credentials (`user:password`) of each role. */
 export interface RoleCredentials {
@@ -67,7 +77,26 @@ export function aclPlan(c: RoleCredentials): [string, AclEntry[]][] {
       read,
     ]],
     [AUTOSCALER_ROOT, c.autoscaler ? owned(c.autoscaler) : [op, read]],
+    [CERTS_ROOT, certsAcl(c)],
   ];
+}
+
+/**
+ * The ACL of `/switchyard/certs` and of every certificate under it (the admin role copies it onto
+ * each certificate it creates): the operator and the admin hold every right, the proxies read,
+ * nobody else (no world entry: a certificate node holds a private key). An identity given for two
+ * roles appears once, with the larger rights.
+ */
+export function certsAcl(c: RoleCredentials): AclEntry[] {
+  const id = (cred: string) => {
+    const { user, password } = parseDigest(cred);
+    return digestId(user, password);
+  };
+  const full = new Set([id(c.operator), id(c.admin)]);
+  const out: AclEntry[] = [digestAcl(c.operator, ALL_PERMS)];
+  if (id(c.admin) !== id(c.operator)) out.push(digestAcl(c.admin, ALL_PERMS));
+  if (!full.has(id(c.proxy))) out.push(digestAcl(c.proxy, ["read"]));
+  return out;
 }
 
 /**
@@ -98,6 +127,16 @@ export async function bootstrapTree(
     }
     await store.setAcl(path, acl);
     out.push(`set ACL on ${path}`);
+  }
+  // the certificates already stored get the root's ACL again (each node has its own ACL)
+  const certs = certsAcl(creds);
+  for (const name of await store.children(CERTS_ROOT)) {
+    try {
+      await store.setAcl(`${CERTS_ROOT}/${name}`, certs);
+      out.push(`set ACL on ${CERTS_ROOT}/${name}`);
+    } catch (e) {
+      if (!(e instanceof NoNodeError)) throw e; // deleted meanwhile
+    }
   }
   return out;
 }

@@ -3,6 +3,7 @@ import { digestAcl, digestId, worldAcl } from "../store/acl.ts";
 import {
   ASSIGNMENTS_PATH,
   AUTOSCALER_ROOT,
+  CERTS_ROOT,
   CONFIG_ROOT,
   DNS_ROOT,
   ELECTION_PATH,
@@ -95,6 +96,7 @@ Deno.test("aclPlan lists every fixed node of the layout, parents before children
     DNS_ROOT,
     INSTANCES_ROOT,
     AUTOSCALER_ROOT,
+    CERTS_ROOT,
   ]);
   for (const [i, p] of paths.entries()) {
     const parent = p.slice(0, p.lastIndexOf("/")) || "/";
@@ -125,13 +127,31 @@ Deno.test("aclPlan gives the proxies their registrations only", () => {
   }
 });
 
-Deno.test("aclPlan keeps the operator's full rights and world read on every node", () => {
+Deno.test("aclPlan keeps the operator's full rights on every node and world read on all but the certificates", () => {
   for (const [path, acl] of aclPlan(creds)) {
     assert.deepEqual(acl[0], op, path);
+    if (path === CERTS_ROOT) continue; // private keys: see the next test
     assert.deepEqual(acl.at(-1), read, path);
     assert.ok(!acl.some((e) => e.scheme === "world" && e.perms.length > 1), path);
   }
   assert.deepEqual(planOf(creds).get(SWITCHYARD_ROOT), [op, read]);
+});
+
+Deno.test("aclPlan: certificates are written by the admin, read by the proxies, hidden from the world", () => {
+  assert.deepEqual(planOf(creds).get(CERTS_ROOT), [
+    op,
+    digestAcl(creds.admin),
+    digestAcl(creds.proxy, ["read"]),
+  ]);
+  // an identity used for two roles appears once, with the larger rights
+  assert.deepEqual(planOf({ ...creds, admin: creds.operator }).get(CERTS_ROOT), [
+    op,
+    digestAcl(creds.proxy, ["read"]),
+  ]);
+  assert.deepEqual(planOf({ ...creds, proxy: creds.admin }).get(CERTS_ROOT), [
+    op,
+    digestAcl(creds.admin),
+  ]);
 });
 
 Deno.test("aclPlan leaves the dns subtree to the operator unless a dns identity is given", () => {
@@ -278,6 +298,27 @@ Deno.test("bootstrapTree run a second time re-ACLs the existing nodes and keeps 
     // a third run still works: the operator kept its rights
     await bootstrapTree(operator, creds);
     assert.deepEqual((await operator.getAcl(DNS_ROOT)).acl, [op, read]);
+  });
+});
+
+Deno.test("bootstrapTree run again gives the certificates already stored the certificates' ACL", async () => {
+  await withServer(async (server, sessions) => {
+    const operator = await open(server, sessions, creds.operator);
+    await bootstrapTree(operator, creds);
+    const admin = await open(server, sessions, creds.admin);
+    // as the admin role creates it: with the ACL of /switchyard/certs
+    await admin.create(`${CERTS_ROOT}/shop`, enc("{}"), { acl: planOf(creds).get(CERTS_ROOT)! });
+    const next = { ...creds, proxy: "proxy2:proxy2-pw" };
+    const lines = await bootstrapTree(operator, next);
+    assert.equal(lines.at(-1), `set ACL on ${CERTS_ROOT}/shop`);
+    assert.deepEqual(
+      (await operator.getAcl(`${CERTS_ROOT}/shop`)).acl,
+      planOf(next).get(CERTS_ROOT),
+    );
+    const proxy2 = await open(server, sessions, next.proxy);
+    assert.notEqual(await proxy2.get(`${CERTS_ROOT}/shop`), null);
+    const oldProxy = await open(server, sessions, creds.proxy);
+    await assert.rejects(oldProxy.get(`${CERTS_ROOT}/shop`), NoAuthError);
   });
 });
 

@@ -13,6 +13,10 @@
  * never removes a group created since. Groups go through the config
  * repository, so every import is in their history (`action: "import"`).
  *
+ * TLS certificates (`/switchyard/certs`) are not in the file, and there is no option to put them
+ * in: they hold private keys, and a backup file is copied around more freely than a key should
+ * be. Certificates are restored from where their keys are kept, with `ctl cert put`.
+ *
  * The file:
  *
  * ```json

@@ -3,12 +3,14 @@
  * `z.toJSONSchema`), so they cannot drift from what the proxies accept:
  *
  * - `group-config.schema.json`: one group's blob (`/lb-configs/<group>`);
- * - `config-file.schema.json`: a `--config` file (group name -> blob);
+ * - `config-file.schema.json`: a `--config` file, in both its forms (group
+ *   name -> blob; or the `groups` and `listeners` sections);
  * - `listener-config.schema.json`: a listener's routes (`/lb-routes/<listener>`).
  *
  * `deno task schema` writes them into `schema/`; a test fails when the
  * committed files are not what this module generates. They describe the
- * input (defaults are not required). Checks zod runs in code (duplicate
+ * input (defaults are not required), and allow the top-level `"$schema"` an
+ * editor reads (Switchyard drops it, see schema_key.ts). Checks zod runs in code (duplicate
  * backends or route names, host syntax, exactly one action per route) are
  * not expressible here: the zod schema stays the authority, and a file an
  * editor accepts can still be refused with a field and a reason.
@@ -17,6 +19,7 @@
  */
 import { z } from "zod";
 import { GROUP_NAME, groupConfigSchema } from "./schema.ts";
+import { SCHEMA_KEY } from "./schema_key.ts";
 import { listenerConfigSchema } from "../routing/schema.ts";
 
 /**
@@ -59,6 +62,21 @@ function groupConfig(): Record<string, unknown> {
 }
 
 /**
+ * The top-level `"$schema"` an editor reads (see schema_key.ts): allowed at
+ * the top of every file, dropped before validation; nowhere else.
+ */
+const SCHEMA_KEY_PROPERTY = {
+  type: "string",
+  description: "this file's JSON Schema, for editors (ignored by Switchyard)",
+};
+
+/** `body` (an object schema) with `$schema` allowed among its top-level properties. */
+function withSchemaKey(body: Record<string, unknown>): Record<string, unknown> {
+  const properties = body.properties as Record<string, unknown>;
+  return { ...body, properties: { [SCHEMA_KEY]: SCHEMA_KEY_PROPERTY, ...properties } };
+}
+
+/**
  * Every schema file, by file name, as its JSON text (two-space indent, final newline).
  *
  * @example
@@ -75,27 +93,52 @@ export function jsonSchemaFiles(): Record<string, string> {
   const group = groupConfig();
   const { $schema, ...groupBody } = group;
   const { $schema: _, ...listenerBody } = generate(listenerConfigSchema);
+  const names = { pattern: GROUP_NAME.source };
+  const groupMap = {
+    type: "object",
+    minProperties: 1,
+    propertyNames: names,
+    additionalProperties: { $ref: "#/$defs/group" },
+  };
   const files: Record<string, Record<string, unknown>> = {
     "group-config.schema.json": {
       $schema,
       title: "Switchyard group config",
       description: "One group's config blob, as stored in /lb-configs/<group>.",
-      ...groupBody,
+      ...withSchemaKey(groupBody),
     },
     "config-file.schema.json": {
       $schema,
       title: "Switchyard config file",
-      description: "A --config file: group name -> group config blob.",
+      description: 'A --config file: group name -> group config blob; or, with a "listeners" ' +
+        'key, the sections { "groups": { name -> blob }, "listeners": { name -> routes } }.',
       type: "object",
-      minProperties: 1,
-      propertyNames: { pattern: GROUP_NAME.source },
-      additionalProperties: groupBody,
+      if: { required: ["listeners"] },
+      then: {
+        properties: {
+          [SCHEMA_KEY]: SCHEMA_KEY_PROPERTY,
+          groups: groupMap,
+          listeners: {
+            type: "object",
+            propertyNames: names,
+            additionalProperties: { $ref: "#/$defs/listener" },
+          },
+        },
+        required: ["groups", "listeners"],
+        additionalProperties: false,
+      },
+      else: {
+        ...groupMap,
+        properties: { [SCHEMA_KEY]: SCHEMA_KEY_PROPERTY },
+        propertyNames: { anyOf: [{ const: SCHEMA_KEY }, names] },
+      },
+      $defs: { group: groupBody, listener: listenerBody },
     },
     "listener-config.schema.json": {
       $schema,
       title: "Switchyard listener route config",
       description: "A listener's routes, as stored in /lb-routes/<listener>.",
-      ...listenerBody,
+      ...withSchemaKey(listenerBody),
     },
   };
   const out: Record<string, string> = {};

@@ -16,6 +16,7 @@ import type { RequestHead } from "../http1/head.ts";
 import { type Answer, COARSE_SLACK_MS, isForward, type ListenerContext } from "./context.ts";
 import type { ClientSide, ClientTls } from "./client_side.ts";
 import { Exchange } from "./exchange.ts";
+import { H2Connection } from "./h2_connection.ts";
 import type { Tunnel } from "./tunnel.ts";
 
 /** Pipelined bytes buffered while an exchange runs before reading pauses. */
@@ -28,6 +29,9 @@ const MAX_BUFFERED = 64 * 1024;
 export const LINGER_MS = 5_000;
 /** {@link LINGER_MS} while the proxy drains. */
 const DRAIN_LINGER_MS = 1_000;
+
+/** The start of the HTTP/2 connection preface (RFC 9113 §3.4): `PRI * HTTP/2.0` and an empty line. */
+const H2_PREFACE_START = Buffer.from("PRI * HTTP/2.0\r\n\r\n", "latin1");
 
 /** Normalizes `::ffff:1.2.3.4` to `1.2.3.4`. */
 export function normalizeIp(ip: string | undefined): string {
@@ -71,6 +75,8 @@ export class ClientConnection implements ClientSide {
   #drains = 0;
   #drainsSeen = 0;
   #stallAt = 0;
+  /** Set once the client speaks HTTP/2: the connection is then served by it. */
+  #h2: H2Connection | null = null;
 
   constructor(
     readonly socket: net.Socket,
@@ -103,6 +109,24 @@ export class ClientConnection implements ClientSide {
   /** The exchange in progress, if any. */
   get exchange(): Exchange | null {
     return this.#exchange;
+  }
+
+  /**
+   * Hands the socket to HTTP/2 (ALPN `h2`, or the h2c preface in `initial`):
+   * this connection's own readers stop; it stays the server's handle.
+   */
+  #becomeH2(initial: Uint8Array | null): void {
+    this.socket.removeAllListeners("data");
+    this.socket.removeAllListeners("end");
+    this.socket.removeAllListeners("drain");
+    this.#buf = null;
+    this.deadline = 0;
+    this.#h2 = new H2Connection(this.socket, this.ctx, this.clientIp, initial, this.tls);
+  }
+
+  /** True once the connection serves HTTP/2. */
+  get http2(): boolean {
+    return this.#h2 !== null;
   }
 
   #onData(chunk: Buffer): void {
@@ -163,6 +187,11 @@ export class ClientConnection implements ClientSide {
           buf = buf.subarray(skip);
           this.#buf = buf.length > 0 ? buf : null;
           if (buf.length === 0) break;
+        }
+        if (this.requests === 0 && buf[0] === 0x50 /* P */ && startsWith(buf, H2_PREFACE_START)) {
+          // h2c with prior knowledge: the rest of the preface and the frames are HTTP/2's
+          this.#becomeH2(buf);
+          return;
         }
         const limits = this.ctx.limits;
         if (this.#deadlineIsIdle) {
@@ -351,11 +380,16 @@ export class ClientConnection implements ClientSide {
 
   destroy(): void {
     this.#ended = true;
-    this.socket.destroy();
+    if (this.#h2 !== null) this.#h2.destroy();
+    else this.socket.destroy();
   }
 
   /** Called by the server's sweeper with the monotonic clock. */
   checkTimeouts(now: number): void {
+    if (this.#h2 !== null) {
+      this.#h2.checkTimeouts(now);
+      return;
+    }
     if (this.#ended) {
       if (this.deadline !== 0 && now > this.deadline) this.socket.destroy();
       return;
@@ -420,6 +454,10 @@ export class ClientConnection implements ClientSide {
    */
   drain(now: number, graceMs: number): void {
     this.closing = true;
+    if (this.#h2 !== null) {
+      this.#h2.drain();
+      return;
+    }
     if (this.#exchange || this.#ended || this.#buf !== null) return;
     const until = now + graceMs;
     if (this.deadline === 0 || until < this.deadline) this.deadline = until;
@@ -427,6 +465,13 @@ export class ClientConnection implements ClientSide {
 
   /** True when no exchange is running. */
   get idle(): boolean {
-    return this.#exchange === null;
+    return this.#h2 !== null ? this.#h2.idle : this.#exchange === null;
   }
+}
+
+/** Whether `buf` begins with `prefix` (false while it is shorter). */
+function startsWith(buf: Buffer, prefix: Buffer): boolean {
+  if (buf.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (buf[i] !== prefix[i]) return false;
+  return true;
 }

@@ -116,21 +116,35 @@ export interface ListenerRejection {
   readonly at: number;
 }
 
-/** A request as the route matcher reads it (no copy of the fields). */
+/**
+ * A request as the route matcher reads it: a view of the parsed head, reused
+ * for every request of the runtime (matching is synchronous and keeps no
+ * reference), so routing allocates nothing for a target without a query and
+ * only the path for one with a query (which is sliced only when a route asks).
+ */
 class HeadRequest implements RouteRequest {
-  readonly method: string;
-  readonly scheme: "http" | "https";
-  readonly host: string;
-  readonly path: string;
-  readonly query: string | undefined;
-  constructor(readonly head: RequestHead, secure: boolean) {
+  head!: RequestHead;
+  method = "";
+  scheme: "http" | "https" = "http";
+  host = "";
+  path = "";
+  #queryAt = -1;
+
+  /** Points the view at `head` (`secure`: it came over TLS); returns it. */
+  of(head: RequestHead, secure: boolean): this {
+    this.head = head;
     this.method = head.method;
     this.scheme = secure ? "https" : "http";
     this.host = head.host ?? "";
     const t = head.target;
     const q = t.indexOf("?");
+    this.#queryAt = q;
     this.path = q < 0 ? t : t.slice(0, q);
-    this.query = q < 0 ? undefined : t.slice(q + 1);
+    return this;
+  }
+  get query(): string | undefined {
+    const q = this.#queryAt;
+    return q < 0 ? undefined : this.head.target.slice(q + 1);
   }
   header(name: string): string | null {
     const { lower, values } = this.head;
@@ -150,6 +164,7 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
   readonly #none: RouteLane;
   readonly #notFound: Answer;
   readonly #ids: RequestIdGenerator;
+  readonly #view = new HeadRequest();
   readonly #random: () => number;
   readonly #wallNow: () => number;
   #facts: ListenerFacts | null = null;
@@ -391,12 +406,14 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
 
   // ------------------------------------------------------------ requests
 
-  /** Where a request goes: a group (with the route's policies applied to its head) or an answer. */
-  /** Where a request goes; `secure`: it came over TLS (the scheme match and redirects). */
+  /**
+   * Where a request goes: a group (with the route's policies applied to its
+   * head) or an answer. `secure`: it came over TLS (the scheme match, redirects).
+   */
   dispatch(head: RequestHead, clientIp: string, secure = false): Dispatch {
     const c = this.#compiled;
     if (c === null) return NO_ROUTES;
-    const req = new HeadRequest(head, secure);
+    const req = this.#view.of(head, secure);
     const m = c.table.match(req);
     if (m === null) return this.#notFound;
     const r = c.routes[m.index]!;

@@ -80,6 +80,10 @@ export class ProxyMetricFamilies {
   readonly dropped: Counter;
   readonly connections: Counter;
   readonly active: Gauge;
+  /** HTTP/2 connections, streams, and the GOAWAYs sent by error code (floods show as ENHANCE_YOUR_CALM). */
+  readonly h2Connections: Counter;
+  readonly h2Streams: Counter;
+  readonly h2Goaway: Counter;
   /** Requests by listener, route and status class (routes are bounded by the config). */
   readonly routeRequests: Counter;
   /** Time from request head received to response fully sent, by route. */
@@ -130,6 +134,28 @@ export class ProxyMetricFamilies {
     );
     this.active = r.add(
       new Gauge("switchyard_active_connections", "Client connections open now.", ["group"]),
+    );
+    this.h2Connections = r.add(
+      new Counter(
+        "switchyard_http2_connections_total",
+        "Client connections that spoke HTTP/2 (h2 by ALPN, or h2c with prior knowledge).",
+        ["group"],
+      ),
+    );
+    this.h2Streams = r.add(
+      new Counter(
+        "switchyard_http2_streams_total",
+        "HTTP/2 requests (streams) received.",
+        ["group"],
+      ),
+    );
+    this.h2Goaway = r.add(
+      new Counter(
+        "switchyard_http2_goaway_total",
+        "GOAWAY frames the proxy sent, by error code (NO_ERROR: drain or idle; " +
+          "ENHANCE_YOUR_CALM: a flood was cut; others: the client broke the protocol).",
+        ["group", "code"],
+      ),
     );
     this.routeRequests = r.add(
       new Counter(

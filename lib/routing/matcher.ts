@@ -266,6 +266,9 @@ class CompiledTable implements RouteTable {
   /** Wildcard `*.S` buckets by S. */
   readonly #wildcards = new Map<string, PathIndex>();
   readonly #hostless: PathIndex;
+  /** The last request host seen and its normalized form (a one-entry cache). */
+  #rawHost = "";
+  #host = "";
   /** Precomputed results for routes without parameters: a match allocates nothing. */
   readonly #hits: RouteMatch[];
   readonly #templates: (readonly TemplateSegment[] | null)[];
@@ -320,7 +323,13 @@ class CompiledTable implements RouteTable {
   }
 
   match(req: RouteRequest): RouteMatch | null {
-    const index = this.#bucket(requestHost(req.host));
+    // a connection sends the same Host on every request: normalize it once
+    const raw = req.host;
+    if (raw !== this.#rawHost) {
+      this.#rawHost = raw;
+      this.#host = requestHost(raw);
+    }
+    const index = this.#bucket(this.#host);
     const best = this.#search(index, req);
     if (best === Infinity) return this.#fallback;
     const template = this.#templates[best];

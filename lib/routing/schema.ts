@@ -438,8 +438,11 @@ function withCrossIssues(listener: string, issues: RouteIssue[], input: unknown)
   return issues;
 }
 
-/** Every group a route sends traffic to (forward, split, mirror), with its field. */
-function groupRefs(route: Route, i: number): [string, string][] {
+/**
+ * Every group a route sends traffic to (forward, split, mirror), with its
+ * field (`routes[i].split[0].group`), in that order; a group may repeat.
+ */
+export function groupRefs(route: Route, i: number): [group: string, field: string][] {
   const refs: [string, string][] = [];
   if (route.forward) refs.push([route.forward.group, `routes[${i}].forward.group`]);
   route.split?.forEach((s, j) => refs.push([s.group, `routes[${i}].split[${j}].group`]));

@@ -11,7 +11,7 @@
  */
 import { redirectLocation } from "./redirect.ts";
 import { compileRoutes, type RouteRequest } from "./matcher.ts";
-import type { ListenerConfig, Route } from "./schema.ts";
+import { groupRefs, type ListenerConfig, type Route } from "./schema.ts";
 
 /** A request to test, as a client would send it. */
 export interface TestRequest {
@@ -100,11 +100,7 @@ function groupAnswer(group: string, state: GroupState | undefined): GroupAnswer 
 
 /** The groups a route's action sends to, in order, then its mirror (each once). */
 export function routeGroups(route: Route): string[] {
-  const out: string[] = [];
-  if (route.forward) out.push(route.forward.group);
-  for (const s of route.split ?? []) out.push(s.group);
-  if (route.mirror) out.push(route.mirror.group);
-  return [...new Set(out)];
+  return [...new Set(groupRefs(route, 0).map(([group]) => group))];
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * The sections of a config file: `groups` and `listeners` when the top level
  * has a `listeners` key (see listener_file.ts), else the one-section form of
- * groups only. Pure.
+ * groups only. A top-level `$schema` (an editor's link to schema/) is no
+ * section and no group: it is dropped in both forms. Pure.
  *
  * @module
  */
+import { withoutSchemaKey } from "../config/schema_key.ts";
 
 /** The two sections of a config file (the one-section form has no listeners). */
 export interface FileSections {
@@ -24,6 +26,11 @@ export interface FileSections {
  *   groups: { api: {} },
  *   listeners: { pub: {} },
  * });
+ * // an editor's $schema is neither a group nor a section
+ * assert.deepEqual(fileSections({ $schema: "schema/config-file.schema.json", api: {} }), {
+ *   groups: { api: {} },
+ *   listeners: null,
+ * });
  * ```
  */
 export function fileSections(value: unknown): FileSections {
@@ -31,7 +38,7 @@ export function fileSections(value: unknown): FileSections {
     return { groups: value, listeners: null };
   }
   const v = value as Record<string, unknown>;
-  if (!("listeners" in v)) return { groups: value, listeners: null };
+  if (!("listeners" in v)) return { groups: withoutSchemaKey(value), listeners: null };
   const listeners = v.listeners;
   return {
     groups: v.groups ?? {},

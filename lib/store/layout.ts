@@ -25,6 +25,10 @@
  * - `/switchyard/instances/<role>/<id>`: live admin, orchestrator, dns and autoscaler
  *   processes (ephemeral; where their `/metrics` is), for service discovery.
  * - `/switchyard/autoscaler/<group>/election/...`: election among autoscalers of a group.
+ * - `/switchyard/certs/<name>`: a TLS certificate chain and its private key,
+ *   `{"cert": "<PEM chain, leaf first>", "key": "<PEM key>"}` (admin role).
+ *   Under `ctl zk-init` only the admin identity writes them and only the
+ *   proxy identity (and the admin) reads them: no world read, unlike the rest.
  *
  * @module
  */
@@ -60,6 +64,9 @@ export const INSTANCES_ROOT = `${SWITCHYARD_ROOT}/instances`;
 /** Root of the autoscalers' per-group elections. */
 export const AUTOSCALER_ROOT = `${SWITCHYARD_ROOT}/autoscaler`;
 
+/** Root of TLS certificates (chain and private key; not world-readable under zk-init). */
+export const CERTS_ROOT = `${SWITCHYARD_ROOT}/certs`;
+
 /** `/lb-configs/<group>` */
 export function configPath(group: string): string {
   return `${CONFIG_ROOT}/${group}`;
@@ -73,6 +80,11 @@ export function routesPath(listener: string): string {
 /** `/switchyard/route-history/<listener>` (children `v-<seq>`). */
 export function routeHistoryPath(listener: string): string {
   return `${ROUTE_HISTORY_ROOT}/${listener}`;
+}
+
+/** `/switchyard/certs/<name>` */
+export function certPath(name: string): string {
+  return `${CERTS_ROOT}/${name}`;
 }
 
 /** `/switchyard/history/<group>` (children `v-<seq>`). */

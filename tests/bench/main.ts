@@ -41,6 +41,7 @@ import {
   checkRun,
   controlBars,
   type Measurement,
+  routeBars,
   summarize,
 } from "./results.ts";
 import { DEFAULT_SCENARIOS, type Scenario, SCENARIOS, selectScenarios } from "./scenarios.ts";
@@ -549,7 +550,11 @@ function assemble(data: DataPart, control: ControlResults | null): BenchResults 
     schema: 2,
     ...data,
     summaries,
-    bars: [...bars(summaries), ...(control ? controlBars(control.figures) : [])],
+    bars: [
+      ...bars(summaries),
+      ...routeBars(data.measurements),
+      ...(control ? controlBars(control.figures) : []),
+    ],
     control,
   };
 }

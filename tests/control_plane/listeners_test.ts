@@ -103,10 +103,12 @@ for (const runtime of RUNTIMES) {
         const put = ctl(runtime, ["listener", "put", "public", v0, ...api]);
         assert.equal(put.status, 0, put.stderr);
         assert.equal(put.stdout.trim(), "public is now version 0");
+        // an editor's "$schema" at the top of the file is dropped, not stored
         const v1 = path.join(dir, "v1.json");
         fs.writeFileSync(
           v1,
           JSON.stringify({
+            $schema: "../schema/listener-config.schema.json",
             routes: [{
               name: "cart",
               match: { host: "shop.example.com", path: { prefix: "/cart" } },
@@ -116,6 +118,10 @@ for (const runtime of RUNTIMES) {
         );
         const put1 = ctl(runtime, ["listener", "put", "public", v1, ...api]);
         assert.equal(put1.stdout.trim(), "public is now version 1", put1.stderr);
+        const stored1 = JSON.parse(
+          new TextDecoder().decode((await zk.store.get(routesPath("public")))!.data),
+        );
+        assert.deepEqual(Object.keys(stored1), ["routes"]);
         const stale = ctl(runtime, ["listener", "put", "public", v0, "--version", "0", ...api]);
         assert.equal(stale.status, 1);
         assert.match(stale.stderr, /409: .*current version is 1/);

@@ -109,3 +109,37 @@ Deno.test("every unit runs a role of the executable, sandboxed, restarted on fai
     "a unit per service role (ctl is a command, backend a sample)",
   );
 });
+
+/** The signals the code (lib/, roles/; not tests) installs a handler for: `process.on("SIG...")`. */
+function handledSignals(): Set<string> {
+  const out = new Set<string>();
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) {
+        const text = fs.readFileSync(p, "utf8");
+        for (const m of text.matchAll(/\.(?:on|once|addSignalListener)\(\s*"(SIG[A-Z0-9]+)"/g)) {
+          out.add(m[1]!);
+        }
+      }
+    }
+  };
+  walk(path.join(REPO_ROOT, "lib"));
+  walk(path.join(REPO_ROOT, "roles"));
+  return out;
+}
+
+Deno.test("a unit has ExecReload exactly when its role has a reload signal (none has: SIGHUP)", () => {
+  const signals = handledSignals();
+  // positive control: the scan finds the stop signals every role handles
+  assert.ok(signals.has("SIGTERM") && signals.has("SIGINT"), [...signals].join(","));
+  const reloads = signals.has("SIGHUP");
+  for (const f of unitFiles()) {
+    const text = fs.readFileSync(path.join(UNITS, f), "utf8");
+    const s = settings(text);
+    assert.equal(s.has("ExecReload"), reloads, `${f}: ExecReload`);
+    // the unit says why there is none (operators look for it)
+    if (!reloads) assert.match(text, /^# No ExecReload: /m, f);
+  }
+});

@@ -19,6 +19,7 @@ import { byId, h, replace } from "./dom.ts";
 import { openEditor } from "./editor.ts";
 import { openHistory } from "./history.ts";
 import { openListeners } from "./listeners.ts";
+import { openCertificates } from "./certificates.ts";
 import { renderOverview } from "./overview.ts";
 
 const TOKEN_KEY = "switchyard-admin-token";
@@ -239,6 +240,12 @@ function start(token: string, name: string, ttl: number): void {
       "button",
       { "data-action": "listeners", onclick: () => void openListeners(drawer, app) },
       "Listeners",
+    ),
+    " ",
+    h(
+      "button",
+      { "data-action": "certificates", onclick: () => void openCertificates(drawer, app) },
+      "Certificates",
     ),
     " ",
     h("button", { "data-action": "sign-out", onclick: () => void signOut(null) }, "Sign out"),
