@@ -2,10 +2,14 @@
  * The proxy role: serves one group's traffic on `--listen`, with its config
  * from a watched file (`--config`, the embedded default) or from ZooKeeper
  * (`--zk`, `/lb-configs/<group>`, pushed by a watch), and `/healthz`,
- * `/status`, `/metrics` on `--admin-listen`.
+ * `/status`, `/metrics` on `--admin-listen`. With `--tls-listen`, the same
+ * traffic is also served over TLS, with certificates from `--tls-cert` /
+ * `--tls-key` files reloaded when they change.
  *
  * @module
  */
+import { X509Certificate } from "node:crypto";
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -37,6 +41,9 @@ import { ZkProxySource } from "../lib/source/zookeeper.ts";
 import { writerOnlyAcl } from "../lib/store/acl.ts";
 import type { ConnectOptions, CoordinationStore } from "../lib/store/types.ts";
 import { LoadReporter } from "../lib/proxy/load_reporter.ts";
+import type { TlsListenerOptions } from "../lib/proxy/tls_termination.ts";
+import { FileCertificateSource } from "../lib/tls/file_certificate_source.ts";
+import { tlsPlan } from "../lib/tls/tls_flags.ts";
 
 const SUMMARY = "L7 HTTP proxy for one group, balancing over its backends";
 
@@ -136,6 +143,48 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     help: "with --access-log: the share of requests logged, 0 to 1",
     default: 1,
   },
+  {
+    name: "tls-listen",
+    type: "string",
+    value: "HOST:PORT",
+    help:
+      "also serve HTTPS here (same groups and routes as --listen; needs --tls-cert and --tls-key)",
+  },
+  {
+    name: "tls-cert",
+    type: "string",
+    value: "FILE",
+    repeatable: true,
+    help: "PEM certificate chain (leaf first), paired in order with --tls-key; the first pair is " +
+      "the default, SNI picks among them; reloaded when the file changes",
+  },
+  {
+    name: "tls-key",
+    type: "string",
+    value: "FILE",
+    repeatable: true,
+    help: "PEM private key of the --tls-cert in the same position",
+  },
+  {
+    name: "tls-client-ca",
+    type: "string",
+    value: "FILE",
+    help: "PEM CA bundle for client certificates (mTLS); the verified subject goes upstream in " +
+      "X-Client-Cert-Subject",
+  },
+  {
+    name: "tls-client-auth",
+    type: "string",
+    value: "optional|require",
+    help: "with --tls-client-ca: whether a client certificate is required (default: require)",
+  },
+  {
+    name: "hsts",
+    type: "string",
+    value: "VALUE",
+    help: "Strict-Transport-Security value added to responses on TLS connections only " +
+      "(e.g. 'max-age=31536000; includeSubDomains')",
+  },
   WORKERS_FLAG,
   ...COMMON_FLAGS,
 ];
@@ -158,6 +207,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (!(sample >= 0 && sample <= 1)) {
     usageError("proxy", PROXY_FLAGS, `--access-log-sample must be from 0 to 1 (got ${sample})`);
   }
+  const tls = tlsOptions(flags, log);
   // --workers N: this process supervises N workers sharing the port (SO_REUSEPORT)
   if (await superviseWorkers(flags, log)) return;
   const setup: Setup = {
@@ -168,6 +218,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     adminListen,
     healthFlag: flags["health-checks"] as boolean | undefined,
     accessLog: openAccessLog(flags, sample),
+    tls,
   };
   const listener = flags.listener === undefined ? null : String(flags.listener);
   const started = listener !== null
@@ -194,6 +245,8 @@ interface Setup {
   /** `--health-checks` / `--no-health-checks`, or undefined for automatic. */
   readonly healthFlag: boolean | undefined;
   readonly accessLog: AccessLog | null;
+  /** The TLS listener (`--tls-listen`), or null. */
+  readonly tls: TlsListenerOptions | null;
 }
 
 interface Started {
@@ -208,10 +261,20 @@ async function listenOn(
   s: Setup,
   facts: Record<string, unknown>,
 ): Promise<void> {
+  // certificates that cannot be served are a start-up error naming the flag and file
+  if (instance.tls) {
+    try {
+      await instance.tls.load();
+    } catch (e) {
+      await instance.shutdown(0);
+      fatal("proxy", (e as Error).message);
+    }
+  }
   const bound = await listenOrExit("proxy", () => instance.start(s.listen, s.adminListen));
   s.log.info("proxy listening", {
     ...facts,
     listen: `${s.listen.host}:${bound.port}`,
+    ...(s.tls ? { tls_listen: `${s.tls.listen.host}:${bound.tlsPort}` } : {}),
     admin: `${s.adminListen.host}:${bound.adminPort}`,
     runtime: runtimeVersion(),
   });
@@ -244,6 +307,7 @@ async function startFile(s: Setup): Promise<Started> {
     log,
     source: source.description,
     accessLog: s.accessLog,
+    tls: s.tls,
   });
   source.start(deliverTo(instance)); // applies the file's config now, then every edit
   instance.setProbing(s.healthFlag !== false);
@@ -267,6 +331,7 @@ async function startListenerFile(s: Setup, listener: string): Promise<Started> {
     log: s.log,
     source: source.description,
     accessLog: s.accessLog,
+    tls: s.tls,
   });
   source.start((update) => void instance.applyFile(update));
   instance.setProbing(s.healthFlag !== false);
@@ -380,6 +445,7 @@ async function startListenerZk(s: Setup, listener: string): Promise<Started> {
     listener,
     log,
     accessLog: s.accessLog,
+    tls: s.tls,
     source: `zookeeper:${connect.connectionString}`,
     statusExtra: () => source?.status() ?? { zookeeper: { state: "connecting" } },
   });
@@ -466,6 +532,7 @@ async function startZk(s: Setup): Promise<Started> {
     group,
     log,
     accessLog: s.accessLog,
+    tls: s.tls,
     source: `zookeeper:${connect.connectionString}`,
     statusExtra: () => source?.status() ?? { zookeeper: { state: "connecting" } },
   });
@@ -537,6 +604,50 @@ function openAccessLog(flags: FlagValues, sample: number): AccessLog | null {
   } catch (e) {
     fatal("proxy", `--access-log ${target}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * The TLS listener the `--tls-*` flags ask for (null without `--tls-listen`):
+ * a usage error (exit 2) naming the flag for inconsistent flags, a start-up
+ * error (exit 1) for a client CA file that cannot be read. The certificate
+ * files themselves are read and checked when the proxy starts.
+ */
+function tlsOptions(flags: FlagValues, log: Logger): TlsListenerOptions | null {
+  let plan;
+  try {
+    plan = tlsPlan(flags);
+  } catch (e) {
+    usageError("proxy", PROXY_FLAGS, (e as Error).message);
+  }
+  if (plan === null) return null;
+  let clientCaPem: string | null = null;
+  if (plan.clientCaFile !== null) {
+    try {
+      clientCaPem = fs.readFileSync(plan.clientCaFile, "utf8");
+    } catch (e) {
+      fatal("proxy", `--tls-client-ca ${plan.clientCaFile}: cannot read: ${(e as Error).message}`);
+    }
+    const blocks = clientCaPem.match(
+      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+    );
+    if (blocks === null) {
+      fatal("proxy", `--tls-client-ca ${plan.clientCaFile}: no PEM certificate found`);
+    }
+    for (const block of blocks) {
+      try {
+        new X509Certificate(block);
+      } catch (e) {
+        fatal("proxy", `--tls-client-ca ${plan.clientCaFile}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return {
+    listen: plan.listen,
+    source: new FileCertificateSource(plan.pairs, log),
+    clientAuth: plan.clientAuth,
+    clientCaPem,
+    hsts: plan.hsts,
+  };
 }
 
 function listenFlag(name: string, value: string): Listen {

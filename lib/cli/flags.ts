@@ -15,10 +15,12 @@ export interface FlagSpec {
   readonly default?: string | number | boolean;
   /** Placeholder shown in help, e.g. HOST:PORT. */
   readonly value?: string;
+  /** A string flag that may be given several times: its value is every one, in order. */
+  readonly repeatable?: boolean;
 }
 
-/** Parsed flag values by name. */
-export type FlagValues = Record<string, string | number | boolean | undefined>;
+/** Parsed flag values by name (a repeatable flag's: a list). */
+export type FlagValues = Record<string, string | number | boolean | readonly string[] | undefined>;
 
 /** A usage error, with a message meant for the user. */
 export class FlagError extends Error {}
@@ -83,6 +85,9 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
         throw new FlagError(`--${name} must be a number, not "${value}"`);
       }
       out[name] = n;
+    } else if (spec.repeatable) {
+      const prior = out[name];
+      out[name] = Array.isArray(prior) ? [...prior, value] : [value];
     } else {
       out[name] = value;
     }
@@ -93,7 +98,9 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
 /** Formats the flag table for `--help` and the roles listing. */
 export function formatFlags(specs: readonly FlagSpec[]): string {
   const rows = specs.map((s) => {
-    const left = `--${s.name}${s.type === "boolean" ? "" : ` ${s.value ?? s.type.toUpperCase()}`}`;
+    const left = `--${s.name}${s.type === "boolean" ? "" : ` ${s.value ?? s.type.toUpperCase()}`}${
+      s.repeatable ? " ..." : ""
+    }`;
     const def = s.default === undefined ? "" : ` (default: ${s.default})`;
     return [left, `${s.help}${def}`] as const;
   });

@@ -208,3 +208,12 @@ Deno.test("parseListen() rejects ports above 65535", () => {
   );
   assert.throws(() => parseListen("listen", "[::1]:99999"), /port 99999 is outside 0-65535/);
 });
+
+Deno.test("parseFlags() collects every occurrence of a repeatable flag, in order", () => {
+  const specs: FlagSpec[] = [
+    { name: "tls-cert", type: "string", value: "FILE", help: "cert", repeatable: true },
+  ];
+  assert.deepEqual(parseFlags(["--tls-cert", "a", "--tls-cert=b"], specs)["tls-cert"], ["a", "b"]);
+  assert.equal(parseFlags([], specs)["tls-cert"], undefined);
+  assert.match(formatFlags(specs), /--tls-cert FILE \.\.\./);
+});

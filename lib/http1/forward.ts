@@ -37,6 +37,12 @@ export interface ForwardContext {
    * are left out), or null/absent to pass the client's through.
    */
   readonly requestId?: string | null;
+  /**
+   * The verified client certificate's subject (mTLS), sent as the one
+   * `x-client-cert-subject` line; a client's own lines of that name are
+   * always left out, so a backend can trust the field.
+   */
+  readonly clientSubject?: string | null;
 }
 
 const FORWARD_SKIP = new Set([
@@ -48,6 +54,7 @@ const FORWARD_SKIP = new Set([
   "x-forwarded-host",
   "forwarded",
   "expect",
+  "x-client-cert-subject",
 ]);
 
 const RESPONSE_SKIP = new Set([...HOP_BY_HOP, "content-length"]);
@@ -112,6 +119,8 @@ export function upstreamRequestHead(
   }
   head += forwardingFields(xff, fwd, ctx.clientIp, ctx.proto, req.host ?? "");
   if (requestId !== null) head += `x-request-id: ${requestId}\r\n`;
+  const subject = ctx.clientSubject;
+  if (subject) head += `x-client-cert-subject: ${subject}\r\n`;
   if (req.teTrailers) head += "te: trailers\r\n";
   if (expectContinue) head += "expect: 100-continue\r\n";
   // RFC 9110 §10.1.4: whoever sends TE also lists "te" in Connection.
@@ -133,6 +142,8 @@ export function upstreamRequestHead(
  *   users of Envoy (`always_set_request_id_in_response`) and nginx
  *   (`add_header X-Request-ID $request_id`) quote it from a response when
  *   they report a problem, and it is the id in the access log.
+ * @param extraFields Field lines the connection adds to every response (each
+ *   ending in CRLF): `strict-transport-security` on a TLS connection, else "".
  */
 export function clientResponseHead(
   res: ResponseHead,
@@ -141,6 +152,7 @@ export function clientResponseHead(
   clientMinor: number,
   upgrade = false,
   requestId: string | null = null,
+  extraFields = "",
 ): string {
   const skip = skipListed(res.connectionTokens, RESPONSE_SKIP);
   let head = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
@@ -152,6 +164,7 @@ export function clientResponseHead(
     }
   }
   if (requestId !== null) head += `x-request-id: ${requestId}\r\n`;
+  head += extraFields;
   if (upgrade && res.upgrade !== null) {
     head += `connection: upgrade\r\nupgrade: ${res.upgrade}\r\n`;
   } else if (!keepAlive) head += "connection: close\r\n";

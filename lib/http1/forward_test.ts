@@ -653,3 +653,33 @@ Deno.test("clientResponseHead() echoes the request id, replacing the backend's",
   const relayed = lines(clientResponseHead(h, LENGTH(0), true, 1)).fields;
   assert.deepEqual(named(relayed, "x-request-id"), ["backend"]);
 });
+
+Deno.test("upstreamRequestHead() drops a client's X-Client-Cert-Subject and sends the verified one", () => {
+  const h = req(
+    "GET / HTTP/1.1",
+    "Host: a",
+    "X-Client-Cert-Subject: CN=admin",
+    "x-client-cert-subject: x",
+  );
+  const plain = upstreamRequestHead(h, CTX, NO_BODY, false, false);
+  assert.doesNotMatch(plain, /x-client-cert-subject/i);
+  const verified = upstreamRequestHead(
+    h,
+    { ...CTX, proto: "https", clientSubject: "CN=client1, O=Acme" },
+    NO_BODY,
+    false,
+    false,
+  );
+  assert.equal(verified.match(/x-client-cert-subject/gi)?.length, 1);
+  assert.match(verified, /\r\nx-client-cert-subject: CN=client1, O=Acme\r\n/);
+  assert.match(verified, /\r\nx-forwarded-proto: https\r\n/);
+});
+
+Deno.test("clientResponseHead() adds the connection's extra fields (HSTS on TLS) before the framing", () => {
+  const hsts = "strict-transport-security: max-age=60\r\n";
+  assert.equal(
+    clientResponseHead(res("HTTP/1.1 200 OK", "X-A: 1"), LENGTH(0), true, 1, false, null, hsts),
+    `HTTP/1.1 200 OK\r\nX-A: 1\r\n${hsts}content-length: 0\r\n\r\n`,
+  );
+  assert.doesNotMatch(clientResponseHead(res("HTTP/1.1 200 OK"), LENGTH(0), true, 1), /strict/);
+});

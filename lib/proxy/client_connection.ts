@@ -11,9 +11,10 @@ import { simpleResponse } from "../http1/forward.ts";
 import { findHeadEnd } from "../http1/bytes.ts";
 import { parseRequestHead } from "../http1/head.ts";
 import { dropUnderscoreFields } from "../http1/underscore_fields.ts";
+import { withFieldsAfterStatusLine } from "../http1/status_line_fields.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { type Answer, COARSE_SLACK_MS, isForward, type ListenerContext } from "./context.ts";
-import type { ClientSide } from "./client_side.ts";
+import type { ClientSide, ClientTls } from "./client_side.ts";
 import { Exchange } from "./exchange.ts";
 import { H2Connection } from "./h2_connection.ts";
 import type { Tunnel } from "./tunnel.ts";
@@ -81,6 +82,8 @@ export class ClientConnection implements ClientSide {
     readonly socket: net.Socket,
     readonly ctx: ListenerContext,
     private readonly onClosed: (c: ClientConnection) => void,
+    /** Set on a TLS listener's connections; null on plain ones. */
+    readonly tls: ClientTls | null = null,
   ) {
     this.clientIp = normalizeIp(socket.remoteAddress);
     socket.setNoDelay(true);
@@ -118,7 +121,7 @@ export class ClientConnection implements ClientSide {
     this.socket.removeAllListeners("drain");
     this.#buf = null;
     this.deadline = 0;
-    this.#h2 = new H2Connection(this.socket, this.ctx, this.clientIp, initial);
+    this.#h2 = new H2Connection(this.socket, this.ctx, this.clientIp, initial, this.tls);
   }
 
   /** True once the connection serves HTTP/2. */
@@ -219,7 +222,7 @@ export class ClientConnection implements ClientSide {
         this.requests++;
         this.deadline = 0;
         if (!parsed.keepAlive) this.closing = true;
-        const d = this.ctx.dispatch(parsed, this.clientIp);
+        const d = this.ctx.dispatch(parsed, this.clientIp, this.tls !== null);
         if (!isForward(d)) {
           this.#answer(parsed, d);
           continue;
@@ -268,7 +271,11 @@ export class ClientConnection implements ClientSide {
       req.contentLength <= 0 && !req.chunked;
     if (a.cause !== null) this.ctx.metrics.countError(a.cause, a.status, req.method);
     else this.ctx.metrics.countGenerated(req.method, a.status);
-    const bytes = a.render(keepAlive, req.method === "HEAD");
+    const rendered = a.render(keepAlive, req.method === "HEAD");
+    // a TLS connection's HSTS goes on the proxy's own responses too
+    const bytes = this.tls === null || this.tls.responseFields === ""
+      ? rendered
+      : withFieldsAfterStatusLine(rendered, this.tls.responseFields);
     this.write(bytes);
     const seconds = (this.ctx.now() - start) / 1000;
     a.route?.count(a.status, seconds);

@@ -182,6 +182,6 @@ export function isForward(d: Dispatch): d is Forward {
 export interface ListenerContext extends ListenerFacts {
   readonly limits: ProxyLimits;
   readonly metrics: ProxyMetrics;
-  /** Where `head` from `clientIp` goes. */
-  dispatch(head: RequestHead, clientIp: string): Dispatch;
+  /** Where `head` from `clientIp` goes (`secure`: it came over TLS). */
+  dispatch(head: RequestHead, clientIp: string, secure: boolean): Dispatch;
 }

@@ -140,9 +140,11 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
   attemptReady(up: UpstreamConnection): void {
     this.#relay.attach(up);
     const req = this.#req;
+    const clientTls = this.#client.tls;
     const fctx: ForwardContext = {
       clientIp: this.#client.clientIp,
-      proto: "http",
+      proto: clientTls === null ? "http" : "https",
+      clientSubject: clientTls === null ? null : clientTls.clientSubject,
       hostRewrite: this.#snap.config.host_rewrite,
       backendAddress: this.#attempt.lease!.address,
       requestId: this.#requestId,
@@ -285,7 +287,15 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
     this.responseDeadline = 0;
     this.#phase = Phase.Done;
     this.#client.write(
-      clientResponseHead(head, NO_BODY, true, this.#req.minor, true, this.#requestId),
+      clientResponseHead(
+        head,
+        NO_BODY,
+        true,
+        this.#req.minor,
+        true,
+        this.#requestId,
+        this.#client.tls?.responseFields,
+      ),
     );
     const tunnel = new Tunnel(this.#client, up, lease);
     this.#client.startTunnel(tunnel);

@@ -18,6 +18,7 @@ import { errorCodeName } from "../http2/frames.ts";
 import type { H2Request } from "../http2/request_fields.ts";
 import { H2ServerSession, type SessionSink } from "../http2/session.ts";
 import { type Answer, isForward, type ListenerContext, textAnswer } from "./context.ts";
+import type { ClientTls } from "./client_side.ts";
 import { Exchange } from "./exchange.ts";
 import { h2RequestHead, H2Stream, type H2StreamOwner } from "./h2_stream.ts";
 
@@ -42,6 +43,8 @@ export class H2Connection implements SessionSink, H2StreamOwner {
     ctx: ListenerContext,
     clientIp: string,
     initial: Uint8Array | null,
+    /** The TLS connection's facts, or null in cleartext (h2c). */
+    private readonly clientTls: ClientTls | null = null,
   ) {
     this.#socket = socket;
     this.#ctx = ctx;
@@ -85,7 +88,7 @@ export class H2Connection implements SessionSink, H2StreamOwner {
     const m = this.#ctx.metrics;
     m.families.h2Streams.labels(m.group).inc();
     const parsed = h2RequestHead(request, endStream);
-    const stream = new H2Stream(this, id, this.#clientIp, parsed);
+    const stream = new H2Stream(this, id, this.#clientIp, parsed, this.clientTls);
     this.#streams.set(id, stream);
     // the head limits an HTTP/1.1 request meets (its size is SETTINGS_MAX_HEADER_LIST_SIZE's)
     const l = this.#ctx.limits;
@@ -97,7 +100,7 @@ export class H2Connection implements SessionSink, H2StreamOwner {
       this.#answer(stream, parsed, URI_TOO_LONG);
       return;
     }
-    const d = this.#ctx.dispatch(parsed, this.#clientIp);
+    const d = this.#ctx.dispatch(parsed, this.#clientIp, this.clientTls !== null);
     if (!isForward(d)) {
       this.#answer(stream, parsed, d);
       return;

@@ -19,7 +19,7 @@ import { ErrorCode } from "../http2/frames.ts";
 import type { H2Request } from "../http2/request_fields.ts";
 import { ResponseTranslator, type TranslatedResponse } from "../http2/response_translator.ts";
 import type { H2ServerSession } from "../http2/session.ts";
-import type { ClientSide } from "./client_side.ts";
+import type { ClientSide, ClientTls } from "./client_side.ts";
 import type { Exchange } from "./exchange.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -91,7 +91,14 @@ export class H2Stream implements ClientSide, TranslatedResponse {
   blockedSince = 0;
   #over = false;
 
-  constructor(owner: H2StreamOwner, id: number, clientIp: string, head: RequestHead) {
+  constructor(
+    owner: H2StreamOwner,
+    id: number,
+    clientIp: string,
+    head: RequestHead,
+    /** The connection's TLS facts (X-Forwarded-Proto, client subject, HSTS), null in cleartext. */
+    readonly tls: ClientTls | null = null,
+  ) {
     this.#owner = owner;
     this.id = id;
     this.clientIp = clientIp;

@@ -19,6 +19,7 @@ import { ProxyMetrics } from "./metrics.ts";
 import { ProxyServer } from "./server.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { LoadSample } from "./load_reporter.ts";
+import { type TlsListenerOptions, TlsTermination } from "./tls_termination.ts";
 
 /** How a proxy instance is set up. */
 export interface ProxyInstanceOptions {
@@ -31,6 +32,8 @@ export interface ProxyInstanceOptions {
   readonly statusExtra?: () => Record<string, unknown>;
   /** Where sampled requests are logged (`--access-log`), or none. */
   readonly accessLog?: AccessLog | null;
+  /** A TLS listener beside the plain one (`--tls-listen`), or none. */
+  readonly tls?: TlsListenerOptions | null;
 }
 
 /**
@@ -49,8 +52,11 @@ export class ProxyInstance {
   readonly metrics: ProxyMetrics;
   readonly server: ProxyServer;
   readonly startedAt = Date.now();
+  /** The TLS listener's certificates and settings (`--tls-listen`), or null. */
+  readonly tls: TlsTermination | null;
   #admin: ServeHandle | null = null;
   #listen = "";
+  #tlsListen = "";
   readonly #log: Logger;
 
   constructor(readonly options: ProxyInstanceOptions) {
@@ -64,11 +70,15 @@ export class ProxyInstance {
     this.state = this.runtime.state;
     this.metrics = new ProxyMetrics(this.state);
     addProcessMetrics(this.metrics.registry, this.startedAt);
+    this.tls = options.tls
+      ? new TlsTermination({ ...options.tls, log: options.log, registry: this.metrics.registry })
+      : null;
     server = new ProxyServer({
       runtime: this.runtime,
       log: options.log,
       metrics: this.metrics,
       accessLog: options.accessLog ?? null,
+      tls: this.tls,
     });
     this.server = server;
   }
@@ -136,7 +146,7 @@ export class ProxyInstance {
   async start(
     listen: { host: string; port: number },
     adminListen: { host: string; port: number },
-  ): Promise<{ port: number; adminPort: number }> {
+  ): Promise<{ port: number; adminPort: number; tlsPort: number | null }> {
     try {
       return await this.#start(listen, adminListen);
     } catch (e) {
@@ -148,9 +158,10 @@ export class ProxyInstance {
   async #start(
     listen: { host: string; port: number },
     adminListen: { host: string; port: number },
-  ): Promise<{ port: number; adminPort: number }> {
+  ): Promise<{ port: number; adminPort: number; tlsPort: number | null }> {
     const bound = await this.server.listen(listen.host, listen.port);
     this.#listen = `${listen.host}:${bound.port}`;
+    const tlsPort = await this.#startTls();
     this.#admin = await serve(
       adminApp(this.state, this.metrics.registry, {
         id: this.options.id,
@@ -163,12 +174,23 @@ export class ProxyInstance {
         draining: () => this.server.draining,
         extra: () => ({
           health_checks: this.probing ? "proxy" : "orchestrator",
+          ...(this.tls ? { tls_listen: this.#tlsListen, tls: this.tls.status() } : {}),
           ...this.options.statusExtra?.(),
         }),
       }).fetch,
       { hostname: adminListen.host, port: adminListen.port },
     );
-    return { port: bound.port, adminPort: this.#admin.port };
+    return { port: bound.port, adminPort: this.#admin.port, tlsPort };
+  }
+
+  /** Opens the TLS listener (`--tls-listen`) and follows certificate changes; its port, or null. */
+  async #startTls(): Promise<number | null> {
+    const at = this.options.tls?.listen;
+    if (this.tls === null || !at) return null;
+    const bound = await this.server.listenTls(at.host, at.port);
+    this.#tlsListen = `${at.host}:${bound.port}`;
+    this.tls.watch();
+    return bound.port;
   }
 
   /** Client connections and requests in flight now (the registration's load). */
@@ -186,6 +208,7 @@ export class ProxyInstance {
   /** Drains and stops everything (health checks first, then the listener, then the group's timers and pools). */
   async shutdown(drainMs: number): Promise<void> {
     this.runtime.setProbing(false);
+    this.tls?.stop();
     await this.server.shutdown(drainMs);
     this.runtime.close();
     await this.#admin?.shutdown();

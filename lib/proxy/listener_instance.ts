@@ -21,6 +21,7 @@ import { ProxyMetricFamilies, ProxyMetrics } from "./metrics.ts";
 import { ProxyServer } from "./server.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { LoadSample } from "./load_reporter.ts";
+import { type TlsListenerOptions, TlsTermination } from "./tls_termination.ts";
 import { workerIndex } from "./workers.ts";
 
 /** How a listener instance is set up. */
@@ -34,6 +35,8 @@ export interface ListenerInstanceOptions {
   readonly statusExtra?: () => Record<string, unknown>;
   /** Where sampled requests are logged (`--access-log`), or none. */
   readonly accessLog?: AccessLog | null;
+  /** A TLS listener beside the plain one (`--tls-listen`), or none. */
+  readonly tls?: TlsListenerOptions | null;
 }
 
 /** A listener proxy's moving parts. */
@@ -43,8 +46,11 @@ export class ListenerInstance {
   readonly metrics: ProxyMetrics;
   readonly server: ProxyServer;
   readonly startedAt = Date.now();
+  /** The TLS listener's certificates and settings (`--tls-listen`), or null. */
+  readonly tls: TlsTermination | null;
   #admin: ServeHandle | null = null;
   #listen = "";
+  #tlsListen = "";
   readonly #log: Logger;
 
   constructor(readonly options: ListenerInstanceOptions) {
@@ -56,11 +62,15 @@ export class ListenerInstance {
     });
     this.metrics = new ProxyMetrics(null, this.families, options.listener);
     addProcessMetrics(this.families.registry, this.startedAt);
+    this.tls = options.tls
+      ? new TlsTermination({ ...options.tls, log: options.log, registry: this.families.registry })
+      : null;
     this.server = new ProxyServer({
       router: this.runtime,
       log: options.log,
       metrics: this.metrics,
       accessLog: options.accessLog ?? null,
+      tls: this.tls,
     });
   }
 
@@ -134,6 +144,7 @@ export class ListenerInstance {
       draining: this.server.draining,
       connections: this.server.connectionCount,
       health_checks: rt.probing ? "proxy" : "external",
+      ...(this.tls ? { tls_listen: this.#tlsListen, tls: this.tls.status() } : {}),
       ...this.options.statusExtra?.(),
       routes: rt.config
         ? {
@@ -177,10 +188,17 @@ export class ListenerInstance {
   async start(
     listen: { host: string; port: number },
     adminListen: { host: string; port: number },
-  ): Promise<{ port: number; adminPort: number }> {
+  ): Promise<{ port: number; adminPort: number; tlsPort: number | null }> {
     try {
       const bound = await this.server.listen(listen.host, listen.port);
       this.#listen = `${listen.host}:${bound.port}`;
+      let tlsPort: number | null = null;
+      const at = this.options.tls?.listen;
+      if (this.tls !== null && at) {
+        tlsPort = (await this.server.listenTls(at.host, at.port)).port;
+        this.#tlsListen = `${at.host}:${tlsPort}`;
+        this.tls.watch();
+      }
       this.#admin = await serve(
         adminRoutes({
           registry: this.families.registry,
@@ -190,7 +208,7 @@ export class ListenerInstance {
         }).fetch,
         { hostname: adminListen.host, port: adminListen.port },
       );
-      return { port: bound.port, adminPort: this.#admin.port };
+      return { port: bound.port, adminPort: this.#admin.port, tlsPort };
     } catch (e) {
       await this.shutdown(0);
       throw e;
@@ -214,6 +232,7 @@ export class ListenerInstance {
   /** Drains and stops everything. */
   async shutdown(drainMs: number): Promise<void> {
     this.runtime.setProbing(false);
+    this.tls?.stop();
     await this.server.shutdown(drainMs);
     this.runtime.close();
     await this.#admin?.shutdown();

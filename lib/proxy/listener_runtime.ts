@@ -125,14 +125,16 @@ export interface ListenerRejection {
 class HeadRequest implements RouteRequest {
   head!: RequestHead;
   method = "";
+  scheme: "http" | "https" = "http";
   host = "";
   path = "";
   #queryAt = -1;
 
-  /** Points the view at `head`; returns it. */
-  of(head: RequestHead): this {
+  /** Points the view at `head` (`secure`: it came over TLS); returns it. */
+  of(head: RequestHead, secure: boolean): this {
     this.head = head;
     this.method = head.method;
+    this.scheme = secure ? "https" : "http";
     this.host = head.host ?? "";
     const t = head.target;
     const q = t.indexOf("?");
@@ -404,11 +406,14 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
 
   // ------------------------------------------------------------ requests
 
-  /** Where a request goes: a group (with the route's policies applied to its head) or an answer. */
-  dispatch(head: RequestHead, clientIp: string): Dispatch {
+  /**
+   * Where a request goes: a group (with the route's policies applied to its
+   * head) or an answer. `secure`: it came over TLS (the scheme match, redirects).
+   */
+  dispatch(head: RequestHead, clientIp: string, secure = false): Dispatch {
     const c = this.#compiled;
     if (c === null) return NO_ROUTES;
-    const req = this.#view.of(head);
+    const req = this.#view.of(head, secure);
     const m = c.table.match(req);
     if (m === null) return this.#notFound;
     const r = c.routes[m.index]!;
@@ -432,13 +437,13 @@ export class ListenerRuntime implements RequestRouter, ListenerFacts {
         return this.#forward(head, clientIp, r, g);
       }
       case "redirect": {
-        const req = { scheme: "http", host: head.host ?? "", target: head.target };
+        const at = { scheme: req.scheme, host: head.host ?? "", target: head.target };
         return {
           status: a.redirect.status,
           cause: null,
           route: r.lane,
           render: (keepAlive, headRequest) =>
-            redirectResponse(a.redirect, req, keepAlive, headRequest),
+            redirectResponse(a.redirect, at, keepAlive, headRequest),
         };
       }
       case "direct":

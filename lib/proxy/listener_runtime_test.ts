@@ -113,3 +113,35 @@ Deno.test("ListenerRuntime: a rate limit keeps its buckets across a swap that le
   assert.deepEqual([take(), take(), take(), take()], ["web", "web", "web", "answer 429"]);
   rt.close();
 });
+
+Deno.test("ListenerRuntime: a scheme route redirects plain requests to https; TLS ones fall through", () => {
+  const rt = listener();
+  rt.applyGroup("web", "1", { backend_servers: ["127.0.0.1:9002"] });
+  const applied = rt.applyListener("1", {
+    routes: [
+      { name: "to-https", match: { scheme: "http" }, redirect: { scheme: "https", status: 308 } },
+      { name: "web", forward: { group: "web" } },
+    ],
+  });
+  assert.equal(applied.ok, true);
+  const plain = rt.dispatch(req("/cart?id=1", "shop.test:8080"), "10.0.0.1", false) as Answer;
+  assert.equal(plain.status, 308);
+  assert.match(
+    String(plain.render(true, false)),
+    /\r\nlocation: https:\/\/shop\.test\/cart\?id=1\r\n/,
+  );
+  assert.equal(groupOf(rt.dispatch(req("/cart", "shop.test"), "10.0.0.1", true)), "web");
+  rt.close();
+});
+
+Deno.test("ListenerRuntime: a redirect keeps the scheme the request came with", () => {
+  const rt = listener();
+  rt.applyListener("1", {
+    routes: [{ name: "moved", redirect: { host: "new.test", status: 301 } }],
+  });
+  const over = (secure: boolean) =>
+    String((rt.dispatch(req("/x"), "10.0.0.1", secure) as Answer).render(true, false));
+  assert.match(over(true), /\r\nlocation: https:\/\/new\.test\/x\r\n/);
+  assert.match(over(false), /\r\nlocation: http:\/\/new\.test\/x\r\n/);
+  rt.close();
+});

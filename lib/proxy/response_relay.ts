@@ -289,6 +289,7 @@ export class ResponseRelay {
       req.minor,
       false,
       this.#owner.requestId,
+      this.#client.tls?.responseFields,
     );
     this.headSent = true;
     switch (framing.relay) {

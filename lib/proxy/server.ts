@@ -12,6 +12,7 @@
  * @module
  */
 import net from "node:net";
+import tls from "node:tls";
 import type { GroupSnapshot } from "../group/snapshot.ts";
 import type { RequestHead } from "../http1/head.ts";
 import type { GroupRuntime } from "./group_runtime.ts";
@@ -34,6 +35,8 @@ import { ProxyMetrics } from "./metrics.ts";
 import { inWorkerProcess } from "./workers.ts";
 import { GcNudge } from "./gc_nudge.ts";
 import { listenNet } from "../runtime/listen.ts";
+import type { TlsTermination } from "./tls_termination.ts";
+import type { ClientTls } from "./client_side.ts";
 
 /**
  * On shutdown, an idle keep-alive connection stays open this long (capped by
@@ -62,7 +65,8 @@ const GC_CHECK_INTERVAL_MS = 25;
 export interface RequestRouter {
   /** Called once by the server, before any request: the facts every group shares. */
   bind(listener: ListenerFacts): void;
-  dispatch(head: RequestHead, clientIp: string): Dispatch;
+  /** Where `head` goes; `secure`: it came over TLS (a route may match on the scheme). */
+  dispatch(head: RequestHead, clientIp: string, secure: boolean): Dispatch;
 }
 
 /** Options of a {@link ProxyServer}: either one group (`runtime`) or a `router`. */
@@ -94,6 +98,8 @@ export interface ProxyServerOptions {
   readonly gcNudge?: GcNudge | null;
   /** Where sampled requests are logged (`--access-log`); none by default. */
   readonly accessLog?: AccessLog | null;
+  /** Certificates and TLS settings for {@link ProxyServer.listenTls} (`--tls-listen`). */
+  readonly tls?: TlsTermination | null;
 }
 
 /**
@@ -122,7 +128,9 @@ export class ProxyServer implements ListenerContext {
   /** now() / wallNow() as of the last sweep (deadlines need no more precision). */
   coarseNow: number = performance.now();
   coarseWall: number = Date.now();
-  #server: net.Server | null = null;
+  /** The listening sockets (`--listen`, and `--tls-listen` when given). */
+  readonly #servers: net.Server[] = [];
+  readonly #tls: TlsTermination | null;
   #sweeper: ReturnType<typeof setInterval> | null = null;
   #gcTimer: ReturnType<typeof setInterval> | null = null;
   readonly #sweepIntervalMs: number;
@@ -156,6 +164,7 @@ export class ProxyServer implements ListenerContext {
     this.#reusePort = options.reusePort ?? inWorkerProcess();
     this.#gcNudge = options.gcNudge === undefined ? GcNudge.forRuntime() : options.gcNudge;
     this.accessLog = options.accessLog ?? null;
+    this.#tls = options.tls ?? null;
     this.#router?.bind(this);
   }
 
@@ -171,9 +180,9 @@ export class ProxyServer implements ListenerContext {
     this.limits = lane.limits;
   }
 
-  dispatch(head: RequestHead, clientIp: string): Dispatch {
+  dispatch(head: RequestHead, clientIp: string, secure: boolean): Dispatch {
     const lane = this.#lane;
-    if (lane === null) return this.#router!.dispatch(head, clientIp);
+    if (lane === null) return this.#router!.dispatch(head, clientIp, secure);
     const snap = lane.state.snapshot;
     if (snap === null) return NO_CONFIG;
     return {
@@ -195,8 +204,32 @@ export class ProxyServer implements ListenerContext {
     const server = net.createServer(
       // allowHalfOpen: a client may send its request and shut down its sending side
       { noDelay: true, allowHalfOpen: true },
-      (socket) => this.#accept(socket),
+      (socket) => this.#accept(socket, null),
     );
+    return await this.#listenOn(server, host, port);
+  }
+
+  /**
+   * Starts listening for TLS connections (`--tls-listen`), with the
+   * certificates and settings of the `tls` option: the same dispatch, limits
+   * and metrics as {@link listen}; each connection carries its
+   * {@link ClientTls}. Resolves with the bound port.
+   */
+  async listenTls(host: string, port: number): Promise<{ port: number }> {
+    const termination = this.#tls;
+    if (termination === null) throw new Error("listenTls needs the tls option");
+    const server = tls.createServer(
+      { ...termination.serverOptions(), allowHalfOpen: true },
+      (socket) => {
+        const clientTls = termination.connectionTls(socket);
+        if (clientTls !== null) this.#accept(socket, clientTls);
+      },
+    );
+    termination.attach(server);
+    return await this.#listenOn(server, host, port);
+  }
+
+  async #listenOn(server: net.Server, host: string, port: number): Promise<{ port: number }> {
     // reusePort is in node:net (Node 22.12+, Deno, Bun) but not in these type definitions
     const options = {
       host,
@@ -205,15 +238,17 @@ export class ProxyServer implements ListenerContext {
       reusePort: this.#reusePort,
     } as net.ListenOptions & { host: string; port: number };
     const bound = await listenNet(server, options);
-    this.#server = server;
+    this.#servers.push(server);
     server.on("error", (e) => this.log.error("listener error", { error: String(e) }));
-    this.#sweeper = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
-    const nudge = this.#gcNudge;
-    if (nudge) this.#gcTimer = setInterval(() => nudge.check(), GC_CHECK_INTERVAL_MS);
+    if (this.#sweeper === null) {
+      this.#sweeper = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
+      const nudge = this.#gcNudge;
+      if (nudge) this.#gcTimer = setInterval(() => nudge.check(), GC_CHECK_INTERVAL_MS);
+    }
     return { port: bound };
   }
 
-  #accept(socket: net.Socket): void {
+  #accept(socket: net.Socket, clientTls: ClientTls | null): void {
     if (this.draining) {
       socket.destroy();
       return;
@@ -243,7 +278,7 @@ export class ProxyServer implements ListenerContext {
         if (left <= 0) this.#perIp.delete(ip);
         else this.#perIp.set(ip, left);
       }
-    });
+    }, clientTls);
     this.#connections.add(conn);
   }
 
@@ -275,11 +310,10 @@ export class ProxyServer implements ListenerContext {
    */
   async shutdown(drainMs: number): Promise<void> {
     this.draining = true;
-    const server = this.#server;
-    this.#server = null;
-    const closed = server
-      ? new Promise<void>((resolve) => server.close(() => resolve()))
-      : Promise.resolve();
+    const servers = this.#servers.splice(0);
+    const closed = Promise.all(
+      servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     const now = this.now();
     const grace = Math.min(DRAIN_IDLE_GRACE_MS, drainMs);
     for (const c of this.#connections) c.drain(now, grace);

@@ -64,6 +64,7 @@ async function tunnelFixture(backendHalfOpen = false) {
   clientSocket.on("error", () => {});
   const client: ClientSide = {
     clientIp: "127.0.0.1",
+    tls: null,
     closing: false,
     write: (d) => clientSocket.write(d),
     pauseReading: () => clientSocket.pause(),

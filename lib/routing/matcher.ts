@@ -20,6 +20,8 @@ import { matchTemplate, type TemplateSegment } from "./template.ts";
 /** What the matcher reads from a request. */
 export interface RouteRequest {
   readonly method: string;
+  /** `https` when the request came over TLS; absent means `http`. */
+  readonly scheme?: "http" | "https";
   /** The Host header (or authority): any case, with or without a port. */
   readonly host: string;
   /** The request path without the query, as sent (not decoded). */
@@ -126,11 +128,13 @@ function valueHolds(m: ValueMatch, value: string | null | undefined): boolean {
 }
 
 /**
- * Whether a route's conditions other than host and path hold (methods,
- * headers, query). Shared by the compiled table and {@linkcode routeMatches}.
+ * Whether a route's conditions other than host and path hold (scheme,
+ * methods, headers, query). Shared by the compiled table and
+ * {@linkcode routeMatches}.
  */
 export function restHolds(route: Route, req: RouteRequest): boolean {
   const m = route.match;
+  if (m.scheme !== undefined && m.scheme !== (req.scheme ?? "http")) return false;
   if (m.methods !== undefined && !m.methods.includes(req.method)) return false;
   if (m.headers !== undefined) {
     for (const h of m.headers) if (!valueHolds(h, req.header(h.name))) return false;

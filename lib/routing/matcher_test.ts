@@ -136,6 +136,25 @@ const CASES: [
   ["an absent query", [{ match: { query: [{ name: "v", present: true }] } }], ["h", "/"], null],
 ];
 
+Deno.test("RouteTable.match(): the scheme condition (a request without one is http)", () => {
+  const table = compileRoutes(config([
+    { match: { scheme: "http" } },
+    { match: { scheme: "https", path: { prefix: "/admin" } } },
+    {},
+  ]));
+  const at = (scheme: "http" | "https" | undefined, target: string) =>
+    nameOf(table, { ...request("h", target), ...(scheme ? { scheme } : {}) });
+  const cases: Array<["http" | "https" | undefined, string, string]> = [
+    ["http", "/", "r0"],
+    [undefined, "/admin", "r0"],
+    ["https", "/admin/x", "r1"],
+    ["https", "/", "r2"],
+  ];
+  for (const [scheme, target, want] of cases) {
+    assert.equal(at(scheme, target), want, `${scheme} ${target}`);
+  }
+});
+
 for (const [what, routes, [host, target, method, headers], expected] of CASES) {
   Deno.test(`RouteTable.match(): ${what}`, () => {
     const table = compileRoutes(config(routes));
@@ -226,6 +245,7 @@ function naiveMatch(routes: readonly Route[], req: RouteRequest) {
         params = got;
       }
     }
+    if (m.scheme && m.scheme !== (req.scheme ?? "http")) continue;
     if (m.methods && !m.methods.includes(req.method)) continue;
     const valueOk = (
       c: { present?: true; exact?: string; one_of?: readonly string[] },
@@ -262,6 +282,7 @@ function randomCase(random: () => number, pick: <T>(xs: readonly T[]) => T) {
       match.path = { template: "/" + t.join("/") };
     }
     if (random() < 0.15) match.methods = random() < 0.5 ? ["GET"] : ["POST", "PUT"];
+    if (random() < 0.15) match.scheme = random() < 0.5 ? "http" : "https";
     if (random() < 0.15) {
       match.headers = [
         random() < 0.5 ? { name: "X-H", present: true } : { name: "x-h", one_of: ["1", "2"] },
@@ -283,7 +304,8 @@ function randomCase(random: () => number, pick: <T>(xs: readonly T[]) => T) {
     const method = pick(["GET", "POST", "PUT"]);
     const headers: Record<string, string> = random() < 0.5 ? { "x-h": pick(["1", "2", "3"]) } : {};
     const target = path + pick(["", "?q=1", "?q", "?q=2&q=1", "?a=1&q=1"]);
-    return request(host, target, method, headers);
+    const scheme = pick(["http", "https", undefined] as const);
+    return { ...request(host, target, method, headers), ...(scheme ? { scheme } : {}) };
   });
   return { routes, requests };
 }

@@ -151,6 +151,7 @@ const valueMatch = (name: z.ZodType<string>) =>
 
 const matchSchema = z.strictObject({
   host: host.optional(),
+  scheme: z.enum(["http", "https"], { error: "must be http or https" }).optional(),
   path: pathMatch.optional(),
   methods: z.array(
     z.string({ error: "must be a string" }).regex(TOKEN, "must be a method name (a token)"),
@@ -393,6 +394,8 @@ export type ValueMatch =
 export type Route = Omit<z.output<typeof routeSchema>, "match"> & {
   readonly match: {
     readonly host?: string;
+    /** The scheme the client used: `https` on a TLS listener, else `http`. */
+    readonly scheme?: "http" | "https";
     readonly path?: PathMatch;
     readonly methods?: readonly string[];
     readonly headers?: readonly ValueMatch[];

@@ -25,6 +25,7 @@ const VALID: [string, unknown][] = [
   ["a template", one({ match: { path: { template: "/users/:id/*" } } })],
   ["a catch-all template", one({ match: { path: { template: "/*" } } })],
   ["methods", one({ match: { methods: ["GET", "HEAD"] } })],
+  ["a scheme", one({ match: { scheme: "https" } })],
   [
     "header conditions",
     one({
@@ -159,6 +160,12 @@ const INVALID: [string, unknown, string, string][] = [
     one({ match: { path: { template: "/:a/:a" } } }),
     "routes[0].match.path.template",
     "appears twice",
+  ],
+  [
+    "a scheme other than http or https",
+    one({ match: { scheme: "ftp" } }),
+    "routes[0].match.scheme",
+    "must be http or https",
   ],
   [
     "an empty method list",

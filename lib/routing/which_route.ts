@@ -138,6 +138,7 @@ export function whichRoute(
   const query = url.search.slice(1);
   const req: RouteRequest = {
     method: request.method.toUpperCase(),
+    scheme: url.protocol === "https:" ? "https" : "http",
     host,
     path: url.pathname,
     query,

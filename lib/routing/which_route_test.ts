@@ -220,3 +220,21 @@ Deno.test("formatRouteAnswer() prints the route, the action, params, mirror and 
     /action: redirect 301 to https:\/\/shop.example.com\/$/,
   );
 });
+
+Deno.test("whichRoute() matches a scheme condition on the test URL's scheme", () => {
+  const config = listener({
+    routes: [
+      { name: "to-https", match: { scheme: "http" }, redirect: { scheme: "https", status: 308 } },
+      { name: "web", forward: { group: "web" } },
+    ],
+  });
+  const plain = whichRoute(config, { method: "GET", url: "http://shop.test/a?b=1" }, new Map());
+  assert.equal(plain.route?.name, "to-https");
+  assert.deepEqual(plain.action, {
+    type: "redirect",
+    status: 308,
+    location: "https://shop.test/a?b=1",
+  });
+  const secure = whichRoute(config, { method: "GET", url: "https://shop.test/a" }, new Map());
+  assert.equal(secure.route?.name, "web");
+});
