@@ -11,10 +11,10 @@ import { simpleResponse } from "../http1/forward.ts";
 import { findHeadEnd } from "../http1/bytes.ts";
 import { parseRequestHead } from "../http1/head.ts";
 import { dropUnderscoreFields } from "../http1/underscore_fields.ts";
-import { withFieldsAfterStatusLine } from "../http1/status_line_fields.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { type Answer, COARSE_SLACK_MS, isForward, type ListenerContext } from "./context.ts";
 import type { ClientSide, ClientTls } from "./client_side.ts";
+import { writeAnswer } from "./answer.ts";
 import { Exchange } from "./exchange.ts";
 import { H2Connection } from "./h2_connection.ts";
 import type { Tunnel } from "./tunnel.ts";
@@ -104,6 +104,10 @@ export class ClientConnection implements ClientSide {
       this.#tunnel?.clientGone();
       this.onClosed(this);
     });
+    // ALPN chose HTTP/2 during the handshake: the connection speaks it from its first byte
+    if (tls !== null && (socket as { alpnProtocol?: string | false }).alpnProtocol === "h2") {
+      this.#becomeH2(null);
+    }
   }
 
   /** The exchange in progress, if any. */
@@ -266,41 +270,9 @@ export class ClientConnection implements ClientSide {
    * body (it is not read) or the connection is closing.
    */
   #answer(req: RequestHead, a: Answer): void {
-    const start = this.ctx.now();
     const keepAlive = !a.close && req.keepAlive && !this.closing && !this.ctx.draining &&
       req.contentLength <= 0 && !req.chunked;
-    if (a.cause !== null) this.ctx.metrics.countError(a.cause, a.status, req.method);
-    else this.ctx.metrics.countGenerated(req.method, a.status);
-    const rendered = a.render(keepAlive, req.method === "HEAD");
-    // a TLS connection's HSTS goes on the proxy's own responses too
-    const bytes = this.tls === null || this.tls.responseFields === ""
-      ? rendered
-      : withFieldsAfterStatusLine(rendered, this.tls.responseFields);
-    this.write(bytes);
-    const seconds = (this.ctx.now() - start) / 1000;
-    a.route?.count(a.status, seconds);
-    const log = this.ctx.accessLog;
-    if (log && log.sample()) {
-      const name = a.route?.name ?? null;
-      let requestId = "";
-      for (let i = 0; i < req.lower.length; i++) {
-        if (req.lower[i] === "x-request-id") requestId = req.values[i]!;
-      }
-      log.record({
-        timeMs: this.ctx.wallNow(),
-        route: name === "none" ? null : name,
-        group: null,
-        backend: null,
-        method: req.method,
-        path: req.target,
-        status: a.status,
-        durationMs: seconds * 1000,
-        upstreamMs: null,
-        bytes: bytes.length,
-        requestId,
-        client: this.clientIp,
-      });
-    }
+    writeAnswer(this.ctx, this, req, a, keepAlive);
     this.exchangeFinished(keepAlive);
   }
 

@@ -19,6 +19,7 @@ import type { H2Request } from "../http2/request_fields.ts";
 import { H2ServerSession, type SessionSink } from "../http2/session.ts";
 import { type Answer, isForward, type ListenerContext, textAnswer } from "./context.ts";
 import type { ClientTls } from "./client_side.ts";
+import { writeAnswer } from "./answer.ts";
 import { Exchange } from "./exchange.ts";
 import { h2RequestHead, H2Stream, type H2StreamOwner } from "./h2_stream.ts";
 
@@ -118,13 +119,9 @@ export class H2Connection implements SessionSink, H2StreamOwner {
     ex.begin();
   }
 
-  /** A response the proxy makes itself, as for HTTP/1.1 (counted, rendered, translated). */
+  /** A response the proxy makes itself, as for HTTP/1.1 (counted, logged, re-framed). */
   #answer(stream: H2Stream, req: RequestHead, a: Answer): void {
-    const start = this.#ctx.now();
-    if (a.cause !== null) this.#ctx.metrics.countError(a.cause, a.status, req.method);
-    else this.#ctx.metrics.countGenerated(req.method, a.status);
-    stream.write(a.render(true, req.method === "HEAD"));
-    a.route?.count(a.status, (this.#ctx.now() - start) / 1000);
+    writeAnswer(this.#ctx, stream, req, a, true);
     stream.exchangeFinished(true);
   }
 

@@ -28,8 +28,8 @@ export const TLS12_CIPHERS: readonly string[] = [
  */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** What ALPN offers (HTTP/2 comes later). */
-export const ALPN_PROTOCOLS: readonly string[] = ["http/1.1"];
+/** What ALPN offers, in the server's order of preference: HTTP/2, then HTTP/1.1. */
+export const ALPN_PROTOCOLS: readonly string[] = ["h2", "http/1.1"];
 
 /** How a TLS listener treats client certificates (`--tls-client-auth`). */
 export type ClientAuth = "none" | "optional" | "require";
