@@ -15,6 +15,7 @@ swy_ensure_cmd curl curl
 swy_ensure_cmd openssl openssl            # test certificates (lib/tls, certificates in ZooKeeper)
 swy_ensure_cmd chromium chromium           # the console's browser test in Chromium (playwright-core)
 swy_ensure_cmd firefox-esr firefox-esr     # and in Firefox (puppeteer-core over WebDriver BiDi)
+swy_ensure_cmd h2load nghttp2-client     # HTTP/2 load (tests/http2, the benchmarks)
 swy_ensure_cmd wrk wrk                     # load in the autoscaling test and the benchmarks
 swy_ensure_cmd systemd-analyze systemd     # `systemd-analyze verify` of deploy/systemd/
 swy_ensure_cmd testssl testssl.sh          # the TLS listener checked by testssl.sh (tests/tls/testssl_test.ts)

@@ -126,7 +126,10 @@ export class H2Connection implements SessionSink, H2StreamOwner {
   }
 
   data(id: number, chunk: Uint8Array, endStream: boolean): void {
-    this.#streams.get(id)?.body(chunk, endStream);
+    const stream = this.#streams.get(id);
+    if (stream !== undefined) stream.body(chunk, endStream);
+    // answered before its body ended (a 404, a 413...): the rest is dropped, its window returned
+    else this.session.consumed(id, chunk.length);
   }
 
   reset(id: number): void {

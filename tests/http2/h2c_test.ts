@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { Buffer } from "node:buffer";
-import { RUNTIMES } from "../support/processes.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { RUNTIMES, tempDir } from "../support/processes.ts";
 import { E2E, metricsText, proxyFor, sampleSum } from "../support/http_lab.ts";
 import { header, okResponse, RawBackend } from "../support/raw_http.ts";
 import net from "node:net";
@@ -312,6 +314,45 @@ for (const runtime of RUNTIMES) {
         );
         assert.ok(sampleSum(metrics, "switchyard_http2_connections_total", {})! >= 5, metrics);
         assert.ok(sampleSum(metrics, "switchyard_http2_streams_total", {})! >= 2);
+      } finally {
+        await proxy.process.stop();
+        await backend.close();
+      }
+    },
+  });
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name: `proxy (${runtime}) returns the window of request bodies it answers early (HTTP/2)`,
+    ...E2E,
+    fn: async () => {
+      const backend = await RawBackend.start((_req, c) => c.write(okResponse()));
+      // each 200 KB POST is refused with 413 before its body is read: 30 of them are 6 MB, six
+      // times the connection's 1 MiB window, so they finish only if the dropped bodies' window
+      // goes back to the client
+      const proxy = await proxyFor(runtime, [backend.address], {
+        limits: { max_body_bytes: 100_000 },
+      });
+      const body = path.join(tempDir("h2body"), "body.bin");
+      fs.writeFileSync(body, Buffer.alloc(200_000));
+      try {
+        const out = execFileSync("h2load", [
+          "-n",
+          "30",
+          "-c",
+          "1",
+          "-m",
+          "1",
+          "-d",
+          body,
+          `${proxy.url}/`,
+        ], {
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+        assert.match(out, /requests: 30 total, 30 started, 30 done/, out);
+        assert.match(out, /status codes: 0 2xx, 0 3xx, 30 4xx, 0 5xx/, out);
       } finally {
         await proxy.process.stop();
         await backend.close();
