@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { bootstrapTree } from "../../lib/admin/bootstrap.ts";
+import { bootstrapTree, certsAcl } from "../../lib/admin/bootstrap.ts";
 import { certPath } from "../../lib/store/layout.ts";
 import { startAdmin, zkSandbox } from "../support/control_plane.ts";
 import {
@@ -165,8 +165,9 @@ for (const runtime of RUNTIMES) {
   });
 
   Deno.test({
-    name: `--tls-cert-zk (${runtime}): a certificate missing at start exits 1 naming it; without ` +
-      "--zk a usage error (exit 2)",
+    name:
+      `--tls-cert-zk (${runtime}): a certificate missing at start, or one the session may not ` +
+      "read (no proxy identity), exits 1 naming it; without --zk a usage error (exit 2)",
     ...E2E,
     async fn() {
       const zk = await zkSandbox("single");
@@ -186,6 +187,30 @@ for (const runtime of RUNTIMES) {
           missing.log,
           /--tls-cert-zk missing: \/switchyard\/certs\/missing does not exist/,
         );
+
+        // the ACLs in force: a stored certificate, but the proxy runs without the proxy identity
+        const creds = {
+          operator: OPS,
+          admin: ADMIN,
+          orchestrator: "orch:orch-secret",
+          proxy: PROXY,
+        };
+        await bootstrapTree(await zk.session({ digest: OPS }), creds);
+        const ca = makeCa(dir);
+        const shop = pem(makeCert(dir, "shop", "/CN=shop.test", ["shop.test"], ca));
+        const adminStore = await zk.session({ digest: ADMIN });
+        await adminStore.create(certPath("shop"), enc(shop), { acl: certsAcl(creds) });
+        const anonymous = await startRole(runtime, "proxy", [
+          ...["--zk", zk.connect, "--group", "g", "--snapshot-file", path.join(dir, "g.json")],
+          ...listen.slice(0, -1),
+          "shop",
+        ]);
+        assert.equal(await anonymous.exited, 1, anonymous.log);
+        assert.match(
+          anonymous.log,
+          /--tls-cert-zk shop: not allowed to read \/switchyard\/certs\/shop: .*proxy identity/,
+        );
+        assert.ok(!anonymous.log.includes("PRIVATE KEY"));
         const noZk = await startRole(runtime, "proxy", [
           ...["--config", path.join(dir, "none.json")],
           ...listen,
