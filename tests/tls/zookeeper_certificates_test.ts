@@ -5,7 +5,8 @@
  * running as the proxy identity: the stored certificate is served (after the file pair, which
  * stays the default); a new pair written through the admin API is used by new handshakes while an
  * open keep-alive connection still answers; a mismatched pair written around the API is refused
- * with the last good still served, and a good pair afterwards is served again. A certificate
+ * with the last good still served, and a good pair afterwards is served again. A `--listener`
+ * proxy serves a ZooKeeper certificate as its only (default) one. A certificate
  * missing at start is a start-up error naming it; `--tls-cert-zk` without `--zk` a usage error.
  */
 import assert from "node:assert/strict";
@@ -156,6 +157,64 @@ for (const runtime of RUNTIMES) {
           assert.ok(!text.includes("PRIVATE KEY"));
           for (const k of keyLines) assert.ok(!text.includes(k), "a key line was printed");
         }
+      } finally {
+        await stopAll(procs);
+        await b1!.process.stop();
+        await zk.close();
+      }
+    },
+  });
+
+  Deno.test({
+    name: `--tls-cert-zk with --zk --listener (${runtime}): the only certificate, from ZooKeeper`,
+    ...E2E,
+    async fn() {
+      const zk = await zkSandbox("single");
+      const [b1] = await startBackends(1);
+      const dir = tempDir("tls-zk-listener");
+      const procs = [];
+      try {
+        const creds = {
+          operator: OPS,
+          admin: ADMIN,
+          orchestrator: "orch:orch-secret",
+          proxy: PROXY,
+        };
+        await bootstrapTree(await zk.session({ digest: OPS }), creds);
+        const ca = makeCa(dir);
+        const shop = makeCert(dir, "shop", "/CN=shop.test", ["shop.test"], ca);
+        const adminStore = await zk.session({ digest: ADMIN });
+        await adminStore.create(certPath("shop"), enc(pem(shop)), { acl: certsAcl(creds) });
+        await adminStore.create("/lb-configs/web", enc({ backend_servers: [b1!.address] }));
+        await adminStore.create(
+          "/lb-routes/public",
+          enc({ routes: [{ name: "web", forward: { group: "web" } }] }),
+        );
+        const [port, adminPort, tlsPort] = [await freePort(), await freePort(), await freePort()];
+        const statusUrl = `http://127.0.0.1:${adminPort}/status`;
+        procs.push(
+          await startRole(runtime, "proxy", [
+            ...["--zk", zk.connect, "--zk-auth", PROXY, "--listener", "public"],
+            ...["--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${adminPort}`],
+            ...["--snapshot-file", path.join(dir, "public.json"), "--no-health-checks"],
+            ...["--tls-listen", `127.0.0.1:${tlsPort}`, "--tls-cert-zk", "shop"],
+          ], { ready: () => httpOk(statusUrl) }),
+        );
+        assert.equal(
+          sClient(tlsPort, ["-servername", "shop.test"]).fingerprint,
+          fingerprintOf(shop.cert),
+        );
+        assert.equal(sClient(tlsPort, ["-noservername"]).fingerprint, fingerprintOf(shop.cert));
+        await waitUntil(
+          "HTTPS served through the listener's routes",
+          () => Promise.resolve(curlHttps("shop.test", tlsPort, "/_echo", ca.cert).status === 200),
+        );
+        const tls = (await (await fetch(statusUrl)).json()).tls;
+        assert.equal(tls.source, "zookeeper");
+        assert.deepEqual(
+          tls.certificates.map((c: Record<string, unknown>) => [c.name, c.znode, c.default]),
+          [["shop.test", "/switchyard/certs/shop", true]],
+        );
       } finally {
         await stopAll(procs);
         await b1!.process.stop();
