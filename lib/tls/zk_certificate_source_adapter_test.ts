@@ -21,7 +21,7 @@ const adapter = (names: string[], firstAnswerMs = 10_000) =>
     debounceMs: 20,
   });
 
-Deno.test("ZkCertificateSourceAdapter: pairs in flag order labelled by znode; a problem fails the read naming flag, name and field; a good pair after it reads again", async () => {
+Deno.test("ZkCertificateSourceAdapter: pairs in flag order labelled by znode; a problem fails the read naming flag, name and field; a good pair after it reads again; a deletion fails it", async () => {
   const store = await createMemoryStore();
   const shop = selfSignedCertificate("shop.example.com", "DNS:shop.example.com");
   const api = selfSignedCertificate("api.example.com", "DNS:api.example.com");
@@ -69,6 +69,15 @@ Deno.test("ZkCertificateSourceAdapter: pairs in flag order labelled by znode; a 
     const good = await certs.read();
     assert.ok(good.ok, JSON.stringify(good));
     assert.equal(good.pairs[0]!.certPem, api.cert);
+
+    // a deleted node fails the read too (the listener keeps its last good set)
+    const deleted = changes;
+    await store.delete(certPath("shop"));
+    await waitUntil("told about the deletion", () => Promise.resolve(changes > deleted));
+    assert.deepEqual(await certs.read(), {
+      ok: false,
+      reason: "--tls-cert-zk shop: /switchyard/certs/shop does not exist",
+    });
     stop();
   } finally {
     certs.stop();
