@@ -4,7 +4,8 @@
  * (`--zk`, `/lb-configs/<group>`, pushed by a watch), and `/healthz`,
  * `/status`, `/metrics` on `--admin-listen`. With `--tls-listen`, the same
  * traffic is also served over TLS, with certificates from `--tls-cert` /
- * `--tls-key` files reloaded when they change.
+ * `--tls-key` files and, with `--zk`, from ZooKeeper (`--tls-cert-zk NAME`),
+ * reloaded when they change.
  *
  * @module
  */
@@ -42,7 +43,10 @@ import { writerOnlyAcl } from "../lib/store/acl.ts";
 import type { ConnectOptions, CoordinationStore } from "../lib/store/types.ts";
 import { LoadReporter } from "../lib/proxy/load_reporter.ts";
 import type { TlsListenerOptions } from "../lib/proxy/tls_termination.ts";
+import type { CertificateSource } from "../lib/tls/certificate_source.ts";
+import { ChainedCertificateSource } from "../lib/tls/chained_certificate_source.ts";
 import { FileCertificateSource } from "../lib/tls/file_certificate_source.ts";
+import { ZkCertificateSourceAdapter } from "../lib/tls/zk_certificate_source_adapter.ts";
 import { tlsPlan } from "../lib/tls/tls_flags.ts";
 
 const SUMMARY = "L7 HTTP proxy for one group, balancing over its backends";
@@ -147,8 +151,8 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     name: "tls-listen",
     type: "string",
     value: "HOST:PORT",
-    help:
-      "also serve HTTPS here (same groups and routes as --listen; needs --tls-cert and --tls-key)",
+    help: "also serve HTTPS here (same groups and routes as --listen; needs --tls-cert and " +
+      "--tls-key, or --tls-cert-zk)",
   },
   {
     name: "tls-cert",
@@ -164,6 +168,15 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     value: "FILE",
     repeatable: true,
     help: "PEM private key of the --tls-cert in the same position",
+  },
+  {
+    name: "tls-cert-zk",
+    type: "string",
+    value: "NAME",
+    repeatable: true,
+    help: "with --zk: the certificate stored at /switchyard/certs/NAME (read with --zk-auth, the " +
+      "proxy identity); after the --tls-cert pairs, in flag order (the first of all is the " +
+      "default); reloaded when the node changes",
   },
   {
     name: "tls-client-ca",
@@ -207,7 +220,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (!(sample >= 0 && sample <= 1)) {
     usageError("proxy", PROXY_FLAGS, `--access-log-sample must be from 0 to 1 (got ${sample})`);
   }
-  const tls = tlsOptions(flags, log);
+  const { tls, zkCertificates } = tlsOptions(flags, log);
   // --workers N: this process supervises N workers sharing the port (SO_REUSEPORT)
   if (await superviseWorkers(flags, log)) return;
   const setup: Setup = {
@@ -219,6 +232,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     healthFlag: flags["health-checks"] as boolean | undefined,
     accessLog: openAccessLog(flags, sample),
     tls,
+    zkCertificates,
   };
   const listener = flags.listener === undefined ? null : String(flags.listener);
   const started = listener !== null
@@ -247,6 +261,8 @@ interface Setup {
   readonly accessLog: AccessLog | null;
   /** The TLS listener (`--tls-listen`), or null. */
   readonly tls: TlsListenerOptions | null;
+  /** Its certificates in ZooKeeper (`--tls-cert-zk`), given the session once it is up; or null. */
+  readonly zkCertificates: ZkCertificateSourceAdapter | null;
 }
 
 interface Started {
@@ -467,13 +483,14 @@ async function startListenerZk(s: Setup, listener: string): Promise<Started> {
     }
   }
   instance.setProbing(s.healthFlag !== false);
-  await listenOn(instance, s, listenerFacts(instance, "zookeeper"));
-  const address = advertised(s, instance.listenAddress);
   let store: CoordinationStore | null = null;
   let stopped = false;
+  const session = openSession(s, connect, () => stopped, { listener });
+  await listenOn(instance, s, listenerFacts(instance, "zookeeper"));
+  const address = advertised(s, instance.listenAddress);
   const load = new LoadReporter(() => instance.load(), () => source?.refreshRegistration());
   const connecting = (async () => {
-    store = await connectWithBackoff(connect, log, () => stopped, { listener });
+    store = await session;
     if (stopped || !store) return;
     source = new ZkListenerSource({
       store,
@@ -549,16 +566,15 @@ async function startZk(s: Setup): Promise<Started> {
   }
   // Until we know whether an orchestrator runs, probe ourselves (unless told not to).
   instance.setProbing(s.healthFlag !== false);
+  let store: CoordinationStore | null = null;
+  let stopped = false;
+  const session = openSession(s, connect, () => stopped, { snapshot: local.snapshot !== null });
   await listenOn(instance, s, groupFacts(instance, "zookeeper"));
   const address = advertised(s, instance.listenAddress);
 
-  let store: CoordinationStore | null = null;
-  let stopped = false;
   const load = new LoadReporter(() => instance.load(), () => source?.refreshRegistration());
   const connecting = (async () => {
-    store = await connectWithBackoff(connect, log, () => stopped, {
-      snapshot: local.snapshot !== null,
-    });
+    store = await session;
     if (stopped || !store) return;
     source = new ZkProxySource({
       store,
@@ -595,6 +611,23 @@ async function startZk(s: Setup): Promise<Started> {
   };
 }
 
+/**
+ * Connects to ZooKeeper (retrying with backoff until `stopped`). It starts before the proxy
+ * listens: its certificates in ZooKeeper (`--tls-cert-zk`) are read over this session before the
+ * TLS listener opens.
+ */
+function openSession(
+  s: Setup,
+  connect: ConnectOptions,
+  stopped: () => boolean,
+  context: Record<string, unknown>,
+): Promise<CoordinationStore | null> {
+  const session = connectWithBackoff(connect, s.log, stopped, context);
+  const certificates = s.zkCertificates;
+  if (certificates !== null) void session.then((store) => store && certificates.use(store));
+  return session;
+}
+
 /** The access log of `--access-log` (null without it); exits on a file it cannot open. */
 function openAccessLog(flags: FlagValues, sample: number): AccessLog | null {
   if (flags["access-log"] === undefined) return null;
@@ -610,16 +643,20 @@ function openAccessLog(flags: FlagValues, sample: number): AccessLog | null {
  * The TLS listener the `--tls-*` flags ask for (null without `--tls-listen`):
  * a usage error (exit 2) naming the flag for inconsistent flags, a start-up
  * error (exit 1) for a client CA file that cannot be read. The certificate
- * files themselves are read and checked when the proxy starts.
+ * files and ZooKeeper certificates themselves are read and checked when the
+ * proxy starts; the ZooKeeper ones (`zkCertificates`) once given the session.
  */
-function tlsOptions(flags: FlagValues, log: Logger): TlsListenerOptions | null {
+function tlsOptions(
+  flags: FlagValues,
+  log: Logger,
+): { tls: TlsListenerOptions | null; zkCertificates: ZkCertificateSourceAdapter | null } {
   let plan;
   try {
     plan = tlsPlan(flags);
   } catch (e) {
     usageError("proxy", PROXY_FLAGS, (e as Error).message);
   }
-  if (plan === null) return null;
+  if (plan === null) return { tls: null, zkCertificates: null };
   let clientCaPem: string | null = null;
   if (plan.clientCaFile !== null) {
     try {
@@ -641,14 +678,33 @@ function tlsOptions(flags: FlagValues, log: Logger): TlsListenerOptions | null {
       }
     }
   }
+  const zkCertificates = plan.zkCertificates.length === 0 ? null : new ZkCertificateSourceAdapter({
+    names: plan.zkCertificates,
+    log,
+    resyncMs: Number(flags["resync-seconds"]) * 1000,
+    firstAnswerMs: FIRST_CERTIFICATE_ANSWER_MS,
+  });
+  // file pairs first, then the ZooKeeper certificates: the first of all is the default
+  const sources: CertificateSource[] = [];
+  if (plan.pairs.length > 0) sources.push(new FileCertificateSource(plan.pairs, log));
+  if (zkCertificates !== null) sources.push(zkCertificates);
   return {
-    listen: plan.listen,
-    source: new FileCertificateSource(plan.pairs, log),
-    clientAuth: plan.clientAuth,
-    clientCaPem,
-    hsts: plan.hsts,
+    tls: {
+      listen: plan.listen,
+      source: sources.length === 1 ? sources[0]! : new ChainedCertificateSource(sources),
+      clientAuth: plan.clientAuth,
+      clientCaPem,
+      hsts: plan.hsts,
+    },
+    zkCertificates,
   };
 }
+
+/**
+ * How long the proxy's start waits for ZooKeeper's first answer about each `--tls-cert-zk`
+ * certificate (connecting included) before giving up with exit 1, naming it.
+ */
+const FIRST_CERTIFICATE_ANSWER_MS = 30_000;
 
 function listenFlag(name: string, value: string): Listen {
   try {

@@ -346,7 +346,9 @@ export class TlsTermination {
   #describe(pairs: readonly CheckedPair[]): Record<string, unknown>[] {
     return pairs.map((p, i) => ({
       name: p.name,
-      file: p.input.label,
+      source: p.input.source ?? "file",
+      // a file pair's path, or a ZooKeeper certificate's znode
+      [p.input.source === "zookeeper" ? "znode" : "file"]: p.input.label,
       default: i === 0,
       names: p.facts.names,
       subject: p.facts.subject,

@@ -1,8 +1,9 @@
 /**
  * Where a TLS listener's certificate/key pairs come from, as one small
- * interface: certificate files today (`--tls-cert`/`--tls-key`, see
- * file_certificate_source.ts), ZooKeeper certificates (`/switchyard/certs/<name>`)
- * later. The proxy reads the pairs, checks them ({@link checkPairs} in
+ * interface: certificate files (`--tls-cert`/`--tls-key`, see
+ * file_certificate_source.ts) and ZooKeeper certificates (`--tls-cert-zk`,
+ * `/switchyard/certs/<name>`, see zk_certificate_source_adapter.ts), files first
+ * (chained_certificate_source.ts). The proxy reads the pairs, checks them ({@link checkPairs} in
  * certificate_set.ts) and reloads when the source says something changed.
  *
  * @module
@@ -21,6 +22,8 @@ export interface PairInput {
   readonly keyOrigin: string;
   readonly certPem: string;
   readonly keyPem: string;
+  /** Where the pair is kept, for `/status`: `file` (when absent) or `zookeeper`. */
+  readonly source?: "file" | "zookeeper";
 }
 
 /** One read of a source: every pair, or why they could not be read. */

@@ -1,27 +1,40 @@
 /**
  * The proxy's TLS flags (`--tls-listen`, `--tls-cert`, `--tls-key`,
- * `--tls-client-ca`, `--tls-client-auth`, `--hsts`) read into one plan, with
+ * `--tls-cert-zk`, `--tls-client-ca`, `--tls-client-auth`, `--hsts`) read into one plan, with
  * a usage error naming the flag for any inconsistency. Pure: the files are
  * read later, by the certificate source.
  *
  * @module
  */
 import { FlagError, type FlagValues, parseListen } from "../cli/flags.ts";
+import { GROUP_NAME } from "../config/schema.ts";
 import type { PairFiles } from "./file_certificate_source.ts";
 import type { ClientAuth } from "./protocol_policy.ts";
 
 /** What the TLS flags ask for. */
 export interface TlsPlan {
   readonly listen: { readonly host: string; readonly port: number };
-  /** Certificate/key files, paired in order; the first is the default certificate. */
+  /**
+   * Certificate/key files, paired in order. The files come first, then {@link zkCertificates}:
+   * the first of all is the default certificate.
+   */
   readonly pairs: readonly PairFiles[];
+  /** Certificates in ZooKeeper (`--tls-cert-zk NAME`, `/switchyard/certs/<name>`), in flag order. */
+  readonly zkCertificates: readonly string[];
   readonly clientCaFile: string | null;
   readonly clientAuth: ClientAuth;
   /** The `Strict-Transport-Security` value, or null. */
   readonly hsts: string | null;
 }
 
-const DEPENDENT = ["tls-cert", "tls-key", "tls-client-ca", "tls-client-auth", "hsts"] as const;
+const DEPENDENT = [
+  "tls-cert",
+  "tls-key",
+  "tls-cert-zk",
+  "tls-client-ca",
+  "tls-client-auth",
+  "hsts",
+] as const;
 
 /**
  * Reads the TLS flags: null when TLS is not asked for. Throws
@@ -49,8 +62,24 @@ export function tlsPlan(flags: FlagValues): TlsPlan | null {
   const listen = parseListen("tls-listen", String(flags["tls-listen"]));
   const certs = list(flags["tls-cert"]);
   const keys = list(flags["tls-key"]);
-  if (certs.length === 0) {
-    throw new FlagError("--tls-listen needs --tls-cert FILE and --tls-key FILE");
+  const zkCertificates = list(flags["tls-cert-zk"]);
+  if (certs.length === 0 && keys.length === 0 && zkCertificates.length === 0) {
+    throw new FlagError(
+      "--tls-listen needs --tls-cert FILE and --tls-key FILE, or --tls-cert-zk NAME",
+    );
+  }
+  if (zkCertificates.length > 0 && flags.zk === undefined) {
+    throw new FlagError(
+      "--tls-cert-zk needs --zk HOST:PORT (the certificates are read from there)",
+    );
+  }
+  for (const name of zkCertificates) {
+    if (!GROUP_NAME.test(name)) {
+      throw new FlagError(
+        `--tls-cert-zk ${JSON.stringify(name)}: a certificate name is 1-128 of A-Z a-z 0-9 . _ - ` +
+          "and starts with a letter or digit",
+      );
+    }
   }
   if (certs.length !== keys.length) {
     throw new FlagError(
@@ -71,6 +100,7 @@ export function tlsPlan(flags: FlagValues): TlsPlan | null {
   return {
     listen,
     pairs: certs.map((certFile, i) => ({ certFile, keyFile: keys[i]! })),
+    zkCertificates: [...new Set(zkCertificates)],
     clientCaFile,
     clientAuth,
     hsts: flags.hsts === undefined ? null : hstsValue(String(flags.hsts)),
