@@ -9,9 +9,8 @@
  *
  * @module
  */
-import fs from "node:fs";
 import { probe as tcpProbe } from "../health/probe.ts";
-import { loadUpstreamTls } from "../tls/upstream_tls_load.ts";
+import { loadUpstreamTlsFromDisk } from "../tls/upstream_tls_load.ts";
 import { GroupRuntimeCore, type GroupRuntimeOptions } from "./group_runtime_core.ts";
 import { UpstreamPool } from "./upstream_pool.ts";
 
@@ -38,13 +37,13 @@ export type { Every, GroupRuntimeOptions } from "./group_runtime_core.ts";
  */
 export class GroupRuntime extends GroupRuntimeCore {
   constructor(options: GroupRuntimeOptions) {
-    super({ probe: tcpProbe, newPool: newUpstreamPool, loadTls: loadTlsFiles, ...options });
+    super({
+      probe: tcpProbe,
+      newPool: newUpstreamPool,
+      loadTls: loadUpstreamTlsFromDisk,
+      ...options,
+    });
   }
-}
-
-/** Loads upstream TLS settings, reading the CA file from disk (the default loader). */
-function loadTlsFiles(group: string, config: Parameters<typeof loadUpstreamTls>[1]) {
-  return loadUpstreamTls(group, config, (path) => fs.readFileSync(path, "utf8"));
 }
 
 /** A node:net pool for one backend (the default {@link GroupRuntimeOptions.newPool}). */

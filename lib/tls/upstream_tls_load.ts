@@ -4,12 +4,15 @@
  * file, or one without a valid PEM certificate, rejects the config with the
  * field named (`tls.ca_file`), and the last good config keeps serving.
  *
- * The file read is injected (the runtime passes `fs.readFileSync`), so this
- * does no I/O of its own; the certificates are parsed with `node:crypto`.
+ * {@link loadUpstreamTls} takes the file read injected (pure, table-tested);
+ * {@link loadUpstreamTlsFromDisk} and {@link probeTlsFromDisk} wire it to
+ * `fs.readFileSync` for the proxy's group runtime and the orchestrator's
+ * workers. The certificates are parsed with `node:crypto`.
  *
  * @module
  */
 import { X509Certificate } from "node:crypto";
+import fs from "node:fs";
 import type { ConfigIssue } from "../config/schema.ts";
 import type { UpstreamTls, UpstreamTlsConfig } from "./upstream_tls.ts";
 
@@ -79,4 +82,46 @@ export function loadUpstreamTls(
       key: JSON.stringify([serverName ?? null, ca ?? null, config.verify]),
     },
   };
+}
+
+const readText: ReadTextFile = (path) => fs.readFileSync(path, "utf8");
+
+/**
+ * {@link loadUpstreamTls} reading the CA file from disk (the proxy's loader).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadUpstreamTlsFromDisk } from "./upstream_tls_load.ts";
+ * const r = loadUpstreamTlsFromDisk("g", { enabled: true, verify: true, ca_file: "/nonexistent.pem" });
+ * assert.ok(!r.ok);
+ * assert.equal(r.issues[0]!.reason, "cannot read /nonexistent.pem: ENOENT");
+ * ```
+ */
+export function loadUpstreamTlsFromDisk(
+  group: string,
+  config: UpstreamTlsConfig | undefined,
+): UpstreamTlsLoad {
+  return loadUpstreamTls(group, config, readText);
+}
+
+/**
+ * A group's upstream TLS for health probes, the CA file read from disk, or
+ * why it is unusable (`tls.ca_file: cannot read ...`): the orchestrator's
+ * workers fail the probe with that reason.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeTlsFromDisk } from "./upstream_tls_load.ts";
+ * assert.equal(
+ *   probeTlsFromDisk({ enabled: true, verify: true, ca_file: "/nonexistent.pem" }),
+ *   "tls.ca_file: cannot read /nonexistent.pem: ENOENT",
+ * );
+ * ```
+ */
+export function probeTlsFromDisk(config: UpstreamTlsConfig): UpstreamTls | string {
+  const r = loadUpstreamTls("", config, readText);
+  if (!r.ok) return r.issues.map((i) => `${i.field}: ${i.reason}`).join("; ");
+  return r.tls ?? "tls is not enabled";
 }
