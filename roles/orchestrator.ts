@@ -29,6 +29,7 @@ import { isValidNodeName, WORKERS_PATH } from "../lib/store/layout.ts";
 import { InstanceRegistration } from "../lib/source/instance_registry.ts";
 import { writerOnlyAcl } from "../lib/store/acl.ts";
 import { connectStore } from "../lib/store/mod.ts";
+import { probeTlsFromDisk } from "../lib/tls/upstream_tls_load.ts";
 
 const SUMMARY = "health-monitor cluster member: probes backends, writes health; one is master";
 
@@ -121,6 +122,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     workerEvents: metrics.workerEvents,
     onLeadership: metrics.onLeadership,
     onAssignmentWrite: metrics.onAssignmentWrite,
+    loadTls: probeTlsFromDisk,
   });
 
   let stopping = false;

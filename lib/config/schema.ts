@@ -283,6 +283,30 @@ export const limitsSchema = z.strictObject({
   max_connections_per_ip: count(0, 1_000_000).default(0),
 }, { error: "must be an object" });
 
+/** A DNS name (for SNI and certificate checks): labels of letters, digits and `-`. */
+const DNS_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * TLS towards the backends (requests and health probes). The CA file is read
+ * by the proxy when it applies the config (lib/proxy/upstream_tls.ts), not
+ * here: this schema stays pure, and the control plane has no such file.
+ */
+export const upstreamTlsSchema = z.strictObject({
+  /** Connect to every backend of the group over TLS. */
+  enabled: z.boolean({ error: "must be true or false" }).default(false),
+  /** SNI and the name verified (default: the backend's host when it is a name, none for an IP). */
+  server_name: z.string({ error: "must be a string" }).regex(DNS_NAME, "must be a DNS name")
+    .optional(),
+  /** PEM bundle of the CAs trusted for backends (default: the runtime's CA store). */
+  ca_file: z.string({ error: "must be a string" }).min(1, "must not be empty").max(
+    4096,
+    "must be at most 4096 characters",
+  ).optional(),
+  /** Verify the backend's certificate chain and name; off only for tests and labs. */
+  verify: z.boolean({ error: "must be true or false" }).default(true),
+}, { error: "must be an object" });
+
 /** What the Host header sent to backends may look like (`host` or `host:port`). */
 const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
 
@@ -321,6 +345,8 @@ export const groupConfigSchema = z.strictObject({
   upstream_keepalive: upstreamKeepaliveSchema.prefault({}),
   outlier_detection: outlierDetectionSchema.prefault({}),
   limits: limitsSchema.prefault({}),
+  /** TLS towards the backends; absent: plain TCP. */
+  tls: upstreamTlsSchema.optional(),
   /** Host header sent to backends instead of the client's (null: pass it through). */
   host_rewrite: z.string({ error: "must be a string or null" }).regex(
     HOST_HEADER,

@@ -831,3 +831,34 @@ Deno.test("validateGroupConfig() accepts drain on a backend object and refuses a
     assert.match(formatIssues(r.issues), /backend_servers\[0\]\.drain: must be true or false/);
   }
 });
+
+Deno.test("validateGroupConfig() takes upstream tls, verify on by default, absent meaning off", () => {
+  assert.equal(valid(MINIMAL).tls, undefined);
+  assert.deepEqual(valid({ ...MINIMAL, tls: {} }).tls, { enabled: false, verify: true });
+  assert.deepEqual(
+    valid({
+      ...MINIMAL,
+      tls: { enabled: true, server_name: "api.internal", ca_file: "/etc/ca.pem", verify: false },
+    }).tls,
+    { enabled: true, server_name: "api.internal", ca_file: "/etc/ca.pem", verify: false },
+  );
+});
+
+Deno.test("validateGroupConfig() names the tls field at fault", () => {
+  const table: [unknown, string, RegExp][] = [
+    ["yes", "tls", /must be an object/],
+    [{ enabled: "yes" }, "tls.enabled", /true or false/],
+    [{ verify: 1 }, "tls.verify", /true or false/],
+    [{ server_name: "bad name" }, "tls.server_name", /DNS name/],
+    [{ server_name: "-x.test" }, "tls.server_name", /DNS name/],
+    [{ server_name: 7 }, "tls.server_name", /string/],
+    [{ ca_file: "" }, "tls.ca_file", /must not be empty/],
+    [{ ca_file: 1 }, "tls.ca_file", /string/],
+    [{ sni: "x" }, "tls.sni", /unknown key/],
+  ];
+  for (const [tls, field, reason] of table) {
+    const [issue] = issues({ ...MINIMAL, tls });
+    assert.equal(issue!.field, field, JSON.stringify(tls));
+    assert.match(issue!.reason, reason, JSON.stringify(tls));
+  }
+});

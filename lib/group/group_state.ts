@@ -53,6 +53,12 @@ export interface GroupStateOptions {
    * snapshot's live status without a swap).
    */
   readonly onSwap?: (next: GroupSnapshot, prev: GroupSnapshot | null) => void;
+  /**
+   * A check of a valid config beyond the schema, run before it is applied
+   * (the runtime loads the upstream TLS CA file here); issues reject it and
+   * the current snapshot keeps serving.
+   */
+  readonly prepare?: (config: GroupConfig) => readonly ConfigIssue[];
 }
 
 /**
@@ -104,6 +110,8 @@ export class GroupState {
     if (prev && prev.version === version && sameConfig(prev.config, result.value)) {
       return { ok: true, changed: false };
     }
+    const prepared = this.#options.prepare?.(result.value);
+    if (prepared !== undefined && prepared.length > 0) return this.reject(version, prepared);
     const keep = new Set(result.value.backend_servers.map((b) => b.address));
     if (prev) {
       // Backends new to the group slow-start (the first config serves at full weight at once).

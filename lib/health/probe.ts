@@ -7,7 +7,9 @@
  */
 import { Buffer } from "node:buffer";
 import net from "node:net";
+import tls from "node:tls";
 import { parseResponseHead } from "../http1/head.ts";
+import { type TlsConnectOptions, tlsFailure } from "../tls/upstream_tls.ts";
 
 /** What to probe and how. */
 export interface ProbeTarget {
@@ -18,6 +20,12 @@ export interface ProbeTarget {
   readonly path: string;
   readonly expectedStatus: number;
   readonly timeoutMs: number;
+  /**
+   * Probe over TLS with the group's upstream settings (absent: plain TCP):
+   * a failed handshake or verification fails the probe, and for `tcp` a
+   * completed handshake passes it.
+   */
+  readonly tls?: TlsConnectOptions;
 }
 
 /** A probe's outcome. */
@@ -45,7 +53,10 @@ export function probe(target: ProbeTarget): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let done = false;
     let buf: Buffer | null = null;
-    const socket = net.connect({ host: target.host, port: target.port });
+    const secure = target.tls;
+    const socket = secure === undefined
+      ? net.connect({ host: target.host, port: target.port })
+      : tls.connect({ host: target.host, port: target.port, ...secure });
     const finish = (r: ProbeResult) => {
       if (done) return;
       done = true;
@@ -64,9 +75,13 @@ export function probe(target: ProbeTarget): Promise<ProbeResult> {
     socket.once(
       "error",
       (e: Error & { code?: string }) =>
-        finish({ ok: false, error: e.code ?? e.message, status: null }),
+        finish({
+          ok: false,
+          error: secure === undefined ? e.code ?? e.message : tlsFailure(e),
+          status: null,
+        }),
     );
-    socket.once("connect", () => {
+    socket.once(secure === undefined ? "connect" : "secureConnect", () => {
       if (target.type === "tcp") {
         finish({ ok: true, error: null, status: null });
         return;

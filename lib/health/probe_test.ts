@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
+import fs from "node:fs";
+import { startHttpsBackend } from "../../tests/support/https_backend.ts";
+import { tempDir } from "../../tests/support/processes.ts";
+import { makeCa, makeCert } from "../../tests/support/tls.ts";
 import { probe, type ProbeTarget } from "./probe.ts";
 
 /**
@@ -250,5 +254,58 @@ Deno.test("probe() judges the final response when interim 1xx heads arrive in se
     });
   } finally {
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+Deno.test("probe() over TLS: healthy through a verified handshake; a plain-HTTP backend or a wrong name fails", async () => {
+  const dir = tempDir("uptls-probe");
+  const ca = makeCa(dir);
+  const backend = await startHttpsBackend(makeCert(dir, "b", "/CN=b.test", ["b.test"], ca));
+  const plain = await rawServer("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+  const tls = (servername: string) => ({
+    servername,
+    ca: fs.readFileSync(ca.cert, "utf8"),
+    rejectUnauthorized: true,
+    ALPNProtocols: ["http/1.1"],
+  });
+  const target = (port: number, type: "http" | "tcp", servername = "b.test"): ProbeTarget => ({
+    host: "127.0.0.1",
+    port,
+    type,
+    path: "/health",
+    expectedStatus: 200,
+    timeoutMs: 5000,
+    tls: tls(servername),
+  });
+  try {
+    assert.deepEqual(await probe(target(backend.port, "http")), {
+      ok: true,
+      error: null,
+      status: 200,
+    });
+    assert.deepEqual(await probe(target(backend.port, "tcp")), {
+      ok: true,
+      error: null,
+      status: null,
+    });
+    // (the tcp probe resets right after its handshake: the server may not see it complete)
+    assert.equal(backend.servernames[0], "b.test", "the probe sent the SNI name");
+    assert.equal(backend.requests(), 1, "the http probe sent its GET inside TLS");
+
+    const wrongName = await probe(target(backend.port, "http", "else.test"));
+    assert.equal(wrongName.ok, false);
+    assert.match(wrongName.error!, /^TLS: ERR_TLS_CERT_ALTNAME_INVALID/);
+    for (const type of ["http", "tcp"] as const) {
+      // this plain server waits for a request head a ClientHello never completes: a timeout
+      const r = await probe({ ...target(plain.port, type), timeoutMs: 1000 });
+      assert.equal(r.ok, false, `${type} probe of a plain backend`);
+      assert.match(r.error!, /^TLS: |^timeout/);
+    }
+    // the plain backend answers a plain probe (positive control)
+    const { tls: _, ...plainTarget } = target(plain.port, "http");
+    assert.equal((await probe(plainTarget)).ok, true);
+  } finally {
+    await backend.close();
+    await plain.close();
   }
 });

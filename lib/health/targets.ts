@@ -6,6 +6,7 @@
  * @module
  */
 import type { GroupConfig } from "../config/schema.ts";
+import { tlsConnectOptions, type UpstreamTls } from "../tls/upstream_tls.ts";
 import type { ProbeTarget } from "./probe.ts";
 
 /** One backend to probe, and how often. */
@@ -38,7 +39,8 @@ export interface HealthTargetInput {
 }
 
 /**
- * One target per backend, all with the group's probe settings.
+ * One target per backend, all with the group's probe settings, and over TLS
+ * when the group's upstream TLS is on (`tls`, loaded by the runtime).
  *
  * @example
  * ```ts
@@ -53,7 +55,10 @@ export interface HealthTargetInput {
  * console.log(t?.probe.timeoutMs, t?.intervalMs); // 2000 10000
  * ```
  */
-export function healthTargets(input: HealthTargetInput): HealthTarget[] {
+export function healthTargets(
+  input: HealthTargetInput,
+  tls: UpstreamTls | null = null,
+): HealthTarget[] {
   const c = input.config;
   const intervalMs = c.health_check_frequency_seconds * 1000;
   return input.backends.map((b) => ({
@@ -65,6 +70,7 @@ export function healthTargets(input: HealthTargetInput): HealthTarget[] {
       path: c.health_endpoint,
       expectedStatus: c.health_endpoint_expected_code,
       timeoutMs: c.health_check_timeout_seconds * 1000,
+      ...(tls === null ? {} : { tls: tlsConnectOptions(tls, b.host) }),
     },
     intervalMs,
   }));

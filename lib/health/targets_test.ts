@@ -80,3 +80,23 @@ Deno.test("healthTargets() takes a group snapshot as it is", () => {
   assert.equal(t?.probe.path, "/hc");
   assert.equal(t?.probe.port, 9001);
 });
+
+Deno.test("healthTargets() probes over TLS with the group's settings, SNI per backend", () => {
+  const backends = [
+    { address: "10.0.0.1:443", host: "10.0.0.1", port: 443 },
+    { address: "api.internal:443", host: "api.internal", port: 443 },
+  ];
+  const plain = healthTargets({ backends, config: SETTINGS });
+  assert.equal("tls" in plain[0]!.probe, false, "no tls key without TLS");
+  const tls = { serverName: undefined, ca: "PEM", verify: true, key: "k" };
+  const [ip, named] = healthTargets({ backends, config: SETTINGS }, tls);
+  assert.deepEqual(ip!.probe.tls, {
+    servername: undefined,
+    ca: "PEM",
+    rejectUnauthorized: true,
+    ALPNProtocols: ["http/1.1"],
+  });
+  assert.equal(named!.probe.tls?.servername, "api.internal");
+  const [fixed] = healthTargets({ backends, config: SETTINGS }, { ...tls, serverName: "b.test" });
+  assert.equal(fixed!.probe.tls?.servername, "b.test");
+});

@@ -12,6 +12,9 @@
  *   "timeout_ms":2000,"rise":2,"fall":3,"backends":["10.0.0.1:80"]}}}
  * ```
  *
+ * A group probed over TLS adds `"tls":{"enabled":true,"server_name":..,"ca_file":..,"verify":..}`
+ * (its config's `tls`); groups without it are written as before.
+ *
  * Pure: no I/O, no clock.
  *
  * @module
@@ -112,8 +115,34 @@ function groupJson(g: AssignedGroup): Record<string, unknown> {
     timeout_ms: s.timeoutMs,
     rise: s.rise,
     fall: s.fall,
+    ...(s.tls === undefined ? {} : { tls: tlsJson(s.tls) }),
     backends: g.backends,
   };
+}
+
+/** A group's `tls` in a fixed key order (same settings, same bytes). */
+function tlsJson(t: NonNullable<ProbeSettings["tls"]>): NonNullable<ProbeSettings["tls"]> {
+  return {
+    enabled: t.enabled,
+    ...(t.server_name === undefined ? {} : { server_name: t.server_name }),
+    ...(t.ca_file === undefined ? {} : { ca_file: t.ca_file }),
+    verify: t.verify,
+  };
+}
+
+/** A group's `tls` as an assignment carries it, or undefined when it is not one. */
+function decodeTls(raw: unknown): ProbeSettings["tls"] | undefined {
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const t = raw as Record<string, unknown>;
+  if (t.enabled !== true || typeof t.verify !== "boolean") return undefined;
+  if (t.server_name !== undefined && typeof t.server_name !== "string") return undefined;
+  if (t.ca_file !== undefined && typeof t.ca_file !== "string") return undefined;
+  return tlsJson({
+    enabled: true,
+    verify: t.verify,
+    ...(t.server_name === undefined ? {} : { server_name: t.server_name as string }),
+    ...(t.ca_file === undefined ? {} : { ca_file: t.ca_file as string }),
+  });
 }
 
 /**
@@ -181,6 +210,8 @@ export function decodeAssignment(data: Uint8Array): Assignment | undefined {
     if (!Array.isArray(g.backends) || !g.backends.every((b) => typeof b === "string")) {
       return undefined;
     }
+    const tls = g.tls === undefined ? undefined : decodeTls(g.tls);
+    if (g.tls !== undefined && tls === undefined) return undefined;
     groups.set(name, {
       settings: {
         type: g.type,
@@ -190,6 +221,7 @@ export function decodeAssignment(data: Uint8Array): Assignment | undefined {
         timeoutMs: g.timeout_ms,
         rise: g.rise,
         fall: g.fall,
+        ...(tls === undefined ? {} : { tls }),
       },
       backends: g.backends as string[],
     });

@@ -92,3 +92,32 @@ Deno.test("a departing worker's targets move; the others' assignments stay byte-
     if (w !== "w2") assert.equal(own.get(key), w);
   }
 });
+
+Deno.test("an assignment carries a TLS group's tls, stable in bytes, and refuses a malformed one", () => {
+  const tlsTargets = targets({
+    web: { backend_servers: ["10.0.0.1:80"] },
+    api: {
+      backend_servers: ["10.0.1.1:443"],
+      tls: { verify: false, ca_file: "/etc/ca.pem", server_name: "api.internal", enabled: true },
+    },
+  });
+  const [a] = planAssignments(tlsTargets, [{ id: "w1", session: "01" }], "m", "t").values();
+  const bytes = encodeAssignment(a!);
+  const text = new TextDecoder().decode(bytes);
+  assert.match(
+    text,
+    /"api":\{[^}]*"tls":\{"enabled":true,"server_name":"api.internal","ca_file":"\/etc\/ca.pem","verify":false\}/,
+  );
+  assert.doesNotMatch(text, /"web":\{[^}]*"tls"/, "a plain group is written as before");
+  const back = decodeAssignment(bytes)!;
+  assert.deepEqual(back, a);
+  assert.deepEqual(encodeAssignment(back), bytes);
+  assert.equal(assignmentContentKey(back), assignmentContentKey(a!));
+
+  const doc = JSON.parse(text);
+  for (const bad of [true, { enabled: true }, { enabled: true, verify: true, ca_file: 1 }]) {
+    doc.groups.api.tls = bad;
+    const enc = new TextEncoder().encode(JSON.stringify(doc));
+    assert.equal(decodeAssignment(enc), undefined, JSON.stringify(bad));
+  }
+});

@@ -76,6 +76,7 @@ export class OrchestratorNode {
       ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
       ...(options.info ? { info: options.info } : {}),
       ...(options.workerEvents ? { events: options.workerEvents } : {}),
+      ...(options.loadTls ? { loadTls: options.loadTls } : {}),
     });
     this.#election = new LeaderElection({
       store: options.store,

@@ -17,6 +17,7 @@ import {
   type GroupConfig,
   validateGroupConfig,
 } from "../config/schema.ts";
+import type { UpstreamTlsConfig } from "../tls/upstream_tls.ts";
 
 /** How a group's backends are probed (what the master hands to workers). */
 export interface ProbeSettings {
@@ -30,6 +31,11 @@ export interface ProbeSettings {
   readonly rise: number;
   /** Consecutive failures that make a healthy backend unhealthy (`unhealthy_threshold`). */
   readonly fall: number;
+  /**
+   * Probe over TLS (the group's `tls`, present only when enabled); the worker
+   * reads `ca_file` on its own machine.
+   */
+  readonly tls?: UpstreamTlsConfig;
 }
 
 /** One (group, backend) pair to probe. */
@@ -74,6 +80,7 @@ export function probeSettings(config: GroupConfig): ProbeSettings {
     intervalMs: Math.round(config.health_check_frequency_seconds * 1000),
     rise: config.healthy_threshold,
     fall: config.unhealthy_threshold,
+    ...(config.tls?.enabled === true ? { tls: config.tls } : {}),
   };
 }
 
@@ -81,7 +88,9 @@ export function probeSettings(config: GroupConfig): ProbeSettings {
 export function sameSettings(a: ProbeSettings, b: ProbeSettings): boolean {
   return a.type === b.type && a.path === b.path && a.expectedStatus === b.expectedStatus &&
     a.timeoutMs === b.timeoutMs && a.intervalMs === b.intervalMs && a.rise === b.rise &&
-    a.fall === b.fall;
+    a.fall === b.fall && a.tls?.enabled === b.tls?.enabled &&
+    a.tls?.server_name === b.tls?.server_name && a.tls?.ca_file === b.tls?.ca_file &&
+    a.tls?.verify === b.tls?.verify;
 }
 
 /**

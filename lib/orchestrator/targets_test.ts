@@ -106,3 +106,18 @@ Deno.test("ConfigBook drops deleted groups and groups no longer listed", () => {
   assert.deepEqual(book.retain(["c"]), ["b"]);
   assert.deepEqual([...book.configs().keys()], ["c"]);
 });
+
+Deno.test("probeSettings() carries the group's tls only when enabled; a tls change is a settings change", () => {
+  const base = { backend_servers: ["10.0.0.1:443"] };
+  assert.equal("tls" in probeSettings(config(base)), false);
+  assert.equal("tls" in probeSettings(config({ ...base, tls: { enabled: false } })), false);
+  const tls = { enabled: true, server_name: "api.internal", ca_file: "/etc/ca.pem", verify: true };
+  assert.deepEqual(probeSettings(config({ ...base, tls })).tls, tls);
+  const book = new ConfigBook();
+  book.apply("g", enc(base));
+  assert.deepEqual(book.apply("g", enc({ ...base, tls })), { kind: "applied", changed: true });
+  assert.deepEqual(book.apply("g", enc({ ...base, tls: { ...tls, verify: false } })), {
+    kind: "applied",
+    changed: true,
+  });
+});

@@ -40,6 +40,11 @@ import { applyProbe, encodeHealthRecord, takeoverState } from "./health_record.t
 import { ensureOwnedPath, type OrchestratorAcls } from "./paths.ts";
 import { firstDueAt, LagStats, nextDueAt, ProbeSchedule } from "./schedule.ts";
 import { sameSettings, type Target } from "./targets.ts";
+import {
+  tlsConnectOptions,
+  type UpstreamTls,
+  type UpstreamTlsConfig,
+} from "../tls/upstream_tls.ts";
 
 /** A health transition, as logged and shown in `/status`. */
 export interface Transition {
@@ -81,6 +86,12 @@ export interface WorkerOptions {
   /** Extra data for the worker node (pid, host...). */
   readonly info?: Record<string, unknown>;
   readonly events?: WorkerEvents;
+  /**
+   * Loads a group's upstream TLS for its probes (reads `ca_file` on this
+   * machine), or says why it cannot; the orchestrator role passes one over
+   * lib/tls/upstream_tls_load.ts. Without one, probes of a TLS group fail.
+   */
+  readonly loadTls?: (tls: UpstreamTlsConfig) => UpstreamTls | string;
 }
 
 interface TargetState {
@@ -131,6 +142,8 @@ export class Worker {
   readonly #pending = new Set<string>();
   readonly #lag = new LagStats();
   readonly #transitions: Transition[] = [];
+  /** Upstream TLS loaded per assignment's group `tls` (see {@link Worker.#tls}). */
+  readonly #tlsLoaded = new WeakMap<UpstreamTlsConfig, UpstreamTls>();
   #inflight = 0;
   #writing = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -422,6 +435,19 @@ export class Worker {
     }
   }
 
+  /**
+   * A group's upstream TLS for its probes, loaded once per assignment's
+   * settings; a failure (e.g. an unreadable CA file) is retried next probe.
+   */
+  #tls(config: UpstreamTlsConfig): UpstreamTls | string {
+    const cached = this.#tlsLoaded.get(config);
+    if (cached !== undefined) return cached;
+    const loaded = this.#o.loadTls?.(config) ??
+      "upstream TLS is not available in this orchestrator";
+    if (typeof loaded !== "string") this.#tlsLoaded.set(config, loaded);
+    return loaded;
+  }
+
   async #runProbe(st: TargetState, dueAt: number): Promise<void> {
     const t = st.target;
     const epoch = st.epoch;
@@ -432,14 +458,18 @@ export class Worker {
     this.#lag.record(lag);
     let result: ProbeResult;
     try {
-      result = await this.#o.probe({
-        host: t.host,
-        port: t.port,
-        type: t.settings.type,
-        path: t.settings.path,
-        expectedStatus: t.settings.expectedStatus,
-        timeoutMs: t.settings.timeoutMs,
-      });
+      const tls = t.settings.tls === undefined ? null : this.#tls(t.settings.tls);
+      result = typeof tls === "string"
+        ? { ok: false, error: tls, status: null }
+        : await this.#o.probe({
+          host: t.host,
+          port: t.port,
+          type: t.settings.type,
+          path: t.settings.path,
+          expectedStatus: t.settings.expectedStatus,
+          timeoutMs: t.settings.timeoutMs,
+          ...(tls === null ? {} : { tls: tlsConnectOptions(tls, t.host) }),
+        });
     } catch (error) {
       result = { ok: false, error: String(error), status: null };
     }

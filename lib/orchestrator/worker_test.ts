@@ -7,6 +7,7 @@ import { type Assignment, encodeAssignment } from "./assignment.ts";
 import { orchestratorAcls } from "./paths.ts";
 import type { ProbeSettings } from "./targets.ts";
 import { Worker } from "./worker.ts";
+import type { UpstreamTls, UpstreamTlsConfig } from "../tls/upstream_tls.ts";
 
 const settings: ProbeSettings = {
   type: "http",
@@ -42,7 +43,11 @@ async function until(predicate: () => boolean | Promise<boolean>, what: string, 
  */
 async function setup(
   intercept?: (ops: readonly Op[], admin: MemoryStore) => Promise<void>,
-  options: { server?: MemoryServer; id?: string } = {},
+  options: {
+    server?: MemoryServer;
+    id?: string;
+    loadTls?: (tls: UpstreamTlsConfig) => UpstreamTls | string;
+  } = {},
 ) {
   const server = options.server ?? new MemoryServer();
   const admin = await server.connect();
@@ -61,6 +66,7 @@ async function setup(
   });
   const down = new Set<string>();
   const probed: string[] = [];
+  const probes: ProbeTarget[] = [];
   const writes: string[] = [];
   const worker = new Worker({
     store: wrapped,
@@ -70,6 +76,7 @@ async function setup(
     probe: (t: ProbeTarget) => {
       const a = `${t.host}:${t.port}`;
       probed.push(a);
+      probes.push(t);
       return Promise.resolve(
         down.has(a)
           ? { ok: false, error: "ECONNREFUSED", status: null }
@@ -80,6 +87,7 @@ async function setup(
     wallClock: Date.now,
     random: Math.random,
     events: { write: (o) => writes.push(o) },
+    ...(options.loadTls ? { loadTls: options.loadTls } : {}),
   });
   await worker.start();
   const session = store.session()!.id;
@@ -88,7 +96,7 @@ async function setup(
     await store.close();
     await admin.close();
   };
-  return { server, admin, store, worker, down, probed, writes, session, close };
+  return { server, admin, store, worker, down, probed, probes, writes, session, close };
 }
 
 Deno.test("Worker: probes only an assignment made for its own session", async () => {
@@ -235,5 +243,58 @@ Deno.test("Worker: at most maxConcurrency probes in flight, lag recorded for eac
     await worker.stop();
     await store.close();
     await admin.close();
+  }
+});
+
+Deno.test("Worker: probes a TLS group over TLS with the loaded CA, and fails them with the reason when it cannot load", async () => {
+  const tls = { enabled: true, server_name: "api.internal", ca_file: "/etc/ca.pem", verify: true };
+  const loads: string[] = [];
+  let loadable = true;
+  const w = await setup(undefined, {
+    loadTls: (t) => {
+      loads.push(t.ca_file!);
+      return loadable
+        ? { serverName: t.server_name, ca: "CA PEM", verify: t.verify, key: "k" }
+        : "tls.ca_file: cannot read /etc/ca.pem: ENOENT";
+    },
+  });
+  try {
+    const withTls: Assignment = {
+      worker: "w1",
+      session: w.session,
+      master: "m",
+      term: "t",
+      groups: new Map([["web", { settings: { ...settings, tls }, backends: ["127.0.0.1:9001"] }]]),
+    };
+    await w.admin.create(assignmentPath("w1"), encodeAssignment(withTls), { parents: true });
+    await until(() => w.probes.length >= 3, "TLS probes");
+    assert.deepEqual(w.probes[0]!.tls, {
+      servername: "api.internal",
+      ca: "CA PEM",
+      rejectUnauthorized: true,
+      ALPNProtocols: ["http/1.1"],
+    });
+    assert.equal(loads.length, 1, "loaded once per assignment, not per probe");
+
+    // a CA the worker cannot load: no probe is sent, the backend goes unhealthy with the reason
+    loadable = false;
+    await w.admin.set(
+      assignmentPath("w1"),
+      encodeAssignment({
+        ...withTls,
+        groups: new Map([["web", {
+          settings: { ...settings, tls: { ...tls, verify: false } },
+          backends: ["127.0.0.1:9001"],
+        }]]),
+      }),
+    );
+    await until(() => w.worker.health("web/127.0.0.1:9001")?.status === "unhealthy", "unhealthy");
+    assert.equal(
+      w.worker.health("web/127.0.0.1:9001")?.lastError,
+      "tls.ca_file: cannot read /etc/ca.pem: ENOENT",
+    );
+    assert.ok(w.probes.every((p) => p.tls?.rejectUnauthorized === true), "no probe without its CA");
+  } finally {
+    await w.close();
   }
 });

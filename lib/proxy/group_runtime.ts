@@ -1,14 +1,16 @@
 /**
  * The group runtime with sockets: {@link GroupRuntimeCore} (group state,
  * timers, retry budget, health checker; see group_runtime_core.ts) wired to
- * the TCP/HTTP probe (lib/health/probe.ts) and node:net connection pools
- * (lib/proxy/upstream_pool.ts). The proxy role's instance and the embedded
+ * the TCP/HTTP probe (lib/health/probe.ts), node:net/node:tls connection
+ * pools (lib/proxy/upstream_pool.ts) and the upstream TLS loader that reads
+ * CA files (lib/tls/upstream_tls_load.ts). The proxy role's instance and the embedded
  * load balancer's socket transport run on it; the fetch transport runs the
  * core without sockets, which is why the core does not import these two.
  *
  * @module
  */
 import { probe as tcpProbe } from "../health/probe.ts";
+import { loadUpstreamTlsFromDisk } from "../tls/upstream_tls_load.ts";
 import { GroupRuntimeCore, type GroupRuntimeOptions } from "./group_runtime_core.ts";
 import { UpstreamPool } from "./upstream_pool.ts";
 
@@ -35,7 +37,12 @@ export type { Every, GroupRuntimeOptions } from "./group_runtime_core.ts";
  */
 export class GroupRuntime extends GroupRuntimeCore {
   constructor(options: GroupRuntimeOptions) {
-    super({ probe: tcpProbe, newPool: newUpstreamPool, ...options });
+    super({
+      probe: tcpProbe,
+      newPool: newUpstreamPool,
+      loadTls: loadUpstreamTlsFromDisk,
+      ...options,
+    });
   }
 }
 

@@ -33,6 +33,9 @@ import { GroupState } from "../group/group_state.ts";
 import { HealthChecker } from "../health/checker.ts";
 import { healthTargets } from "../health/targets.ts";
 import type { Logger } from "../log.ts";
+import type { ConfigIssue, GroupConfig } from "../config/schema.ts";
+import { tlsConnectOptions, type UpstreamTls } from "../tls/upstream_tls.ts";
+import type { UpstreamTlsLoad } from "../tls/upstream_tls_load.ts";
 import { RetryBudget } from "./retry_budget.ts";
 import type { PoolOptions, UpstreamPool } from "./upstream_pool.ts";
 
@@ -57,6 +60,12 @@ export const realEvery: Every = (ms, fn) => {
 /** Opens the connection pool of one backend (the socket transport's `UpstreamPool`). */
 export type PoolFactory = (options: PoolOptions) => UpstreamPool;
 
+/**
+ * Loads a config's upstream `tls` settings (reads the CA file): the socket
+ * runtime's is lib/tls/upstream_tls_load.ts over `fs.readFileSync`.
+ */
+export type UpstreamTlsLoader = (group: string, config: GroupConfig["tls"]) => UpstreamTlsLoad;
+
 /** Options of a {@link GroupRuntimeCore}. */
 export interface GroupRuntimeOptions {
   readonly group: string;
@@ -79,6 +88,11 @@ export interface GroupRuntimeOptions {
    * no connections of its own) {@link GroupRuntimeCore.pool} throws.
    */
   readonly newPool?: PoolFactory;
+  /**
+   * Loads upstream TLS settings when a config is applied. Without one (the
+   * fetch transport) a config with `tls.enabled` is rejected.
+   */
+  readonly loadTls?: UpstreamTlsLoader;
   /** Called after each snapshot swap, once the runtime has followed it (pools, checker). */
   readonly onSwap?: (next: GroupSnapshot) => void;
 }
@@ -121,6 +135,11 @@ export class GroupRuntimeCore implements OutcomeSink {
   readonly #probe: HealthCheckerProbe | null;
   readonly #newPool: PoolFactory | null;
   readonly #pools = new Map<string, UpstreamPool>();
+  readonly #loadTls: UpstreamTlsLoader | null;
+  /** Upstream TLS loaded per applied config (a snapshot rebuild keeps its config object). */
+  readonly #tlsOf = new WeakMap<GroupConfig, UpstreamTls>();
+  /** The upstream TLS the pools were made with (null: plain TCP). */
+  #tls: UpstreamTls | null = null;
   #checker: HealthChecker | null = null;
   #budget = new RetryBudget(0.2, 10);
   #budgetFor: unknown = null;
@@ -135,10 +154,12 @@ export class GroupRuntimeCore implements OutcomeSink {
     this.#random = options.random ?? Math.random;
     this.#probe = options.probe ?? null;
     this.#newPool = options.newPool ?? null;
+    this.#loadTls = options.loadTls ?? null;
     const onSwap = options.onSwap;
     this.state = new GroupState(options.group, {
       now: this.wallNow,
       random: this.#random,
+      prepare: (config) => this.#prepare(config),
       onSwap: (next) => {
         this.#follow(next);
         onSwap?.(next);
@@ -151,8 +172,36 @@ export class GroupRuntimeCore implements OutcomeSink {
     ];
   }
 
-  /** Pools follow a new snapshot: settings updated, removed backends' pools retired. */
+  /** Loads a config's upstream TLS before it is applied (an unreadable CA file rejects it). */
+  #prepare(config: GroupConfig): readonly ConfigIssue[] {
+    if (config.tls?.enabled !== true) return [];
+    const group = this.state.group;
+    if (this.#loadTls === null) {
+      return [{
+        group,
+        field: "tls.enabled",
+        reason:
+          "upstream TLS is not available here (the proxy role has it; the embedded load balancer does not)",
+      }];
+    }
+    const r = this.#loadTls(group, config.tls);
+    if (!r.ok) return r.issues;
+    if (r.tls !== null) this.#tlsOf.set(config, r.tls);
+    return [];
+  }
+
+  /**
+   * Pools follow a new snapshot: settings updated, removed backends' pools
+   * retired, and every pool retired when the upstream TLS settings changed
+   * (connections made with the old ones are not reused).
+   */
   #follow(next: GroupSnapshot): void {
+    const tls = this.#tlsOf.get(next.config) ?? null;
+    if ((tls?.key ?? null) !== (this.#tls?.key ?? null)) {
+      for (const pool of this.#pools.values()) pool.retire();
+      this.#pools.clear();
+    }
+    this.#tls = tls;
     const keep = new Set<string>();
     const ka = next.config.upstream_keepalive;
     for (const b of next.backends) {
@@ -169,7 +218,7 @@ export class GroupRuntimeCore implements OutcomeSink {
         this.#pools.delete(address);
       }
     }
-    this.#checker?.sync(healthTargets(next));
+    this.#checker?.sync(healthTargets(next, tls));
   }
 
   /** The pool for a backend (created on first use). */
@@ -185,6 +234,7 @@ export class GroupRuntimeCore implements OutcomeSink {
         port: backend.port,
         maxIdle: ka?.max_idle ?? 64,
         idleTimeoutMs: (ka?.idle_timeout_seconds ?? 4) * 1000,
+        tls: this.#tls === null ? null : tlsConnectOptions(this.#tls, backend.host),
       });
       // a pool created after close() (a request racing shutdown) holds nothing idle
       if (this.#closed) pool.retire();
@@ -249,7 +299,7 @@ export class GroupRuntimeCore implements OutcomeSink {
         now: this.now,
       });
       const snap = this.state.snapshot;
-      if (snap) this.#checker.sync(healthTargets(snap));
+      if (snap) this.#checker.sync(healthTargets(snap, this.#tls));
     } else {
       this.#checker!.stop();
       this.#checker = null;

@@ -10,6 +10,7 @@ import net from "node:net";
 import { silentLogger } from "../log.ts";
 import type { ProbeResult, ProbeTarget } from "../health/probe.ts";
 import { type Every, GroupRuntime, REAP_INTERVAL_MS, TICK_INTERVAL_MS } from "./group_runtime.ts";
+import { GroupRuntimeCore } from "./group_runtime_core.ts";
 
 /** A scheduler whose timers fire only when the test says so. */
 class FakeTimers {
@@ -176,4 +177,82 @@ Deno.test("GroupRuntime: probing turns the health checker on and off; close() st
   const after = probed.length;
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(probed.length, after, "no probes after close");
+});
+
+Deno.test("GroupRuntime: an unreadable tls.ca_file rejects the config and the last good one keeps serving", () => {
+  const { runtime } = harness();
+  assert.equal(runtime.state.applyConfig("1", { backend_servers: ["10.0.0.1:80"] }).ok, true);
+  const r = runtime.state.applyConfig("2", {
+    backend_servers: ["10.0.0.2:443"],
+    tls: { enabled: true, ca_file: "/nonexistent/switchyard-ca.pem" },
+  });
+  assert.ok(!r.ok);
+  assert.match(
+    r.rejected.reason,
+    /^group "g": tls\.ca_file: cannot read \/nonexistent\/switchyard-ca\.pem: ENOENT$/,
+  );
+  assert.equal(runtime.state.snapshot!.version, "1");
+  assert.equal(runtime.state.snapshot!.backends[0]!.address, "10.0.0.1:80");
+  // the same blob without the file's problem applies (positive control)
+  const ok = runtime.state.applyConfig("3", {
+    backend_servers: ["10.0.0.2:443"],
+    tls: { enabled: true },
+  });
+  assert.equal(ok.ok, true);
+  runtime.close();
+});
+
+Deno.test("GroupRuntime: pools connect over TLS per the group's settings and are replaced when they change", () => {
+  const { runtime } = harness();
+  runtime.state.applyConfig("1", { backend_servers: ["10.0.0.1:443", "b.test:443"] });
+  const [ip, named] = runtime.state.snapshot!.backends;
+  const plain = runtime.pool(ip!);
+  assert.equal(plain.options.tls, null, "plain TCP without tls");
+
+  runtime.state.applyConfig("2", {
+    backend_servers: ["10.0.0.1:443", "b.test:443"],
+    tls: { enabled: true },
+  });
+  const secure = runtime.pool(ip!);
+  assert.notEqual(secure, plain, "TLS turned on: a new pool");
+  assert.deepEqual(secure.options.tls, {
+    servername: undefined,
+    ca: undefined,
+    rejectUnauthorized: true,
+    ALPNProtocols: ["http/1.1"],
+  });
+  assert.equal(runtime.pool(named!).options.tls?.servername, "b.test");
+
+  // another config, same TLS settings: pools stay
+  runtime.state.applyConfig("3", {
+    backend_servers: ["10.0.0.1:443", "b.test:443"],
+    tls: { enabled: true },
+    connect_timeout_seconds: 1,
+  });
+  assert.equal(runtime.pool(ip!), secure, "same TLS settings: same pool");
+
+  runtime.state.applyConfig("4", {
+    backend_servers: ["10.0.0.1:443", "b.test:443"],
+    tls: { enabled: true, verify: false, server_name: "api.internal" },
+  });
+  const changed = runtime.pool(ip!);
+  assert.notEqual(changed, secure, "TLS settings changed: a new pool");
+  assert.equal(changed.options.tls?.rejectUnauthorized, false);
+  assert.equal(changed.options.tls?.servername, "api.internal");
+
+  runtime.state.applyConfig("5", { backend_servers: ["10.0.0.1:443", "b.test:443"] });
+  assert.equal(runtime.pool(ip!).options.tls, null, "TLS off again: plain pools");
+  runtime.close();
+});
+
+Deno.test("GroupRuntimeCore without a TLS loader (the fetch transport) rejects tls.enabled", () => {
+  const runtime = new GroupRuntimeCore({ group: "g", log: silentLogger });
+  const r = runtime.state.applyConfig("1", {
+    backend_servers: ["10.0.0.1:443"],
+    tls: { enabled: true },
+  });
+  assert.ok(!r.ok);
+  assert.match(r.rejected.reason, /tls\.enabled: upstream TLS is not available here/);
+  assert.equal(runtime.state.applyConfig("2", { backend_servers: ["10.0.0.1:80"] }).ok, true);
+  runtime.close();
 });

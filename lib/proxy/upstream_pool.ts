@@ -9,6 +9,8 @@
  * @module
  */
 import net from "node:net";
+import tls from "node:tls";
+import { type TlsConnectOptions, tlsFailure } from "../tls/upstream_tls.ts";
 
 /** What currently owns a busy upstream connection (an exchange or a tunnel). */
 export interface UpstreamOwner {
@@ -80,6 +82,11 @@ export interface PoolOptions {
   maxIdle: number;
   /** Idle connections older than this are closed by {@link UpstreamPool.reap}. */
   idleTimeoutMs: number;
+  /**
+   * Connect over TLS with these options (see upstream_tls.ts); absent or
+   * null: plain TCP. Fixed for the pool's life: other settings get a new pool.
+   */
+  readonly tls?: TlsConnectOptions | null;
 }
 
 /** Why a connect attempt failed. */
@@ -116,10 +123,19 @@ export class UpstreamPool {
     return null;
   }
 
-  /** Opens a new connection (rejects with {@link ConnectError} on refusal or timeout). */
+  /**
+   * Opens a new connection (rejects with {@link ConnectError} on refusal or
+   * timeout, and for a TLS pool on a failed handshake or verification: the
+   * stack's code and reason in the message, never a fallback to plain or
+   * unverified).
+   */
   connect(timeoutMs: number): Promise<UpstreamConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: this.options.host, port: this.options.port });
+      const { host, port } = this.options;
+      const secure = this.options.tls ?? null;
+      const socket = secure === null
+        ? net.connect({ host, port })
+        : tls.connect({ host, port, ...secure });
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
@@ -127,7 +143,7 @@ export class UpstreamPool {
         socket.destroy();
         reject(new ConnectError("ETIMEDOUT", `connect to ${this.#name()} timed out`));
       }, timeoutMs);
-      socket.once("connect", () => {
+      socket.once(secure === null ? "connect" : "secureConnect", () => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -140,9 +156,8 @@ export class UpstreamPool {
         settled = true;
         clearTimeout(timer);
         socket.destroy();
-        reject(
-          new ConnectError(e.code ?? "ECONNREFUSED", `connect to ${this.#name()}: ${e.message}`),
-        );
+        const why = secure === null ? e.message : tlsFailure(e);
+        reject(new ConnectError(e.code ?? "ECONNREFUSED", `connect to ${this.#name()}: ${why}`));
       });
     });
   }

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import net from "node:net";
-import { UpstreamPool } from "./upstream_pool.ts";
+import fs from "node:fs";
+import { startHttpsBackend } from "../../tests/support/https_backend.ts";
+import { tempDir } from "../../tests/support/processes.ts";
+import { makeCa, makeCert } from "../../tests/support/tls.ts";
+import { ConnectError, UpstreamPool } from "./upstream_pool.ts";
 
 async function withServer(fn: (port: number, accepted: () => number) => Promise<void>) {
   let accepted = 0;
@@ -107,4 +111,66 @@ Deno.test("UpstreamPool.connect() rejects with ConnectError when refused", async
     pool.connect(1000),
     (e: Error & { code?: string }) => e.code === "ECONNREFUSED",
   );
+});
+
+Deno.test("UpstreamPool over TLS: verified against the CA with SNI; a wrong name or CA is a ConnectError with the reason, never a fallback", async () => {
+  const dir = tempDir("uptls-pool");
+  const ca = makeCa(dir);
+  const other = makeCa(dir, "other-ca");
+  const good = await startHttpsBackend(makeCert(dir, "good", "/CN=b.test", ["b.test"], ca));
+  const otherCa = await startHttpsBackend(makeCert(dir, "oc", "/CN=b.test", ["b.test"], other));
+  const caPem = fs.readFileSync(ca.cert, "utf8");
+  const tls = (servername: string, rejectUnauthorized = true) => ({
+    servername,
+    ca: caPem,
+    rejectUnauthorized,
+    ALPNProtocols: ["http/1.1"],
+  });
+  const pool = (port: number, t: ReturnType<typeof tls>) =>
+    new UpstreamPool({ ...options(port), tls: t });
+  try {
+    const p = pool(good.port, tls("b.test"));
+    const conn = await p.connect(5000);
+    const answer = new Promise<string>((resolve) => {
+      conn.owner = {
+        onUpstreamData: (chunk) => resolve(new TextDecoder().decode(chunk)),
+        onUpstreamEnd() {},
+        onUpstreamClose() {},
+        onUpstreamDrain() {},
+      };
+    });
+    conn.write("GET / HTTP/1.1\r\nhost: b.test\r\n\r\n");
+    assert.match(await answer, /^HTTP\/1\.1 200 OK[\s\S]*sni=b\.test$/);
+    p.release(conn, 0);
+    assert.equal(p.acquire(), conn, "a TLS connection is pooled for keep-alive");
+    conn.destroy();
+    assert.deepEqual(good.servernames, ["b.test"]);
+
+    const cases: [number, ReturnType<typeof tls>, RegExp][] = [
+      [good.port, tls("else.test"), /TLS: ERR_TLS_CERT_ALTNAME_INVALID/],
+      [otherCa.port, tls("b.test"), /TLS: (UNABLE_TO_VERIFY_LEAF_SIGNATURE|[A-Z_]*CERT)/],
+    ];
+    for (const [port, t, reason] of cases) {
+      const err = await pool(port, t).connect(5000).then(
+        () => assert.fail("connected despite a certificate that does not verify"),
+        (e: Error) => e,
+      );
+      assert.ok(err instanceof ConnectError);
+      assert.match(err.message, new RegExp(`^connect to 127\\.0\\.0\\.1:${port}: `));
+      assert.match(err.message, reason);
+    }
+    // verify off: the same backends connect (positive control)
+    for (
+      const [port, t] of [[good.port, tls("else.test", false)], [
+        otherCa.port,
+        tls("b.test", false),
+      ]] as const
+    ) {
+      const c = await pool(port, t).connect(5000);
+      c.destroy();
+    }
+  } finally {
+    await good.close();
+    await otherCa.close();
+  }
 });
