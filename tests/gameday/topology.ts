@@ -75,7 +75,11 @@ export interface Topology {
   readonly dnsNodes: DnsNode[];
   readonly clients: { name: string; out: string; process: RoleProcess }[];
   /** Calls the admin API. */
-  api(method: string, route: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
+  api(
+    method: string,
+    route: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Record<string, unknown> }>;
   /** Runs deploy/zookeeper/zk.sh inside the core namespace with the game day's state dir. */
   zk(...args: string[]): Promise<RunResult>;
   /** Runs a deploy script with the game day's lab env and state dir. */
