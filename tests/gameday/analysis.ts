@@ -255,3 +255,10 @@ export function faultBars(
   }
   return bars;
 }
+
+/** POST ids that reached the backends more than once, all backends together (the invariant: none). */
+export function duplicatedPosts(arrivals: ReadonlyMap<string, number>): string[] {
+  const out: string[] = [];
+  for (const [id, count] of arrivals) if (count > 1) out.push(id);
+  return out.sort();
+}

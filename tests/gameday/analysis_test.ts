@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   type ActingSample,
   type BackendSample,
+  duplicatedPosts,
   faultBars,
   faultImpact,
   type FaultWindow,
@@ -200,4 +201,12 @@ Deno.test("faultBars: the issue's bars, the VIP bar only when the fault moved th
   assert.equal(vip.length, 3);
   assert.equal(vip[2]?.held, false);
   assert.equal(faultBars(impact, 5, 2900)[2]?.held, true);
+});
+
+Deno.test("duplicatedPosts: ids counted more than once across backends", () => {
+  assert.deepEqual(duplicatedPosts(new Map([["c1-4", 1], ["c2-8", 2], ["c1-12", 3]])), [
+    "c1-12",
+    "c2-8",
+  ]);
+  assert.deepEqual(duplicatedPosts(new Map()), []);
 });

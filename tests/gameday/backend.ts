@@ -2,8 +2,10 @@
  * The game day's backend: the sample backend (`roles/backend.ts`'s app, with its health and
  * failure switches) plus the two counts the invariants need, kept on the backend side where a
  * client cannot fake them: requests served (every path but `/health`, so the orchestrator's
- * probes do not count) and POSTs by their `x-gameday-id`, with every id seen twice (a duplicated
- * non-idempotent request). `GET /_gameday/counts` answers them as JSON.
+ * probes do not count) and the `x-gameday-id` of every POST, in arrival order. `GET
+ * /_gameday/counts?since=N` answers them as JSON with the ids from index N on, so the game day
+ * reads each id once and counts ids across all backends (a retried POST lands on another one);
+ * `boot` changes when the process restarts (its list starts over).
  *
  *   deno run -A tests/gameday/backend.ts --listen 127.0.0.1:7001 --name b1
  *
@@ -17,33 +19,43 @@ export interface BackendCounts {
   /** Requests served, `/health` and `/_gameday/*` excluded. */
   readonly served: number;
   readonly posts: number;
-  /** POST ids seen more than once. */
-  readonly duplicates: string[];
+  /** Random per process: a new value means a restart (ids start over at index 0). */
+  readonly boot: string;
+  /** POST ids from index `since` on. */
+  readonly ids: string[];
 }
 
 /** The counting wrapper around an app's `fetch`. */
 export function countingBackend(
   name: string,
   inner: (req: Request) => Response | Promise<Response>,
-): { fetch: (req: Request) => Response | Promise<Response>; counts: () => BackendCounts } {
+): {
+  fetch: (req: Request) => Response | Promise<Response>;
+  counts: (since?: number) => BackendCounts;
+} {
   let served = 0;
   let posts = 0;
-  const seen = new Set<string>();
-  const duplicates: string[] = [];
-  const counts = (): BackendCounts => ({ name, served, posts, duplicates: [...duplicates] });
+  const boot = crypto.randomUUID().slice(0, 8);
+  const ids: string[] = [];
+  const counts = (since = 0): BackendCounts => ({
+    name,
+    served,
+    posts,
+    boot,
+    ids: ids.slice(since),
+  });
   return {
     counts,
     fetch: (req) => {
-      const path = new URL(req.url).pathname;
-      if (path === "/_gameday/counts") return Response.json(counts());
-      if (path !== "/health") served++;
+      const url = new URL(req.url);
+      if (url.pathname === "/_gameday/counts") {
+        return Response.json(counts(Number(url.searchParams.get("since") ?? 0)));
+      }
+      if (url.pathname !== "/health") served++;
       if (req.method === "POST") {
         posts++;
         const id = req.headers.get("x-gameday-id");
-        if (id !== null) {
-          if (seen.has(id)) duplicates.push(id);
-          else seen.add(id);
-        }
+        if (id !== null) ids.push(id);
       }
       return inner(req);
     },
