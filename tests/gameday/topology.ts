@@ -67,6 +67,8 @@ export interface DnsNode {
 /** Everything running. */
 export interface Topology {
   readonly stateDir: string;
+  /** The router's address on the DNS subnet (the DNS nodes' default gateway). */
+  readonly routerIp: string;
   readonly backends: Node[];
   readonly orchestrators: Node[];
   readonly proxies: (Node & { readonly ip: string; readonly region: string })[];
@@ -171,7 +173,7 @@ function role(
   };
 }
 
-/** Tears the game day's lab down: every process in it, the scripts' pid files, the namespaces. */
+/** Tears the game day's lab down: every process in it, the namespaces, then its state dir. */
 export async function teardown(stateDir: string, log: (s: string) => void): Promise<void> {
   const env = scriptEnv(stateDir);
   const q = (path: string, ...args: string[]) =>
@@ -195,6 +197,9 @@ export async function teardown(stateDir: string, log: (s: string) => void): Prom
   // in the lab's namespaces (roles, backends, clients) and deletes them.
   const down = await q("deploy/lab/lab.sh", "down");
   if (down.code !== 0) log(`lab down: ${down.stderr.trim()}`);
+  // nothing runs any more: the state (ZooKeeper and etcd data, Corefiles, snapshots, pid files)
+  // goes, so every run starts from empty stores
+  else await Deno.remove(stateDir, { recursive: true }).catch(() => {});
 }
 
 /** Options of {@link bringUp}. */
@@ -473,6 +478,7 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
 
   return {
     stateDir,
+    routerIp: lab("LAB_ROUTER_DNS_IP"),
     backends,
     orchestrators,
     proxies,
