@@ -73,6 +73,10 @@ const NOT_COVERED_YET = [
   "Prometheus and the autoscaler in the topology",
 ];
 
+function distinct(list: readonly string[]): string[] {
+  return [...new Set(list)].sort();
+}
+
 function log(s: string): void {
   console.log(`${new Date().toISOString()} gameday: ${s}`);
 }
@@ -180,6 +184,18 @@ export async function gameday(args: GamedayArgs): Promise<Results> {
           )
             .reduce((n, v) => n + v.requests, 0),
           duplicated_posts: inWindow(sampler.duplicates).length,
+        },
+        observed: {
+          sampler_rounds: inWindow(sampler.orchestrators).length,
+          orchestrator_masters: distinct(inWindow(sampler.orchestrators).flatMap((s) => s.acting)),
+          dns_leaders: distinct(inWindow(sampler.dnsLeaders).flatMap((s) => s.acting)),
+          proxies_reporting: distinct(versions.map((v) => v.proxy)),
+          marked_unhealthy: distinct(
+            inWindow(sampler.backends).filter((b) => b.unhealthy).map((b) => b.backend),
+          ),
+          backends_down: distinct(
+            inWindow(sampler.backends).filter((b) => b.served === null).map((b) => b.backend),
+          ),
         },
         bars: faultBars(impact, CUT_BOUND, w.vip),
       };

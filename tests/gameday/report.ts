@@ -16,6 +16,23 @@ export interface Invariants {
   readonly duplicated_posts: number;
 }
 
+/**
+ * What the sampler saw in one fault's window: the positive controls that show the invariants were
+ * checked against a live system and the fault really happened.
+ */
+export interface Observed {
+  readonly sampler_rounds: number;
+  /** Orchestrators / dns roles seen acting (a kill of the acting one shows its successor too). */
+  readonly orchestrator_masters: string[];
+  readonly dns_leaders: string[];
+  /** Proxies whose `/status` answered with versions. */
+  readonly proxies_reporting: string[];
+  /** Backends some proxy showed marked unhealthy. */
+  readonly marked_unhealthy: string[];
+  /** Backends that did not answer at some instant. */
+  readonly backends_down: string[];
+}
+
 /** One fault's results. */
 export interface FaultResult {
   readonly name: string;
@@ -26,6 +43,7 @@ export interface FaultResult {
   readonly impact: FaultImpact;
   readonly vip_failover_ms: number | null;
   readonly invariants: Invariants;
+  readonly observed: Observed;
   readonly bars: Bar[];
 }
 
@@ -110,6 +128,23 @@ export function renderReport(r: Results): string {
       } | ` +
         `${mark(v.versions_out_of_order)} | ${mark(v.versions_lost)} | ` +
         `${mark(v.unhealthy_backend_traffic)} | ${mark(v.duplicated_posts)} |`,
+    );
+  });
+  lines.push(
+    "",
+    "What the sampler saw in each window (the invariants were checked against a live system):",
+    "",
+    "| # | Rounds | Orchestrator masters | dns leaders | Proxies reporting | Marked unhealthy | Backends down |",
+    "| - | ------ | -------------------- | ----------- | ----------------- | ---------------- | ------------- |",
+  );
+  r.faults.forEach((f, i) => {
+    const o = f.observed;
+    const list = (l: string[]) => (l.length === 0 ? "—" : l.join(", "));
+    lines.push(
+      `| ${i + 1} | ${o.sampler_rounds} | ${list(o.orchestrator_masters)} | ${
+        list(o.dns_leaders)
+      } | ` +
+        `${list(o.proxies_reporting)} | ${list(o.marked_unhealthy)} | ${list(o.backends_down)} |`,
     );
   });
   if (r.not_covered.length > 0) {
