@@ -168,8 +168,10 @@ export interface BackendSample {
   readonly backend: string;
   /** Requests it served so far (its own count), null when it did not answer. */
   readonly served: number | null;
-  /** Some proxy shows it marked unhealthy by the orchestrator. */
-  readonly unhealthy: boolean;
+  /** Proxies whose `/status` showed it marked unhealthy by the orchestrator. */
+  readonly unhealthyOn: number;
+  /** Proxies whose `/status` answered. */
+  readonly reporting: number;
 }
 
 /** Requests a backend served while marked unhealthy, after the detection bound had passed. */
@@ -182,9 +184,16 @@ export interface UnhealthyTraffic {
 }
 
 /**
- * Requests that reached a backend while it was marked unhealthy, counted only between two
- * samples that both lie at least `boundMs` after the mark (the time the mark may take to reach
- * every proxy and requests already sent to finish). The invariant: none.
+ * Requests that reached a backend while it was marked unhealthy, once `boundMs` had passed since
+ * the first proxy showed the mark (the time the mark may take to reach every proxy and requests
+ * already sent to finish). The invariant: none.
+ *
+ * A mark first spreads (some proxies show it), then holds (every proxy), then clears (a proxy
+ * applied the recovery: it may send again, rightly). Requests count while it spreads past the
+ * bound (a proxy that never applies the mark) or holds, not once it clears; and an interval counts
+ * only when the sample after it still shows the mark in place, because the sampler reads the
+ * proxies before the backend, and a clearing between the two would look like traffic to a marked
+ * backend.
  */
 export function unhealthyTraffic(
   samples: readonly BackendSample[],
@@ -199,22 +208,42 @@ export function unhealthyTraffic(
   const out: UnhealthyTraffic[] = [];
   for (const [backend, list] of byBackend) {
     list.sort((a, b) => a.t - b.t);
-    let markedAt: number | null = null;
-    let prev: BackendSample | null = null;
+    // per sample: is the mark in place (spreading or holding, not clearing)?
+    const inPlace: boolean[] = [];
+    const markedAt: (number | null)[] = [];
+    let since: number | null = null;
+    let held = false;
+    let clearing = false;
     for (const s of list) {
-      if (!s.unhealthy) {
-        markedAt = null;
-        prev = s;
-        continue;
+      const all = s.reporting > 0 && s.unhealthyOn === s.reporting;
+      if (s.unhealthyOn === 0) {
+        since = null;
+        held = false;
+        clearing = false;
+      } else {
+        since ??= s.t;
+        if (all) held = true;
+        else if (held) clearing = true;
       }
-      if (markedAt === null) markedAt = s.t;
-      if (
-        prev !== null && prev.unhealthy && prev.t >= markedAt + boundMs &&
-        prev.served !== null && s.served !== null && s.served > prev.served
-      ) {
-        out.push({ backend, markedAt, from: prev.t, to: s.t, requests: s.served - prev.served });
+      inPlace.push(since !== null && !clearing);
+      markedAt.push(since);
+    }
+    for (let i = 1; i < list.length; i++) {
+      const prev = list[i - 1] as BackendSample;
+      const s = list[i] as BackendSample;
+      const at = markedAt[i - 1];
+      if (!inPlace[i - 1] || !inPlace[i] || at === null || at === undefined) continue;
+      if (i + 1 < list.length && !inPlace[i + 1]) continue;
+      if (prev.t < at + boundMs || prev.served === null || s.served === null) continue;
+      if (s.served > prev.served) {
+        out.push({
+          backend,
+          markedAt: at,
+          from: prev.t,
+          to: s.t,
+          requests: s.served - prev.served,
+        });
       }
-      prev = s;
     }
   }
   return out;

@@ -143,40 +143,57 @@ Deno.test("lostVersions: proxies not on the last written version", () => {
   assert.deepEqual(lostVersions(finals, "routes", 0), []);
 });
 
-Deno.test("unhealthyTraffic: only requests served after mark + bound count", () => {
-  const b = (t: number, served: number | null, unhealthy: boolean): BackendSample => ({
+Deno.test("unhealthyTraffic: requests after mark + bound while the mark spreads or holds", () => {
+  // b(t, served, proxies showing the mark), of 4 reporting
+  const b = (t: number, served: number | null, unhealthyOn: number): BackendSample => ({
     t,
     backend: "b1",
     served,
-    unhealthy,
+    unhealthyOn,
+    reporting: 4,
   });
   const table: [string, BackendSample[], number][] = [
-    ["healthy traffic is fine", [b(0, 0, false), b(500, 10, false)], 0],
-    ["traffic inside the bound is fine", [b(0, 0, false), b(500, 5, true), b(1000, 8, true)], 0],
-    ["traffic after the bound is a violation", [
-      b(0, 0, false),
-      b(500, 5, true),
-      b(2500, 5, true),
-      b(3000, 7, true),
+    ["healthy traffic is fine", [b(0, 0, 0), b(500, 10, 0)], 0],
+    ["traffic inside the bound is fine", [b(0, 0, 0), b(500, 5, 4), b(1000, 8, 4)], 0],
+    ["traffic after the bound while every proxy shows the mark", [
+      b(0, 0, 0),
+      b(500, 5, 4),
+      b(2500, 5, 4),
+      b(3000, 7, 4),
     ], 1],
-    [
-      "a dead backend (no count) is fine",
-      [b(0, 0, false), b(500, null, true), b(3000, null, true)],
-      0,
-    ],
+    ["a proxy that never applies the mark, past the bound", [
+      b(500, 5, 3),
+      b(2500, 5, 3),
+      b(3000, 9, 3),
+      b(3500, 9, 3),
+    ], 1],
+    ["a dead backend (no count) is fine", [b(0, 0, 0), b(500, null, 4), b(3000, null, 4)], 0],
+    ["clearing: a proxy applied the recovery and sends again", [
+      b(500, 5, 4),
+      b(3000, 5, 4),
+      b(3500, 5, 2),
+      b(4000, 9, 1),
+      b(4500, 12, 0),
+    ], 0],
+    ["an interval right before the clearing is not counted (read order race)", [
+      b(500, 5, 4),
+      b(3000, 5, 4),
+      b(3500, 7, 4),
+      b(4000, 9, 2),
+    ], 0],
     ["a recovery resets the mark", [
-      b(0, 0, true),
-      b(2500, 0, true),
-      b(3000, 0, false),
-      b(3500, 4, true),
-      b(4000, 9, true),
+      b(0, 0, 4),
+      b(2500, 0, 4),
+      b(3000, 0, 0),
+      b(3500, 4, 4),
+      b(4000, 9, 4),
     ], 0],
   ];
   for (const [name, samples, want] of table) {
     assert.equal(unhealthyTraffic(samples, 2000).length, want, name);
   }
   assert.deepEqual(
-    unhealthyTraffic([b(500, 5, true), b(2500, 5, true), b(3000, 7, true)], 2000),
+    unhealthyTraffic([b(500, 5, 4), b(2500, 5, 4), b(3000, 7, 4)], 2000),
     [{ backend: "b1", markedAt: 500, from: 2500, to: 3000, requests: 2 }],
   );
 });

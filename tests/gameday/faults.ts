@@ -149,7 +149,7 @@ function vipFault(
 /** The scripted sequence, in order. */
 export function faults(): Fault[] {
   const storm: Fault = {
-    name: "config push storm through the admin API (100 writes in 10 s; --quick: 30 in 3 s)",
+    name: "config push storm through the admin API",
     quick: true,
     inject: async (t, o) => {
       const writes = o.quick ? 30 : 100;

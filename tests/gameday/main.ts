@@ -89,6 +89,22 @@ async function readSamples(file: string): Promise<ClientSample[]> {
 /** Runs the game day; resolves with the results (also written to `args.out`). */
 export async function gameday(args: GamedayArgs): Promise<Results> {
   const stateDir = path.join(REPO, ".state/gameday/state");
+  // one game day at a time on a machine (they share the lab's names and addresses): a second run
+  // waits for the first
+  await Deno.mkdir(path.join(REPO, ".state"), { recursive: true });
+  const lock = await Deno.open(path.join(REPO, ".state/gameday.lock"), {
+    create: true,
+    write: true,
+  });
+  await lock.lock(true);
+  try {
+    return await runLocked(args, stateDir);
+  } finally {
+    lock.close();
+  }
+}
+
+async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> {
   const clientRate = args.quick ? 25 : 50;
   const settleMs = args.quick ? 8_000 : 20_000;
   const recoverMs = args.quick ? 8_000 : 20_000;
@@ -191,7 +207,7 @@ export async function gameday(args: GamedayArgs): Promise<Results> {
           dns_leaders: distinct(inWindow(sampler.dnsLeaders).flatMap((s) => s.acting)),
           proxies_reporting: distinct(versions.map((v) => v.proxy)),
           marked_unhealthy: distinct(
-            inWindow(sampler.backends).filter((b) => b.unhealthy).map((b) => b.backend),
+            inWindow(sampler.backends).filter((b) => b.unhealthyOn > 0).map((b) => b.backend),
           ),
           backends_down: distinct(
             inWindow(sampler.backends).filter((b) => b.served === null).map((b) => b.backend),

@@ -64,9 +64,9 @@ export interface Results {
   readonly seconds: Second[];
 }
 
-function mark(n: number | null): string {
+function mark(n: number | null, unit = "violations"): string {
   if (n === null) return "—";
-  return n === 0 ? "held" : `**${n} violations**`;
+  return n === 0 ? "held" : `**${n} ${unit}**`;
 }
 
 /** report.md. */
@@ -127,7 +127,7 @@ export function renderReport(r: Results): string {
         mark(v.two_dns_leaders)
       } | ` +
         `${mark(v.versions_out_of_order)} | ${mark(v.versions_lost)} | ` +
-        `${mark(v.unhealthy_backend_traffic)} | ${mark(v.duplicated_posts)} |`,
+        `${mark(v.unhealthy_backend_traffic, "requests")} | ${mark(v.duplicated_posts, "POSTs")} |`,
     );
   });
   lines.push(

@@ -65,7 +65,7 @@ Deno.test("renderReport: verdict, one row per fault with failed bars named, inva
   );
   assert.match(
     md,
-    /\| 1 \| proxy SIGKILL \| held \| held \| held \| — \| \*\*3 violations\*\* \| held \|/,
+    /\| 1 \| proxy SIGKILL \| held \| held \| held \| — \| \*\*3 requests\*\* \| held \|/,
   );
   assert.match(md, /\| 1 \| 30 \| orch-1 \| dns-1 \| p1, p3, p4 \| — \| — \|/);
   assert.match(md, /## Not covered by this run\n\n- a rolling restart of every proxy\n/);

@@ -81,7 +81,9 @@ export class Sampler {
   async sample(): Promise<void> {
     const t = Date.now();
     const topo = this.topology;
-    const unhealthy = new Set<string>();
+    // backend address -> proxies showing it unhealthy
+    const unhealthy = new Map<string, number>();
+    let reporting = 0;
     const [orch, dns] = await Promise.all([
       acting(topo.orchestrators, "switchyard_orchestrator_is_master"),
       acting(topo.dnsRoles, "switchyard_dns_leader"),
@@ -89,6 +91,7 @@ export class Sampler {
         const r = await get(`${p.admin}/status`);
         if (r === null) return;
         const s = await r.json() as ListenerStatus;
+        reporting++;
         if (s.routes) {
           this.versions.push({
             t,
@@ -106,7 +109,11 @@ export class Sampler {
               version: Number(g.config.version),
             });
           }
-          for (const b of g.backends) if (b.health === "unhealthy") unhealthy.add(b.address);
+          for (const b of g.backends) {
+            if (b.health === "unhealthy") {
+              unhealthy.set(b.address, (unhealthy.get(b.address) ?? 0) + 1);
+            }
+          }
         }
       })),
     ]);
@@ -134,7 +141,13 @@ export class Sampler {
         this.#cursors.set(b.name, { boot: c.boot, next });
         served = c.served;
       }
-      this.backends.push({ t, backend: b.name, served, unhealthy: unhealthy.has(address) });
+      this.backends.push({
+        t,
+        backend: b.name,
+        served,
+        unhealthyOn: unhealthy.get(address) ?? 0,
+        reporting,
+      });
     }));
     this.rounds++;
   }
