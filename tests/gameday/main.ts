@@ -182,6 +182,11 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
           lostVersions([...last.values()], w.fault.written.key, w.fault.written.version).length +
           (topo!.proxies.length - last.size);
       }
+      const twoMasters = twoActing(inWindow(sampler.orchestrators));
+      const twoLeaders = twoActing(inWindow(sampler.dnsLeaders));
+      const regressions = versionRegressions(versions);
+      const toUnhealthy = unhealthyTraffic(inWindow(sampler.backends), UNHEALTHY_BOUND_MS);
+      const duplicates = inWindow(sampler.duplicates);
       return {
         name: w.fault.name,
         detail: w.detail,
@@ -190,16 +195,18 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
         impact,
         vip_failover_ms: w.vip,
         invariants: {
-          two_orchestrator_masters: twoActing(inWindow(sampler.orchestrators)).length,
-          two_dns_leaders: twoActing(inWindow(sampler.dnsLeaders)).length,
-          versions_out_of_order: versionRegressions(versions).length,
+          two_orchestrator_masters: twoMasters.length,
+          two_dns_leaders: twoLeaders.length,
+          versions_out_of_order: regressions.length,
           versions_lost: lost,
-          unhealthy_backend_traffic: unhealthyTraffic(
-            inWindow(sampler.backends),
-            UNHEALTHY_BOUND_MS,
-          )
-            .reduce((n, v) => n + v.requests, 0),
-          duplicated_posts: inWindow(sampler.duplicates).length,
+          unhealthy_backend_traffic: toUnhealthy.reduce((n, v) => n + v.requests, 0),
+          duplicated_posts: duplicates.length,
+        },
+        violations: {
+          two_acting: [...twoMasters, ...twoLeaders],
+          versions_out_of_order: regressions,
+          unhealthy_backend_traffic: toUnhealthy,
+          duplicated_posts: duplicates.map((d) => d.id),
         },
         observed: {
           sampler_rounds: inWindow(sampler.orchestrators).length,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Bar, FaultImpact, Second } from "./analysis.ts";
+import type { Bar, FaultImpact, Regression, Second, UnhealthyTraffic } from "./analysis.ts";
 
 /** One invariant over one fault's window: the count of violations (0 = held), null = not checked. */
 export interface Invariants {
@@ -44,6 +44,13 @@ export interface FaultResult {
   readonly vip_failover_ms: number | null;
   readonly invariants: Invariants;
   readonly observed: Observed;
+  /** Each violation found, for whoever investigates (times in ms since the epoch). */
+  readonly violations: {
+    readonly two_acting: { t: number; acting: readonly string[] }[];
+    readonly versions_out_of_order: Regression[];
+    readonly unhealthy_backend_traffic: UnhealthyTraffic[];
+    readonly duplicated_posts: string[];
+  };
   readonly bars: Bar[];
 }
 

@@ -42,6 +42,12 @@ const RESULTS: Results = {
         marked_unhealthy: [],
         backends_down: [],
       },
+      violations: {
+        two_acting: [],
+        versions_out_of_order: [],
+        unhealthy_backend_traffic: [{ backend: "b5", markedAt: 1, from: 2, to: 3, requests: 3 }],
+        duplicated_posts: [],
+      },
       bars: [
         { bar: "zero failed idempotent requests", held: true, detail: "0 failed" },
         { bar: "VIP failover within 3000 ms", held: false, detail: "3400 ms" },
