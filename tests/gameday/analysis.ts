@@ -77,7 +77,7 @@ export interface FaultImpact {
   readonly failedIdempotent: number;
   /** POSTs that failed, cut connections excluded. */
   readonly failedNonIdempotent: number;
-  /** Requests whose connection to a victim broke (reset, closed, timed out). */
+  /** Requests whose connection to a victim broke (reset, closed). */
   readonly cut: number;
   /** Injection -> the end of the last failed request of the window, ms; 0 when none failed. */
   readonly recoveryMs: number;
@@ -95,8 +95,9 @@ export function faultImpact(samples: readonly ClientSample[], fault: FaultWindow
     requests++;
     if (succeeded(s)) continue;
     lastFailureEnd = Math.max(lastFailureEnd, s.t + s.ms);
-    const broken = s.error === "cut" || s.error === "timeout";
-    if (broken && fault.victims.includes(s.target)) cut++;
+    // a reset or closed connection to a proxy the fault took down; a request that hung on a
+    // stopped proxy until the client gave up is a failure the client felt, not a cut
+    if (s.error === "cut" && fault.victims.includes(s.target)) cut++;
     else if (s.method === "POST") failedNonIdempotent++;
     else failedIdempotent++;
   }

@@ -71,8 +71,11 @@ Deno.test("faultImpact: failed GETs, failed POSTs and cut connections apart, rec
     ["outside the window is not counted", [req(500, 502), req(10_000, 502)], { requests: 0 }],
     ["a reset on the victim is cut, not failed", [
       req(1100, 0, { error: "cut", target: "10.0.0.2", ms: 50 }),
+      req(1200, 0, { error: "cut", target: "10.0.0.2", ms: 80, method: "POST" }),
+    ], { cut: 2, failedIdempotent: 0, failedNonIdempotent: 0, recoveryMs: 280 }],
+    ["a request that hung on the (stopped) victim until the client gave up failed", [
       req(1200, 0, { error: "timeout", target: "10.0.0.2", ms: 5000, method: "POST" }),
-    ], { cut: 2, failedIdempotent: 0, failedNonIdempotent: 0, recoveryMs: 5200 }],
+    ], { cut: 0, failedNonIdempotent: 1, recoveryMs: 5200 }],
     ["a reset on a survivor is a failure", [
       req(1100, 0, { error: "cut", target: "10.0.0.1" }),
       req(1300, 0, { error: "cut", target: "10.0.0.1", method: "POST" }),

@@ -5,7 +5,9 @@
  * probes do not count) and the `x-gameday-id` of every POST, in arrival order. `GET
  * /_gameday/counts?since=N` answers them as JSON with the ids from index N on, so the game day
  * reads each id once and counts ids across all backends (a retried POST lands on another one);
- * `boot` changes when the process restarts (its list starts over).
+ * `boot` changes when the process restarts (its list starts over). `POST /_gameday/slow?ms=N`
+ * makes every request but `/health` wait N ms first (0 clears): a backend that turns slow while
+ * its health checks still pass.
  *
  *   deno run -A tests/gameday/backend.ts --listen 127.0.0.1:7001 --name b1
  *
@@ -35,6 +37,7 @@ export function countingBackend(
 } {
   let served = 0;
   let posts = 0;
+  let slowMs = 0;
   const boot = crypto.randomUUID().slice(0, 8);
   const ids: string[] = [];
   const counts = (since = 0): BackendCounts => ({
@@ -51,11 +54,22 @@ export function countingBackend(
       if (url.pathname === "/_gameday/counts") {
         return Response.json(counts(Number(url.searchParams.get("since") ?? 0)));
       }
+      if (url.pathname === "/_gameday/slow" && req.method === "POST") {
+        const ms = Number(url.searchParams.get("ms"));
+        if (!Number.isInteger(ms) || ms < 0) {
+          return new Response("ms must be an integer >= 0\n", { status: 400 });
+        }
+        slowMs = ms;
+        return new Response(`slow ${ms} ms\n`);
+      }
       if (url.pathname !== "/health") served++;
       if (req.method === "POST") {
         posts++;
         const id = req.headers.get("x-gameday-id");
         if (id !== null) ids.push(id);
+      }
+      if (slowMs > 0 && url.pathname !== "/health") {
+        return new Promise((resolve) => setTimeout(() => resolve(inner(req)), slowMs));
       }
       return inner(req);
     },

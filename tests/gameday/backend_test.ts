@@ -29,3 +29,20 @@ Deno.test("countingBackend: counts served requests but not /health, lists POST i
   assert.equal(tail.served, 4, "reading the counts is not counted");
   assert.notEqual(countingBackend("b1", () => new Response()).counts().boot, all.boot);
 });
+
+Deno.test("countingBackend: /_gameday/slow delays every request but /health, 0 clears", async () => {
+  const backend = countingBackend("b1", () => new Response("b1\n"));
+  const timed = async (method: string, path: string) => {
+    const t0 = performance.now();
+    const r = await backend.fetch(new Request(`http://b${path}`, { method }));
+    return { status: r.status, text: await r.text(), ms: performance.now() - t0 };
+  };
+  assert.equal((await timed("POST", "/_gameday/slow?ms=x")).status, 400);
+  assert.equal((await timed("POST", "/_gameday/slow?ms=300")).text, "slow 300 ms\n");
+  const slow = await timed("GET", "/api/x");
+  assert.equal(slow.text, "b1\n");
+  assert.ok(slow.ms >= 290, `${slow.ms} ms`);
+  assert.ok((await timed("GET", "/health")).ms < 200, "/health stays fast");
+  await timed("POST", "/_gameday/slow?ms=0");
+  assert.ok((await timed("GET", "/api/x")).ms < 200, "cleared");
+});

@@ -29,6 +29,8 @@ export interface Fault {
   inject(t: Topology, o: { quick: boolean }): Promise<Injected>;
   /** Undoes the fault (restart, clear); the window goes on until the next fault. */
   restore(t: Topology): Promise<void>;
+  /** How long the fault lasts before `restore` (default: the run's settle time). */
+  readonly holdMs?: number;
   /** The group whose last written version every proxy must end on, set by the storm. */
   written?: { key: string; version: number };
 }
@@ -235,6 +237,52 @@ export function faults(): Fault[] {
         restore: (t: Topology) => zkRestart(t, member),
       };
     })(),
+    {
+      name: "backend turns slow (2 s per request, health checks still pass)",
+      quick: false,
+      inject: async (t) => {
+        const b = t.backends[2]!;
+        await fetch(`${b.admin}/_gameday/slow?ms=2000`, { method: "POST" }).then((r) => r.text());
+        return { victims: [], detail: b.name };
+      },
+      restore: async (t) => {
+        const b = t.backends[2]!;
+        await fetch(`${b.admin}/_gameday/slow?ms=0`, { method: "POST" }).then((r) => r.text());
+      },
+    },
+    (() => {
+      let victim: (Node & { ip: string }) | null = null;
+      return {
+        name: "proxy SIGSTOP for 20 s (its session expires), then SIGCONT",
+        quick: false,
+        holdMs: 20_000,
+        inject: (t: Topology) => {
+          victim = t.proxies[2]!;
+          victim.process.signal("SIGSTOP");
+          return Promise.resolve({
+            victims: [victim.ip],
+            detail: `${victim.name} (${victim.runtime})`,
+          });
+        },
+        restore: () => {
+          victim?.process.signal("SIGCONT");
+          return Promise.resolve();
+        },
+      };
+    })(),
+    {
+      name: "whole ZooKeeper ensemble down for 60 s",
+      quick: false,
+      holdMs: 60_000,
+      inject: async (t) => {
+        for (const n of [1, 2, 3]) await t.zk("kill-member", String(n));
+        return { victims: [], detail: "members 1-3 SIGKILLed" };
+      },
+      restore: async (t) => {
+        const r = await t.zk("start", "ensemble");
+        if (r.code !== 0) throw new Error(`zk.sh start ensemble: ${r.stderr}`);
+      },
+    },
     storm,
     killAndRestart(
       "dns leader SIGKILL",
@@ -273,5 +321,22 @@ export function faults(): Fault[] {
         }).output();
       },
     ),
+    {
+      name: "rolling restart of every proxy (SIGTERM, restart, next)",
+      quick: false,
+      inject: async (t) => {
+        const t0 = Date.now();
+        for (const p of t.proxies) {
+          await p.process.stop("SIGTERM");
+          await p.restart();
+          await sleep(3000);
+        }
+        return {
+          victims: t.proxies.map((p) => p.ip),
+          detail: `${t.proxies.map((p) => p.name).join(", ")} in ${Date.now() - t0} ms`,
+        };
+      },
+      restore: async () => {},
+    },
   ];
 }
