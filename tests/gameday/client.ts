@@ -53,7 +53,9 @@ async function main(): Promise<void> {
   const service = arg("service");
   const port = Number(arg("port", "8080"));
   const rate = Number(arg("rate", "50"));
-  const postEvery = Number(arg("post-every", "4"));
+  // every third request a POST: with two addresses taken in turn, POSTs (like GETs) go to both
+  // (every fourth would always land on the same one)
+  const postEvery = Number(arg("post-every", "3"));
   const out = arg("out");
   const stopFile = arg("stop-file");
   let addresses: string[] = [];
@@ -72,8 +74,9 @@ async function main(): Promise<void> {
   await resolve();
   const resolver = setInterval(resolve, 1000);
 
-  const once = async (method: "GET" | "POST", address: string, id: string) => {
-    const path = seq % 2 === 0 ? "/api/item" : "/web/page";
+  const once = async (method: "GET" | "POST", address: string, id: string, n: number) => {
+    // both routes (groups) get GETs and POSTs
+    const path = Math.floor(n / 2) % 2 === 0 ? "/api/item" : "/web/page";
     const r = await fetch(`http://${address}:${port}${path}`, {
       method,
       headers: method === "POST" ? { "x-gameday-id": id } : {},
@@ -101,7 +104,7 @@ async function main(): Promise<void> {
     let sample: ClientSample;
     for (let attempt = 0;; attempt++) {
       try {
-        const status = await once(method, target, id);
+        const status = await once(method, target, id, n);
         sample = { t, client, method, ms: performance.now() - t0, status, target };
         break;
       } catch (e) {

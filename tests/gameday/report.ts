@@ -86,7 +86,7 @@ export function renderReport(r: Results): string {
     }\` (tests/gameday/). **${r.passed ? "Every bar held." : "Some bars did not hold."}**`,
     "",
     `Topology: ${r.topology}. Clients: one per region, ${r.client_rate_per_s} requests/s each ` +
-    `(3 GETs to 1 POST, keep-alive, resolving through the VIP every second).`,
+    `(2 GETs to 1 POST, keep-alive, resolving through the VIP every second).`,
     "",
     `Totals: ${r.totals.requests} requests, ${r.totals.ok} succeeded; ${r.totals.posts_seen} POST ids ` +
     `reached the backends, ${r.totals.duplicated_posts.length} of them more than once.`,
