@@ -26,9 +26,8 @@ import {
 } from "./analysis.ts";
 import type { ClientSample } from "./client.ts";
 import { type Fault, faults } from "./faults.ts";
-import { type FaultResult, renderReport, type Results } from "./report.ts";
+import { type FaultResult, renderReport, renderTimelines, type Results } from "./report.ts";
 import { Sampler } from "./sampler.ts";
-import { timelineSvg } from "./timeline_svg.ts";
 import { bringUp, teardown, type Topology } from "./topology.ts";
 
 /** Connections a single fault may cut (its victims' in-flight and pooled requests). */
@@ -259,25 +258,9 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
       JSON.stringify(out, null, 2) + "\n",
     );
     await Deno.writeTextFile(path.join(args.out, "report.md"), renderReport(out));
-    const marks = results.map((r, i) => ({
-      second: r.injected_at_s,
-      label: `${i + 1}. ${r.name}`,
-    }));
-    await Deno.writeTextFile(
-      path.join(args.out, "success.svg"),
-      timelineSvg(seconds.map((s) => s.successRate * 100), marks, {
-        title: "client success rate per second (%)",
-        unit: "%",
-        yMax: 100,
-      }),
-    );
-    await Deno.writeTextFile(
-      path.join(args.out, "p99.svg"),
-      timelineSvg(seconds.map((s) => s.p99Ms), marks, {
-        title: "client p99 latency per second (ms)",
-        unit: "ms",
-      }),
-    );
+    const svgs = renderTimelines(out);
+    await Deno.writeTextFile(path.join(args.out, "success.svg"), svgs.success);
+    await Deno.writeTextFile(path.join(args.out, "p99.svg"), svgs.p99);
     log(`report in ${args.out} (${out.passed ? "every bar held" : "some bars did not hold"})`);
     return out;
   } finally {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Bar, FaultImpact, Regression, Second, UnhealthyTraffic } from "./analysis.ts";
+import { timelineSvg } from "./timeline_svg.ts";
 
 /** One invariant over one fault's window: the count of violations (0 = held), null = not checked. */
 export interface Invariants {
@@ -158,4 +159,20 @@ export function renderReport(r: Results): string {
     lines.push("", "## Not covered by this run", "", ...r.not_covered.map((s) => `- ${s}`));
   }
   return lines.join("\n") + "\n";
+}
+
+/** success.svg and p99.svg: per second, each fault marked with its number in the tables. */
+export function renderTimelines(r: Results): { success: string; p99: string } {
+  const marks = r.faults.map((f, i) => ({ second: f.injected_at_s, label: String(i + 1) }));
+  return {
+    success: timelineSvg(r.seconds.map((s) => s.successRate * 100), marks, {
+      title: "client success rate per second (%); faults numbered as in the report",
+      unit: "%",
+      yMax: 100,
+    }),
+    p99: timelineSvg(r.seconds.map((s) => s.p99Ms), marks, {
+      title: "client p99 latency per second (ms); faults numbered as in the report",
+      unit: "ms",
+    }),
+  };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { REPO } from "../support/dns_stack.ts";
 import { parseGamedayArgs } from "./main.ts";
-import { renderReport, type Results } from "./report.ts";
+import { renderReport, renderTimelines, type Results } from "./report.ts";
 
 const RESULTS: Results = {
   started_at: "2026-12-07T22:00:00.000Z",
@@ -99,4 +99,22 @@ Deno.test("parseGamedayArgs: defaults, --out, and a quick run never writes docs/
   );
   assert.throws(() => parseGamedayArgs(["--out"]), /--out: needs a directory/);
   assert.throws(() => parseGamedayArgs(["--fast"]), /unknown argument --fast/);
+});
+
+Deno.test("renderTimelines: both charts, one point per second, faults marked by number", () => {
+  const seconds = [0, 1, 2].map((second) => ({
+    second,
+    total: 10,
+    ok: 10,
+    successRate: 1,
+    p99Ms: 5,
+  }));
+  const { success, p99 } = renderTimelines({ ...RESULTS, seconds });
+  for (const svg of [success, p99]) {
+    assert.equal(/points="([^"]*)"/.exec(svg)?.[1]?.split(" ").length, 3);
+    assert.equal(svg.match(/class="fault"/g)?.length, 1);
+    assert.match(svg, /text-anchor="middle">1<\/text>/);
+  }
+  assert.match(success, />100 %</);
+  assert.match(p99, />5 ms</);
 });

@@ -1,6 +1,7 @@
 /**
  * The game day's timelines as SVG: one value per second (client success rate, p99 latency) as a
- * line, every fault as a labelled vertical mark at its injection second. Pure string building,
+ * line, every fault as a vertical mark at its injection second with a short label (its number in
+ * the report's tables: long names would overlap). Pure string building,
  * no dependency, so the report renders on GitHub as is.
  *
  * @module
@@ -68,8 +69,9 @@ export function timelineSvg(
     out.push(
       `<line class="fault" x1="${mx}" y1="${top}" x2="${mx}" y2="${top + plotH}" ` +
         `stroke="#d33" stroke-dasharray="4 3"/>`,
-      `<text x="${mx}" y="${top - 2}" fill="#d33" transform="rotate(-20 ${mx} ${top - 2})">` +
-        `${escapeXml(m.label)}</text>`,
+      `<text x="${mx}" y="${top - 4}" fill="#d33" text-anchor="middle">${
+        escapeXml(m.label)
+      }</text>`,
     );
   }
   out.push(`<polyline fill="none" stroke="#2a6" stroke-width="1.5" points="${points}"/>`, `</svg>`);
