@@ -82,9 +82,12 @@ async function readSamples(file: string): Promise<ClientSample[]> {
   return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
 }
 
+/** Where the running game day keeps its state (pid files, data, client samples). */
+export const STATE_DIR = path.join(REPO, ".state/gameday/state");
+
 /** Runs the game day; resolves with the results (also written to `args.out`). */
 export async function gameday(args: GamedayArgs): Promise<Results> {
-  const stateDir = path.join(REPO, ".state/gameday/state");
+  const stateDir = STATE_DIR;
   // one game day at a time on a machine (they share the lab's names and addresses): a second run
   // waits for the first
   await Deno.mkdir(path.join(REPO, ".state"), { recursive: true });
@@ -106,12 +109,6 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
   const recoverMs = args.quick ? 8_000 : 20_000;
   const selected = faults().filter((f) => !args.quick || f.quick);
   let topo: Topology | null = null;
-  const onSignal = () => {
-    log("interrupted: tearing down");
-    teardown(stateDir, log).finally(() => Deno.exit(130));
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
   try {
     topo = await bringUp({ stateDir, outDir: args.out, clientRate, log });
     const sampler = new Sampler(topo);
@@ -264,8 +261,6 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
     log(`report in ${args.out} (${out.passed ? "every bar held" : "some bars did not hold"})`);
     return out;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
     if (topo !== null) {
       for (
         const n of [
@@ -292,6 +287,13 @@ if (import.meta.main) {
     console.error(`gameday: ${(e as Error).message}`);
     Deno.exit(2);
   }
+  // Ctrl-C or SIGTERM: tear everything down before leaving
+  const onSignal = () => {
+    log("interrupted: tearing down");
+    teardown(STATE_DIR, log).finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
   try {
     const results = await gameday(args);
     Deno.exit(results.passed ? 0 : 1);
