@@ -1,0 +1,342 @@
+/**
+ * The game day's faults: each one injects a failure into the running topology and returns what
+ * the analysis needs (which proxy addresses it took down, the VIP failover time when it moved the
+ * VIP), and restores the system afterwards (restarts what it killed), so faults run one at a time
+ * with recovery between them. {@link FAULTS} is the scripted sequence; `quick` marks the subset of
+ * `--quick`.
+ *
+ * @module
+ */
+import { sampleValue } from "../support/dns_fleet.ts";
+import { sleep, waitUntil } from "../support/processes.ts";
+import type { Node, Topology } from "./topology.ts";
+
+/** What an injection reports. */
+export interface Injected {
+  /** Proxy addresses the fault itself took down (their broken connections count as cut). */
+  readonly victims: readonly string[];
+  /** Injection -> the VIP held by the other DNS node only, ms (faults that move the VIP). */
+  readonly vipFailoverMs?: number;
+  /** What exactly was hit, for the report. */
+  readonly detail: string;
+}
+
+/** One scripted fault. */
+export interface Fault {
+  readonly name: string;
+  /** Part of `--quick`. */
+  readonly quick: boolean;
+  inject(t: Topology, o: { quick: boolean }): Promise<Injected>;
+  /** Undoes the fault (restart, clear); the window goes on until the next fault. */
+  restore(t: Topology): Promise<void>;
+  /** How long the fault lasts before `restore` (default: the run's settle time). */
+  readonly holdMs?: number;
+  /** The group whose last written version every proxy must end on, set by the storm. */
+  written?: { key: string; version: number };
+}
+
+async function metric(node: Node, name: string): Promise<number | null> {
+  try {
+    const r = await fetch(`${node.admin}/metrics`, { signal: AbortSignal.timeout(2000) });
+    return sampleValue(await r.text(), name);
+  } catch {
+    return null;
+  }
+}
+
+async function actingOne(nodes: readonly Node[], name: string, what: string): Promise<Node> {
+  let found: Node | undefined;
+  await waitUntil(
+    `an acting ${what}`,
+    async () => {
+      for (const n of nodes) if ((await metric(n, name)) === 1) found = n;
+      return found !== undefined;
+    },
+    30_000,
+    250,
+  );
+  return found as Node;
+}
+
+async function kill(node: Node): Promise<void> {
+  node.process.signal("SIGKILL");
+  await node.process.exited;
+}
+
+/** The ZooKeeper member (1-3) in `mode`, read with `srvr`. */
+async function zkMember(t: Topology, mode: "leader" | "follower"): Promise<number> {
+  let found = 0;
+  await waitUntil(
+    `a ZooKeeper ${mode}`,
+    async () => {
+      for (const n of [1, 2, 3]) {
+        const r = await t.zk("4lw", String(n), "srvr");
+        if (new RegExp(`Mode: ${mode}`).test(r.stdout)) {
+          found = n;
+          return true;
+        }
+      }
+      return false;
+    },
+    60_000,
+    500,
+  );
+  return found;
+}
+
+async function zkRestart(t: Topology, member: number): Promise<void> {
+  const r = await t.zk("start-member", String(member));
+  if (r.code !== 0) throw new Error(`zk.sh start-member ${member}: ${r.stderr}`);
+}
+
+/** Kills a process and restarts it in `restore`. */
+function killAndRestart(
+  name: string,
+  quick: boolean,
+  pick: (t: Topology) => Promise<Node>,
+  victims: (n: Node) => string[] = () => [],
+): Fault {
+  let victim: Node | null = null;
+  return {
+    name,
+    quick,
+    inject: async (t) => {
+      victim = await pick(t);
+      await kill(victim);
+      return { victims: victims(victim), detail: `${victim.name} (${victim.runtime})` };
+    },
+    restore: async () => {
+      if (victim !== null) await victim.restart();
+    },
+  };
+}
+
+/** Moves the VIP off its holder by `act`, measuring until the other node alone holds it. */
+function vipFault(
+  name: string,
+  quick: boolean,
+  act: (t: Topology, holder: { name: string; netns: string }) => Promise<void>,
+  undo: (t: Topology, holder: { name: string; netns: string }) => Promise<void>,
+): Fault {
+  let holder: { name: string; netns: string } | null = null;
+  return {
+    name,
+    quick,
+    inject: async (t) => {
+      const holders = await t.vipHolders();
+      const node = t.dnsNodes.find((n) => holders.length === 1 && n.netns === holders[0]);
+      if (node === undefined) throw new Error(`the VIP is on ${holders.join() || "nobody"}`);
+      holder = node;
+      const other = t.dnsNodes.find((n) => n !== node) as { netns: string };
+      const t0 = performance.now();
+      await act(t, node);
+      await waitUntil(
+        `the VIP on ${other.netns}`,
+        async () => (await t.vipHolders()).join() === other.netns,
+        20_000,
+        20,
+      );
+      return {
+        victims: [],
+        vipFailoverMs: Math.round(performance.now() - t0),
+        detail: `VIP from ${node.netns} to ${other.netns}`,
+      };
+    },
+    restore: async (t) => {
+      if (holder !== null) await undo(t, holder);
+    },
+  };
+}
+
+/** The scripted sequence, in order. */
+export function faults(): Fault[] {
+  const storm: Fault = {
+    name: "config push storm through the admin API",
+    quick: true,
+    inject: async (t, o) => {
+      const writes = o.quick ? 30 : 100;
+      const spanMs = o.quick ? 3000 : 10_000;
+      const target = t.backends[0]!.admin.slice("http://".length);
+      const t0 = Date.now();
+      let failed = 0;
+      for (let i = 0; i < writes; i++) {
+        await sleep(Math.max(0, t0 + (i * spanMs) / writes - Date.now()));
+        const r = await t.api("PATCH", `/api/groups/api/backends/${target}`, {
+          weight: (i % 3) + 1,
+        });
+        if (r.status >= 300) failed++;
+      }
+      const now = await t.api("GET", "/api/groups/api");
+      storm.written = { key: "group:api", version: Number(now.json.version) };
+      return {
+        victims: [],
+        detail: `${writes} weight writes in ${
+          Date.now() - t0
+        } ms, ${failed} refused; last version ${now.json.version}`,
+      };
+    },
+    restore: async () => {},
+  };
+  return [
+    killAndRestart("backend SIGKILL", true, (t) => Promise.resolve(t.backends[1]!)),
+    {
+      name: "backend answers 5xx (requests and /health)",
+      quick: false,
+      inject: async (t) => {
+        const b = t.backends[4]!;
+        await fetch(`${b.admin}/_control/health?status=500`, { method: "POST" }).then((r) =>
+          r.text()
+        );
+        await fetch(`${b.admin}/_control/fail?status=500`, { method: "POST" }).then((r) =>
+          r.text()
+        );
+        return { victims: [], detail: b.name };
+      },
+      restore: async (t) => {
+        const b = t.backends[4]!;
+        await fetch(`${b.admin}/_control/fail?status=0`, { method: "POST" }).then((r) => r.text());
+        await fetch(`${b.admin}/_control/health?status=200`, { method: "POST" }).then((r) =>
+          r.text()
+        );
+      },
+    },
+    killAndRestart(
+      "proxy SIGKILL",
+      true,
+      (t) => Promise.resolve(t.proxies[1]!),
+      (n) => [(n as Node & { ip: string }).ip],
+    ),
+    killAndRestart(
+      "orchestrator master SIGKILL",
+      true,
+      (t) => actingOne(t.orchestrators, "switchyard_orchestrator_is_master", "orchestrator master"),
+    ),
+    (() => {
+      let member = 0;
+      return {
+        name: "ZooKeeper follower SIGKILL",
+        quick: false,
+        inject: async (t: Topology) => {
+          member = await zkMember(t, "follower");
+          await t.zk("kill-member", String(member));
+          return { victims: [], detail: `member ${member}` };
+        },
+        restore: (t: Topology) => zkRestart(t, member),
+      };
+    })(),
+    (() => {
+      let member = 0;
+      return {
+        name: "ZooKeeper leader SIGKILL",
+        quick: false,
+        inject: async (t: Topology) => {
+          member = await zkMember(t, "leader");
+          await t.zk("kill-member", String(member));
+          return { victims: [], detail: `member ${member}` };
+        },
+        restore: (t: Topology) => zkRestart(t, member),
+      };
+    })(),
+    {
+      name: "backend turns slow (2 s per request, health checks still pass)",
+      quick: false,
+      inject: async (t) => {
+        const b = t.backends[2]!;
+        await fetch(`${b.admin}/_gameday/slow?ms=2000`, { method: "POST" }).then((r) => r.text());
+        return { victims: [], detail: b.name };
+      },
+      restore: async (t) => {
+        const b = t.backends[2]!;
+        await fetch(`${b.admin}/_gameday/slow?ms=0`, { method: "POST" }).then((r) => r.text());
+      },
+    },
+    (() => {
+      let victim: (Node & { ip: string }) | null = null;
+      return {
+        name: "proxy SIGSTOP for 20 s (its session expires), then SIGCONT",
+        quick: false,
+        holdMs: 20_000,
+        inject: (t: Topology) => {
+          victim = t.proxies[2]!;
+          victim.process.signal("SIGSTOP");
+          return Promise.resolve({
+            victims: [victim.ip],
+            detail: `${victim.name} (${victim.runtime})`,
+          });
+        },
+        restore: () => {
+          victim?.process.signal("SIGCONT");
+          return Promise.resolve();
+        },
+      };
+    })(),
+    {
+      name: "whole ZooKeeper ensemble down for 60 s",
+      quick: false,
+      holdMs: 60_000,
+      inject: async (t) => {
+        for (const n of [1, 2, 3]) await t.zk("kill-member", String(n));
+        return { victims: [], detail: "members 1-3 SIGKILLed" };
+      },
+      restore: async (t) => {
+        const r = await t.zk("start", "ensemble");
+        if (r.code !== 0) throw new Error(`zk.sh start ensemble: ${r.stderr}`);
+      },
+    },
+    storm,
+    killAndRestart(
+      "dns leader SIGKILL",
+      false,
+      (t) => actingOne(t.dnsRoles, "switchyard_dns_leader", "dns leader"),
+    ),
+    vipFault(
+      "CoreDNS on the VIP holder SIGKILL (VIP failover)",
+      true,
+      async (t, n) => {
+        await t.script("deploy/coredns/coredns.sh", "stop", "--name", n.name, "--signal", "KILL");
+      },
+      async (t, n) => {
+        const i = t.dnsNodes.findIndex((d) => d.name === n.name) + 1;
+        await t.script(
+          "deploy/coredns/coredns.sh",
+          ...["start", "--name", n.name, "--corefile", `${t.stateDir}/dns${i}/Corefile`],
+          ...["--netns", n.netns],
+        );
+      },
+    ),
+    vipFault(
+      "DNS master node's link down (VIP failover)",
+      false,
+      async (_t, n) => {
+        await new Deno.Command("ip", { args: ["-n", n.netns, "link", "set", "eth0", "down"] })
+          .output();
+      },
+      async (t, n) => {
+        await new Deno.Command("ip", { args: ["-n", n.netns, "link", "set", "eth0", "up"] })
+          .output();
+        // the lab's default route goes with the link: put it back
+        const gw = t.routerIp;
+        await new Deno.Command("ip", {
+          args: ["-n", n.netns, "route", "replace", "default", "via", gw, "dev", "eth0"],
+        }).output();
+      },
+    ),
+    {
+      name: "rolling restart of every proxy (SIGTERM, restart, next)",
+      quick: false,
+      inject: async (t) => {
+        const t0 = Date.now();
+        for (const p of t.proxies) {
+          await p.process.stop("SIGTERM");
+          await p.restart();
+          await sleep(3000);
+        }
+        return {
+          victims: t.proxies.map((p) => p.ip),
+          detail: `${t.proxies.map((p) => p.name).join(", ")} in ${Date.now() - t0} ms`,
+        };
+      },
+      restore: async () => {},
+    },
+  ];
+}
