@@ -1,44 +1,14 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { checkCertificatePair } from "./certificate_pair.ts";
-
-/** A self-signed EC pair made by openssl (the real tool, as operators do). */
-function selfSigned(dir: string, name: string, san: string): { cert: string; key: string } {
-  const key = join(dir, `${name}.key`), cert = join(dir, `${name}.crt`);
-  execFileSync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "30",
-    "-subj",
-    `/CN=${name}`,
-    "-addext",
-    `subjectAltName=${san}`,
-  ], { stdio: "ignore" });
-  return { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
-}
+import { selfSignedCertificate } from "../../tests/support/test_certificates.ts";
 
 Deno.test("checkCertificatePair: facts of a good pair; the field and reason of bad ones; no key material in a reason", () => {
-  const dir = mkdtempSync(join(tmpdir(), "swy-cert-"));
-  try {
-    const a = selfSigned(
-      dir,
+  {
+    const a = selfSignedCertificate(
       "a.example.com",
       "DNS:a.example.com,DNS:*.a.example.com,IP:127.0.0.1",
     );
-    const b = selfSigned(dir, "b.example.com", "DNS:b.example.com");
+    const b = selfSignedCertificate("b.example.com", "DNS:b.example.com");
     const good = checkCertificatePair(a.cert, a.key);
     assert.ok(good.ok);
     assert.deepEqual(good.facts.names, ["a.example.com", "*.a.example.com"]);
@@ -81,7 +51,5 @@ Deno.test("checkCertificatePair: facts of a good pair; the field and reason of b
     assert.ok(chain.ok);
     assert.equal(chain.facts.chainLength, 2);
     assert.equal(chain.facts.subject, "CN=a.example.com");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 });
