@@ -8,14 +8,19 @@
  *   WebSocket echo rate (`ws_load.ts`). Requests per second and added latency
  *   as ratios to nginx; the checks flag errors, a saturated load generator
  *   and a busy machine next to the figure.
+ * - TLS (issue 15, `tls_setup.ts`, `tls_tools.ts`): nginx, HAProxy and
+ *   Switchyard under each runtime over TLS with one certificate made for the
+ *   run and the same settings: new handshakes per second (`openssl s_time
+ *   -new`), HTTPS keep-alive requests/s at 50 connections (wrk), HTTP/2
+ *   requests/s at 50 streams (h2load), as paired ratios to nginx.
  * - Control plane (`control/`): config propagation to N = 1, 5, 20 proxies,
  *   health-failure detection (orchestrator and passive ejection),
  *   orchestrator probe capacity, DNS proxy death, keepalived failover.
  *
  * Writes `results.json` (every figure), `results.md` (tables, ratios, the
  * issues' bars) and SVG charts into `docs/bench/` (`.state/bench/quick/`
- * with `--quick`). `--part data|control` runs one half and keeps the other
- * half's figures from the results already there.
+ * with `--quick`). `--part data|tls|control` runs one part and keeps the
+ * other parts' figures from the results already there.
  *
  * `--profile` instead runs Switchyard under each runtime with its CPU
  * profiler at 50 connections and writes `profile.md`.
@@ -43,8 +48,16 @@ import {
   type Measurement,
   routeBars,
   summarize,
+  tlsBars,
 } from "./results.ts";
-import { DEFAULT_SCENARIOS, type Scenario, SCENARIOS, selectScenarios } from "./scenarios.ts";
+import {
+  DEFAULT_SCENARIOS,
+  type LoadTool,
+  type Scenario,
+  scenarioPart,
+  SCENARIOS,
+  selectScenarios,
+} from "./scenarios.ts";
 import { ensureTools, type LoadSample, machineInfo, sampleLoad, versions } from "./system.ts";
 import {
   altTargets,
@@ -52,11 +65,13 @@ import {
   type RunningTarget,
   sanityCheck,
   selectTargets,
+  servesTls,
   startBackends,
   startTarget,
   TARGETS,
   type TargetSpec,
 } from "./targets.ts";
+import { type BenchTls, makeBenchTls, TLS_SETTINGS } from "./tls_setup.ts";
 import { runWrk } from "./wrk.ts";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -64,8 +79,9 @@ const FLAGS: readonly FlagSpec[] = [
     name: "part",
     type: "string",
     value: "PART",
-    help: "all (data plane, then control plane), data or control; a single part keeps the " +
-      "other's figures from the results.json already in the output directory",
+    help: "all (data plane, TLS, then control plane), data, tls or control, or a comma-separated " +
+      "list; the parts not run keep their figures from the results.json already in the output " +
+      "directory",
     default: "all",
   },
   {
@@ -155,7 +171,7 @@ const FLAGS: readonly FlagSpec[] = [
   {
     name: "install",
     type: "boolean",
-    help: "apt-get install missing tools (nginx, haproxy, wrk, curl)",
+    help: "apt-get install missing tools (nginx, haproxy, wrk, curl, h2load, openssl)",
     default: true,
   },
   {
@@ -187,8 +203,12 @@ const FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+/** The parts of the benchmark. */
+const PARTS = ["data", "tls", "control"] as const;
+type Part = (typeof PARTS)[number];
+
 interface Options {
-  readonly parts: readonly ("data" | "control")[];
+  readonly parts: readonly Part[];
   readonly controlParts: readonly string[];
   readonly trials: number | undefined;
   readonly writes: number | undefined;
@@ -232,8 +252,16 @@ function parseOptions(argv: readonly string[]): Options {
   const duration = Math.max(1, Math.round(num("duration", 10, 2)));
   const runs = Math.max(1, Math.round(num("runs", 3, 1)));
   const part = String(f.part);
-  if (part !== "all" && part !== "data" && part !== "control") {
-    throw new Error("--part must be all, data or control");
+  const parts = part === "all" ? [...PARTS] : part.split(",").map((x) => x.trim()) as Part[];
+  for (const p of parts) {
+    if (!PARTS.includes(p)) throw new Error(`--part must be all, ${PARTS.join(", ")} (got "${p}")`);
+  }
+  // --scenarios picks among the scenarios of the parts run (data: cleartext, tls: over TLS)
+  const scenarios = selectScenarios(String(f.scenarios)).filter((s) =>
+    parts.includes(scenarioPart(s))
+  );
+  if (scenarios.length === 0 && parts.some((p) => p !== "control")) {
+    throw new Error(`--scenarios: none of them belongs to --part ${part}`);
   }
   const controlParts = String(f.control) === "all"
     ? [...CONTROL_PARTS]
@@ -246,7 +274,7 @@ function parseOptions(argv: readonly string[]): Options {
   const optional = (name: string) =>
     f[name] === undefined ? undefined : Math.max(1, Math.round(Number(f[name])));
   return {
-    parts: part === "all" ? ["data", "control"] : [part],
+    parts,
     controlParts,
     trials: optional("trials"),
     writes: optional("writes"),
@@ -255,7 +283,7 @@ function parseOptions(argv: readonly string[]): Options {
     duration,
     runs,
     warmup: num("warmup", 5, 1),
-    scenarios: selectScenarios(String(f.scenarios)),
+    scenarios,
     targets: [
       ...selectTargets(String(f.targets)),
       ...(f.alt !== undefined ? altTargets(String(f.alt)) : []),
@@ -326,6 +354,8 @@ interface Env {
   readonly stateDir: string;
   readonly pin: Pinning;
   readonly backends: BackendInstance[];
+  /** The run's certificate when the TLS part runs, else null. */
+  readonly tls: BenchTls | null;
   readonly problems: string[];
   /** Seconds re-runs may still spend waiting for an idle machine. */
   waitLeft: number;
@@ -333,8 +363,11 @@ interface Env {
 
 async function startTargets(env: Env, profile: boolean): Promise<RunningTarget[]> {
   const out: RunningTarget[] = [];
+  const dataPart = env.opts.parts.includes("data");
   for (const spec of env.opts.targets) {
     if (profile && spec.kind !== "switchyard") continue;
+    // the TLS part alone measures only the targets that serve TLS
+    if (!profile && !dataPart && !servesTls(spec)) continue;
     try {
       out.push(
         await startTarget(spec, {
@@ -344,9 +377,11 @@ async function startTargets(env: Env, profile: boolean): Promise<RunningTarget[]
           cpus: env.pin.target,
           allCpus: env.pin.all,
           profile,
+          tls: profile ? null : env.tls,
         }),
       );
-      log(`started ${spec.id}`);
+      const t = out[out.length - 1]!;
+      log(`started ${spec.id}${t.tlsUrl ? ` (TLS: ${t.tlsNegotiated ?? "no handshake"})` : ""}`);
     } catch (e) {
       env.problems.push(`${spec.id} did not start: ${(e as Error).message.split("\n")[0]}`);
       log(`${spec.id} did not start: ${(e as Error).message}`);
@@ -360,7 +395,9 @@ function sanity(env: Env, targets: readonly RunningTarget[]): Set<string> {
   const failed = new Set<string>();
   for (const s of env.opts.scenarios) {
     for (const t of targets) {
-      const problem = sanityCheck(t, s, env.backends, env.stateDir);
+      // a TLS scenario measures only the targets that serve TLS
+      if (s.tls && !t.tlsUrl) continue;
+      const problem = sanityCheck(t, s, env.backends, env.stateDir, env.tls);
       if (problem) {
         failed.add(`${s.id}/${t.spec.id}`);
         env.problems.push(`${t.spec.id}, ${s.id}: sanity check failed: ${problem}`);
@@ -376,21 +413,26 @@ async function warmUp(env: Env, targets: readonly RunningTarget[]): Promise<void
   if (secs <= 0) return;
   for (const t of targets) {
     const shapes: {
+      url: string;
       path: string;
       method: string;
       bodyBytes: number;
       connections: number;
+      streams?: number;
       seconds: number;
-      tool?: "wrk" | "ws";
-    }[] = [{ path: "/", method: "GET", bodyBytes: 0, connections: 50, seconds: secs }];
+      tool?: LoadTool;
+    }[] = [{ url: t.url, path: "/", method: "GET", bodyBytes: 0, connections: 50, seconds: secs }];
     for (const s of env.opts.scenarios) {
-      if (s.path !== "/") {
-        shapes.push({ ...s, connections: Math.min(s.connections, 50), seconds: 1 });
+      if (s.tls && t.tlsUrl) {
+        // the TLS code paths get their own warm-up (JIT, buffers)
+        shapes.push({ ...s, url: t.tlsUrl, seconds: Math.min(Math.max(1, secs), 2) });
+      } else if (!s.tls && s.path !== "/") {
+        shapes.push({ ...s, url: t.url, connections: Math.min(s.connections, 50), seconds: 1 });
       }
     }
     for (const w of shapes) {
       await runWrk(env.sup, {
-        url: `${t.url}${w.path}`,
+        url: `${w.url}${w.path}`,
         connections: w.connections,
         threads: env.opts.wrkThreads,
         durationS: Math.max(1, Math.round(w.seconds)),
@@ -398,6 +440,7 @@ async function warmUp(env: Env, targets: readonly RunningTarget[]): Promise<void
         method: w.method,
         bodyBytes: w.bodyBytes,
         tool: w.tool,
+        streams: w.streams,
       }, { target: t.proc, backends: env.backends.map((b) => b.proc), all: env.sup.processes })
         .catch((e) => log(`warm-up of ${t.spec.id} failed: ${(e as Error).message}`));
     }
@@ -431,12 +474,15 @@ async function measureOnce(
   run: number,
   limits: CheckLimits,
 ): Promise<Measurement> {
-  // the WebSocket client is one thread (one event loop)
-  const threads = s.tool === "ws" ? 1 : Math.min(env.opts.wrkThreads, s.connections);
+  // the WebSocket client is one thread (one event loop), h2load runs one, and the s_time
+  // clients share the load core (the saturation check is on that one core)
+  const threads = s.tool === "ws" || s.tool === "h2load" || s.tool === "s_time"
+    ? 1
+    : Math.min(env.opts.wrkThreads, s.connections);
   for (let attempt = 0;; attempt++) {
     const started = new Date().toISOString();
     const r = await runWrk(env.sup, {
-      url: `${t.url}${s.path}`,
+      url: `${s.tls ? t.tlsUrl : t.url}${s.path}`,
       connections: s.connections,
       threads,
       durationS: env.opts.duration,
@@ -444,6 +490,7 @@ async function measureOnce(
       method: s.method,
       bodyBytes: s.bodyBytes,
       tool: s.tool,
+      streams: s.streams,
     }, { target: t.proc, backends: env.backends.map((b) => b.proc), all: env.sup.processes });
     const flags = checkRun(r, threads, t.spec.kind, limits);
     if (!t.proc.running) flags.push(`${t.spec.id} exited during the run`);
@@ -468,9 +515,10 @@ async function measureOnce(
 function line(m: Measurement): string {
   const l = m.latency_us;
   const c = m.cpu;
+  const unit = SCENARIOS.find((s) => s.id === m.scenario)?.unit ?? "req/s";
   return `${m.scenario} ${m.target.padEnd(16)} ${
     Math.round(m.rps).toString().padStart(7)
-  } req/s  p50 ${l.p50} µs  p99 ${l.p99} µs  | cores: target ${c.target_cores} ` +
+  } ${unit}  p50 ${l.p50} µs  p99 ${l.p99} µs  | cores: target ${c.target_cores} ` +
     `(sys ${c.target_sys_cores}) wrk ${c.wrk_cores}` +
     ` backends ${c.backends_cores} others ${c.others_cores} busy [${c.core_busy.join(", ")}]` +
     ` irq [${c.core_irq.join(", ")}] steal [${c.core_steal.join(", ")}]` +
@@ -503,6 +551,7 @@ async function bench(env: Env, meta: Omit<BenchResults["meta"], "finished">): Pr
       const order = [...targets.slice(k), ...targets.slice(0, k)];
       for (const t of order) {
         if (failed.has(`${s.id}/${t.spec.id}`)) continue;
+        if (s.tls && !t.tlsUrl) continue;
         if (!t.proc.running) {
           const p = `${t.spec.id} is not running (exit ${t.proc.child.exitCode}); no figures`;
           if (!env.problems.includes(p)) env.problems.push(p);
@@ -534,6 +583,7 @@ async function bench(env: Env, meta: Omit<BenchResults["meta"], "finished">): Pr
       id: t.id,
       label: t.label,
       kind: t.kind,
+      tls: targets.find((x) => x.spec.id === t.id)?.tlsNegotiated ?? null,
       config: targets.find((x) => x.spec.id === t.id)?.configPath
         ? fs.readFileSync(targets.find((x) => x.spec.id === t.id)!.configPath!, "utf8")
         : null,
@@ -553,6 +603,7 @@ function assemble(data: DataPart, control: ControlResults | null): BenchResults 
     bars: [
       ...bars(summaries),
       ...routeBars(data.measurements),
+      ...tlsBars(data.measurements),
       ...(control ? controlBars(control.figures) : []),
     ],
     control,
@@ -665,6 +716,40 @@ async function profile(env: Env): Promise<void> {
   log(`wrote ${path.relative(REPO_ROOT, out)}`);
 }
 
+/**
+ * This run's data-plane results plus the figures of the scenarios whose part
+ * (`data` or `tls`) it did not run, from the results already there (`old`).
+ */
+export function carryOver(fresh: DataPart, old: BenchResults, ran: readonly string[]): DataPart {
+  const known = new Map(SCENARIOS.map((s) => [s.id, s]));
+  // scenarios of older harnesses are the data part's
+  const keep = (id: string) => {
+    const s = known.get(id);
+    return !ran.includes(s ? scenarioPart(s) : "data");
+  };
+  const kept = old.measurements.filter((m) => keep(m.scenario));
+  if (kept.length === 0) return fresh;
+  const scenarios = [...fresh.scenarios, ...old.scenarios.filter((s) => keep(s.id))];
+  const order = (id: string) => {
+    const i = SCENARIOS.findIndex((s) => s.id === id);
+    return i < 0 ? SCENARIOS.length : i;
+  };
+  scenarios.sort((a, b) => order(a.id) - order(b.id));
+  const ids = new Set(fresh.targets.map((t) => t.id));
+  const extra = old.targets.filter((t) => !ids.has(t.id) && kept.some((m) => m.target === t.id));
+  return {
+    meta: {
+      ...fresh.meta,
+      carried_over: { scenarios: [...new Set(kept.map((m) => m.scenario))], from: old.meta.date },
+    },
+    scenarios,
+    // in the harness's order (fresh targets first, then the ones only the old figures have)
+    targets: [...fresh.targets, ...extra],
+    measurements: [...kept, ...fresh.measurements],
+    problems: fresh.problems,
+  };
+}
+
 /** The results already in `dir` (to keep the part this run does not measure), or null. */
 function previous(dir: string): BenchResults | null {
   try {
@@ -711,7 +796,7 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
   globalThis.addEventListener("unload", () => sup.killAllSync());
-  const doData = opts.parts.includes("data") || opts.profile;
+  const doData = opts.parts.includes("data") || opts.parts.includes("tls") || opts.profile;
   const doControl = opts.parts.includes("control") && !opts.profile;
   try {
     const stale = sup.reapStale();
@@ -750,6 +835,7 @@ async function main(): Promise<number> {
       installed,
       parts: opts.parts,
       data_from: null,
+      tls_settings: opts.parts.includes("tls") ? TLS_SETTINGS : null,
     };
     let data: DataPart | null = null;
     if (doData) {
@@ -761,6 +847,9 @@ async function main(): Promise<number> {
         stateDir,
         pin,
         backends,
+        tls: opts.parts.includes("tls") && !opts.profile
+          ? makeBenchTls(path.join(stateDir, "tls"))
+          : null,
         problems: [],
         waitLeft: opts.waitBudget,
       };
@@ -790,8 +879,9 @@ async function main(): Promise<number> {
         controlSettings(opts.quick, opts.trials, opts.writes),
       );
     }
-    // a single part keeps the other part's figures from the results already there
-    const old = opts.parts.length === 1 ? previous(opts.out) : null;
+    // the parts not run keep their figures from the results already there
+    const old = opts.parts.length < PARTS.length ? previous(opts.out) : null;
+    if (data !== null && old) data = carryOver(data, old, opts.parts);
     if (data === null) {
       data = old && old.measurements.length > 0
         ? {

@@ -11,6 +11,7 @@ import path from "node:path";
 import { barChart, groupedChart, type Row } from "./charts.ts";
 import type { ControlResults } from "./control/common.ts";
 import { controlCharts, controlMarkdown } from "./report_control.ts";
+import { tlsMarkdown } from "./report_tls.ts";
 import type { Bar, Measurement, Summary } from "./results.ts";
 import type { Scenario } from "./scenarios.ts";
 import type { TargetKind } from "./targets.ts";
@@ -52,6 +53,10 @@ export interface BenchResults {
      * data-plane figures were carried over from (else null).
      */
     readonly data_from?: string | null;
+    /** The TLS part's settings, the same on every target (absent in older results). */
+    readonly tls_settings?: string | null;
+    /** Scenarios whose figures were kept from an earlier run (`--part` of another part). */
+    readonly carried_over?: { readonly scenarios: readonly string[]; readonly from: string };
   };
   readonly scenarios: readonly Scenario[];
   readonly targets: readonly {
@@ -59,6 +64,8 @@ export interface BenchResults {
     readonly label: string;
     readonly kind: TargetKind;
     readonly config: string | null;
+    /** What its TLS listener negotiated with OpenSSL's default client offer (TLS part). */
+    readonly tls?: string | null;
   }[];
   readonly measurements: readonly Measurement[];
   readonly summaries: readonly Summary[];
@@ -128,7 +135,12 @@ function markdown(
       (quick ? " in **quick mode** (short runs; a smoke test, not a result)" : "") + ". " +
       (hasData
         ? `Data plane: ${m.date} to ${m.finished}` +
-          (m.data_from ? ` (carried over from an earlier run)` : "") + ". "
+          (m.data_from ? ` (carried over from an earlier run)` : "") +
+          (m.carried_over
+            ? ` (${m.carried_over.scenarios.join(", ")}: carried over from the run of ` +
+              `${m.carried_over.from})`
+            : "") +
+          ". "
         : "Data plane: not measured. ") +
       (c ? `Control plane: ${c.date} to ${c.finished}.` : "Control plane: not measured."),
     "",
@@ -284,7 +296,8 @@ function dataMarkdown(
     img("lat-c1-percentiles.svg");
   }
   for (const sc of r.scenarios) {
-    if (sc.id === "rps-c50" || sc.id === "lat-c1") continue;
+    // the TLS scenarios have their own section below
+    if (sc.id === "rps-c50" || sc.id === "lat-c1" || sc.tls) continue;
     out.push(`### ${sc.title}`, "");
     if (sc.tool === "ws") {
       out.push(
@@ -300,6 +313,14 @@ function dataMarkdown(
     out.push("");
     img(`${sc.id}.svg`);
   }
+  out.push(
+    ...tlsMarkdown(
+      r,
+      get,
+      (s) => notes.mark(s),
+      (f) => chartFiles.includes(f) ? [`![${f}](${f})`, ""] : [],
+    ),
+  );
   if (r.targets.some((t) => t.id.endsWith("-w2"))) {
     out.push(
       "**`--workers 2`.** Two Switchyard processes share the port (`SO_REUSEPORT`; the kernel " +

@@ -1,7 +1,8 @@
 /**
  * From runs to figures: the checks on each run (errors, a saturated load
  * generator, a busy machine), medians with their spread, latency added over
- * the backend hit directly, ratios to nginx, and issue 3's bars.
+ * the backend hit directly, ratios to nginx, and the issues' bars (3, 14, and
+ * the TLS ones of 15 and 16).
  *
  * @module
  */
@@ -490,11 +491,12 @@ export function routeBars(ms: readonly Measurement[]): Bar[] {
     const routed = ms.filter((m) =>
       m.scenario === "rps-c50" && m.target === `switchyard-${runtime}-routes`
     );
-    const ratios: number[] = [];
-    for (const r of routed) {
-      const o = one.find((m) => m.run === r.run);
-      if (o && o.rps > 0) ratios.push(r.rps / o.rps);
-    }
+    const ratios = pairedRatios(
+      ms,
+      "rps-c50",
+      `switchyard-${runtime}-routes`,
+      `switchyard-${runtime}`,
+    );
     if (ratios.length === 0) continue;
     const measured = round(median(ratios), 3);
     const usOf = (xs: readonly Measurement[]) =>
@@ -518,4 +520,85 @@ export function routeBars(ms: readonly Measurement[]): Bar[] {
     });
   }
   return out;
+}
+
+/**
+ * The per-run ratios of `target`'s requests/s to `base`'s in `scenario`:
+ * one for each run both were measured in (measured back to back within the
+ * run, so the machine's slow drifts cancel), in run order.
+ */
+export function pairedRatios(
+  ms: readonly Measurement[],
+  scenario: string,
+  target: string,
+  base: string,
+): number[] {
+  const out: number[] = [];
+  for (const t of ms) {
+    if (t.scenario !== scenario || t.target !== target) continue;
+    const b = ms.find((m) => m.scenario === scenario && m.target === base && m.run === t.run);
+    if (b && b.rps > 0) out.push(t.rps / b.rps);
+  }
+  return out;
+}
+
+/** The ratio to nginx of one TLS figure: the median of the paired per-run ratios, and their range. */
+export interface PairedRatio {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly n: number;
+}
+
+/** {@link pairedRatios} to nginx, summarized (null without a pair). */
+export function ratioToNginx(
+  ms: readonly Measurement[],
+  scenario: string,
+  target: string,
+): PairedRatio | null {
+  const xs = pairedRatios(ms, scenario, target, "nginx");
+  if (xs.length === 0) return null;
+  return {
+    median: round(median(xs), 3),
+    min: round(Math.min(...xs), 3),
+    max: round(Math.max(...xs), 3),
+    n: xs.length,
+  };
+}
+
+/**
+ * The TLS bars on HTTPS keep-alive requests/s at 50 connections
+ * (`https-c50`), Switchyard under Bun against nginx: issue 15's "at least
+ * 0.7x" and issue 16's "at least 0.9x". The figure is the median of the
+ * per-run ratios, as issue 14's. None when the TLS part did not run.
+ */
+export function tlsBars(ms: readonly Measurement[]): Bar[] {
+  const scenario = "https-c50";
+  const target = "switchyard-bun";
+  const mine = ms.filter((m) => m.scenario === scenario && m.target === target);
+  const nginx = ms.filter((m) => m.scenario === scenario && m.target === "nginx");
+  if (mine.length === 0 && nginx.length === 0) return [];
+  const r = ratioToNginx(ms, scenario, target);
+  const usOf = (xs: readonly Measurement[]) =>
+    median(xs.map((m) => m.cpu.target_cores / m.rps * 1e6));
+  const limits = r === null
+    ? "not measured (no run with both Switchyard under Bun and nginx)"
+    : `median of ${r.n} per-run ratios (range ${r.min.toFixed(2)}-${r.max.toFixed(2)}); CPU ` +
+      `per request ${usOf(mine).toFixed(1)} µs against nginx's ${usOf(nginx).toFixed(1)} µs, ` +
+      `both pinned to one core, wrk and the backends on the other`;
+  const clean = r !== null && [...mine, ...nginx].every((m) => m.flags.length === 0);
+  return ([[15, 0.7], [16, 0.9]] as const).map(([issue, threshold]): Bar => ({
+    bar: `Switchyard under Bun: HTTPS keep-alive requests/s at 50 connections, at least ` +
+      `${threshold}x nginx's`,
+    issue,
+    target,
+    scenario,
+    measured: r?.median ?? null,
+    unit: "x",
+    threshold,
+    direction: "at least",
+    pass: r === null ? null : passes(r.median, "at least", threshold),
+    clean,
+    limits,
+  }));
 }

@@ -36,11 +36,25 @@ export interface Scenario {
    * drown the proxy's own latency.
    */
   readonly placement: "split" | "one-core";
-  /** The load generator (default wrk). */
-  readonly tool?: "wrk" | "ws";
+  /**
+   * The load generator (default wrk): the WebSocket client (`ws_load.ts`),
+   * h2load (HTTP/2), or parallel `openssl s_time -new` clients (one full
+   * handshake per connection; see `tls_tools.ts`).
+   */
+  readonly tool?: LoadTool;
   /** What one "request" is, for the tables (default req/s). */
-  readonly unit?: "req/s" | "msg/s";
+  readonly unit?: "req/s" | "msg/s" | "handshakes/s";
+  /**
+   * Over the targets' TLS listener (`--part tls`, issue 15): `h1` HTTPS with
+   * HTTP/1.1, `h2` HTTP/2 by ALPN. Absent: cleartext (`--part data`).
+   */
+  readonly tls?: "h1" | "h2";
+  /** h2load: concurrent streams per connection (`-m`); `connections` is its `-c`. */
+  readonly streams?: number;
 }
+
+/** The load generators the harness runs. */
+export type LoadTool = "wrk" | "ws" | "h2load" | "s_time";
 
 /** Every scenario the harness knows, in report order. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -116,9 +130,53 @@ export const SCENARIOS: readonly Scenario[] = [
     tool: "ws",
     unit: "msg/s",
   },
+  // issue 15's TLS scenarios (`--part tls`), on the same backends, with the same certificate
+  {
+    id: "tls-handshakes",
+    title: "New TLS handshakes per second (full handshakes, one HTTP/1.0 request each)",
+    connections: 8,
+    path: "/",
+    method: "GET",
+    bodyBytes: 0,
+    primary: "rps",
+    placement: "split",
+    tool: "s_time",
+    unit: "handshakes/s",
+    tls: "h1",
+  },
+  {
+    id: "https-c50",
+    title: "HTTPS keep-alive requests/s at 50 connections (HTTP/1.1 over TLS)",
+    connections: 50,
+    path: "/",
+    method: "GET",
+    bodyBytes: 0,
+    primary: "rps",
+    placement: "split",
+    tls: "h1",
+  },
+  {
+    id: "h2-s50",
+    title: "HTTP/2 requests/s at 50 streams (h2load, 10 connections x 5 streams, over TLS)",
+    connections: 10,
+    streams: 5,
+    path: "/",
+    method: "GET",
+    bodyBytes: 0,
+    primary: "rps",
+    placement: "split",
+    tool: "h2load",
+    tls: "h2",
+  },
 ];
 
-/** What `deno task bench` measures by default: issue 3's two and issue 9's data plane. */
+/** The scenarios of issue 15's TLS part (`--part tls`), in report order. */
+export const TLS_SCENARIOS: readonly string[] = SCENARIOS.filter((s) => s.tls).map((s) => s.id);
+
+/**
+ * What `deno task bench` measures by default: issue 3's two and issue 9's
+ * data plane (`--part data`), and issue 15's TLS scenarios (`--part tls`).
+ */
 export const DEFAULT_SCENARIOS: readonly string[] = [
   "rps-c50",
   "lat-c1",
@@ -126,7 +184,13 @@ export const DEFAULT_SCENARIOS: readonly string[] = [
   "body-1m",
   "post-64k",
   "ws-echo",
+  ...TLS_SCENARIOS,
 ];
+
+/** The `--part` a scenario belongs to: `tls` over the TLS listeners, else `data`. */
+export function scenarioPart(s: Pick<Scenario, "tls">): "data" | "tls" {
+  return s.tls ? "tls" : "data";
+}
 
 /** Resolves a `--scenarios` list (`all` for every one). */
 export function selectScenarios(list: string): Scenario[] {

@@ -17,6 +17,9 @@ const TOOLS: readonly { bin: string; packages: readonly string[] }[] = [
   { bin: "haproxy", packages: ["haproxy"] },
   { bin: "wrk", packages: ["wrk"] },
   { bin: "curl", packages: ["curl"] },
+  // the TLS part: HTTP/2 load, and new handshakes (s_time) and the certificate
+  { bin: "h2load", packages: ["nghttp2-client"] },
+  { bin: "openssl", packages: ["openssl"] },
   { bin: "taskset", packages: ["util-linux"] },
 ];
 
@@ -149,6 +152,8 @@ export function versions(): Record<string, string> {
     nginx: version(run("nginx", ["-v"]), /nginx\/(\S+)/),
     haproxy: version(run("haproxy", ["-v"]), /HAProxy version (\S+)/),
     wrk: version(run("wrk", ["-v"]), /wrk (?:debian\/)?(\S+)/),
+    h2load: version(run("h2load", ["--version"]), /nghttp2\/(\S+)/),
+    openssl: version(run("openssl", ["version"]), /OpenSSL (\S+)/),
     deno: version(run(runtimeBinary("deno"), ["--version"]), /deno (\S+)/),
     bun: first(run(runtimeBinary("bun"), ["--version"])),
     switchyard: commit ? `git ${commit}${dirty ? " (with uncommitted changes)" : ""}` : "unknown",

@@ -4,10 +4,12 @@
  * shell's `times` (exact, not sampled), and the CPU used meanwhile by the
  * target, the backends, and everything else on the machine from `/proc`.
  * The WebSocket echo scenario runs `ws_load.ts` (under Bun) instead of wrk,
- * with the same output and the same accounting.
+ * and the TLS scenarios h2load or parallel `openssl s_time` (`tls_tools.ts`),
+ * with the same figures and the same accounting.
  *
  * @module
  */
+import fs from "node:fs";
 import path from "node:path";
 import { REPO_ROOT, runtimeBinary } from "../../lib/runtime/role_command.ts";
 import {
@@ -22,7 +24,9 @@ import {
   treeCpuSeconds,
   treeSysSeconds,
 } from "./procs.ts";
+import type { LoadTool } from "./scenarios.ts";
 import { round } from "./system.ts";
+import { h2loadArgs, type LoadResult, parseH2load, parseSTime, sTimeArgs } from "./tls_tools.ts";
 
 const LUA = path.join(REPO_ROOT, "tests", "bench", "report.lua");
 const WS_LOAD = path.join(REPO_ROOT, "tests", "bench", "ws_load.ts");
@@ -95,12 +99,29 @@ export interface WrkOptions {
   readonly cpus: string | null;
   readonly method: string;
   readonly bodyBytes: number;
-  /** The load generator: wrk (default), or the WebSocket echo client (`ws_load.ts`). */
-  readonly tool?: "wrk" | "ws";
+  /**
+   * The load generator: wrk (default), the WebSocket echo client
+   * (`ws_load.ts`), h2load, or `connections` parallel `openssl s_time -new`.
+   */
+  readonly tool?: LoadTool;
+  /** h2load: streams per connection (`-m`, default 1). */
+  readonly streams?: number;
 }
 
-/** The load generator's command line (wrk, or the WebSocket client under Bun). */
-function loadCommand(o: WrkOptions): string[] {
+/** Where h2load writes each request's time (read back after the run). */
+function h2loadLog(sup: Supervisor): string {
+  return path.join(sup.stateDir, "h2load-requests.tsv");
+}
+
+/** The load generator's command line (wrk, or the WebSocket client under Bun...). */
+function loadCommand(o: WrkOptions, sup: Supervisor): string[] {
+  if (o.tool === "h2load") {
+    return h2loadArgs(o.url, o.connections, o.streams ?? 1, o.durationS, h2loadLog(sup));
+  }
+  if (o.tool === "s_time") {
+    const u = new URL(o.url);
+    return sTimeArgs(u.hostname, Number(u.port), u.pathname, o.connections, o.durationS);
+  }
   if (o.tool === "ws") {
     return [
       runtimeBinary("bun"),
@@ -137,20 +158,6 @@ export interface Accounting {
   readonly all: readonly Spawned[];
 }
 
-interface LuaResult {
-  duration_us: number;
-  requests: number;
-  bytes: number;
-  errors: WrkErrors;
-  latency_us: {
-    min: number;
-    max: number;
-    mean: number;
-    stdev: number;
-    percentiles: Record<string, number>;
-  };
-}
-
 /** The harness's own CPU seconds (not its children: those are accounted one by one). */
 function selfSeconds(): number {
   return processCpuSeconds(Deno.pid);
@@ -172,9 +179,35 @@ function delta(before: Map<number, number>, after: Map<number, number>, pids: nu
   return s;
 }
 
+/** The figures the load generator printed; throws when it failed or printed none. */
+function loadResult(
+  o: WrkOptions,
+  sup: Supervisor,
+  code: number | null,
+  out: string,
+  wall: number,
+  args: readonly string[],
+): LoadResult {
+  const failed = () => new Error(`${args.join(" ")} failed (exit ${code}):\n${out.slice(-4000)}`);
+  if (code !== 0) throw failed();
+  if (o.tool === "h2load") {
+    const log = fs.existsSync(h2loadLog(sup)) ? fs.readFileSync(h2loadLog(sup), "utf8") : "";
+    return parseH2load(out, log);
+  }
+  if (o.tool === "s_time") {
+    const r = parseSTime(out, o.connections, wall);
+    if (r.requests === 0) throw failed();
+    return r;
+  }
+  const line = /^(?:WRK|WS)_JSON (.+)$/m.exec(out);
+  if (!line) throw failed();
+  return JSON.parse(line[1]!) as LoadResult;
+}
+
 /** Runs wrk once and measures what it cost. Throws when wrk fails or prints no result. */
 export async function runWrk(sup: Supervisor, o: WrkOptions, acc: Accounting): Promise<WrkRun> {
-  const wrkArgs = loadCommand(o);
+  const wrkArgs = loadCommand(o, sup);
+  if (o.tool === "h2load") fs.rmSync(h2loadLog(sup), { force: true });
   // `times` prints the CPU time of the shell's children (wrk) when it exits
   const script = '"$@"; rc=$?; times >&2; exit $rc';
   const others = acc.all.filter((p) => p.running);
@@ -196,11 +229,7 @@ export async function runWrk(sup: Supervisor, o: WrkOptions, acc: Accounting): P
   const selfAfter = selfSeconds();
   const cpuAfter = cpuOf(others);
   const out = wrk.log;
-  const line = /^(?:WRK|WS)_JSON (.+)$/m.exec(out);
-  if (code !== 0 || !line) {
-    throw new Error(`${wrkArgs.join(" ")} failed (exit ${code}):\n${out}`);
-  }
-  const r = JSON.parse(line[1]!) as LuaResult;
+  const r = loadResult(o, sup, code, out, wall, wrkArgs);
   const times = [...out.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)];
   const t = times[times.length - 1];
   const wrkSeconds = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]) : NaN;

@@ -32,8 +32,8 @@ export function makeCa(dir: string, name = "test-ca"): CertFiles {
 
 /**
  * A certificate for `subject` (e.g. `/CN=shop.test/O=Acme`) with DNS names
- * `sans` (none: no subjectAltName), signed by `ca`. Written to `<file>.crt`
- * and `<file>.key` in `dir`.
+ * `sans` (none: no subjectAltName), signed by `ca`, with a P-256 key (or an
+ * RSA-2048 one: `key: "rsa"`). Written to `<file>.crt` and `<file>.key` in `dir`.
  */
 export function makeCert(
   dir: string,
@@ -42,12 +42,16 @@ export function makeCert(
   sans: readonly string[],
   ca: CertFiles,
   days = 30,
+  key: "ec" | "rsa" = "ec",
 ): CertFiles {
   const files = { cert: path.join(dir, `${file}.crt`), key: path.join(dir, `${file}.key`) };
   const csr = path.join(dir, `${file}.csr`);
   const ext = path.join(dir, `${file}.ext`);
+  const newKey = key === "rsa"
+    ? ["-newkey", "rsa:2048"]
+    : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
   execFileSync("openssl", [
-    ...["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
+    ...["req", "-new", ...newKey, "-nodes"],
     ...["-keyout", files.key, "-out", csr, "-subj", subject],
   ], { stdio: "ignore" });
   fs.writeFileSync(
