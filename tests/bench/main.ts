@@ -23,7 +23,8 @@
  * other parts' figures from the results already there.
  *
  * `--profile` instead runs Switchyard under each runtime with its CPU
- * profiler at 50 connections and writes `profile.md`.
+ * profiler at 50 connections and writes `profile.md` (`--profile --part tls`:
+ * at 50 HTTPS keep-alive connections, the `https-c50` scenario).
  *
  * Run `deno task bench --help` for the flags.
  *
@@ -377,7 +378,7 @@ async function startTargets(env: Env, profile: boolean): Promise<RunningTarget[]
           cpus: env.pin.target,
           allCpus: env.pin.all,
           profile,
-          tls: profile ? null : env.tls,
+          tls: env.tls,
         }),
       );
       const t = out[out.length - 1]!;
@@ -654,17 +655,19 @@ function printSummary(r: BenchResults): void {
 async function profile(env: Env): Promise<void> {
   const { opts } = env;
   const targets = await startTargets(env, true);
-  const s = SCENARIOS.find((x) => x.id === "rps-c50")!;
+  // the TLS path when only the TLS part is asked for
+  const overTls = env.tls !== null && !opts.parts.includes("data");
+  const s = SCENARIOS.find((x) => x.id === (overTls ? "https-c50" : "rps-c50"))!;
   const sections: string[] = [];
   for (const t of targets) {
-    const problem = sanityCheck(t, s, env.backends, env.stateDir);
+    const problem = sanityCheck(t, s, env.backends, env.stateDir, env.tls);
     if (problem) throw new Error(`${t.spec.id}: ${problem}`);
   }
   for (const t of targets) {
     // warm this one up right before its profiled run, so the profile is mostly load
     await warmUp(env, [t]);
     const r = await runWrk(env.sup, {
-      url: `${t.url}/`,
+      url: `${overTls ? t.tlsUrl : t.url}/`,
       connections: 50,
       threads: opts.wrkThreads,
       durationS: opts.duration,
@@ -686,7 +689,9 @@ async function profile(env: Env): Promise<void> {
       `${t.spec.label}`,
       summary,
       `Whole process life (start-up, ${opts.warmup} s warm-up, ${opts.duration} s at 50 ` +
-        `connections: ${Math.round(r.rps)} req/s under the profiler). Raw profile and the ` +
+        `${overTls ? "HTTPS keep-alive " : ""}connections: ${
+          Math.round(r.rps)
+        } req/s under the profiler). Raw profile and the ` +
         `runtime's own Markdown: \`${path.relative(REPO_ROOT, dir)}/\`.`,
     ));
   }
@@ -847,9 +852,7 @@ async function main(): Promise<number> {
         stateDir,
         pin,
         backends,
-        tls: opts.parts.includes("tls") && !opts.profile
-          ? makeBenchTls(path.join(stateDir, "tls"))
-          : null,
+        tls: opts.parts.includes("tls") ? makeBenchTls(path.join(stateDir, "tls")) : null,
         problems: [],
         waitLeft: opts.waitBudget,
       };
