@@ -710,19 +710,22 @@ async function profileLoad(env: Env, s: Scenario, titled: boolean): Promise<stri
     if (problem) throw new Error(`${t.spec.id}: ${problem}`);
   }
   for (const t of targets) {
-    // warm this one up right before its profiled run, so the profile is mostly load
-    await warmUp(env, [t]);
-    const r = await runWrk(env.sup, {
-      url: `${s.tls ? t.tlsUrl : t.url}${s.path}`,
-      connections: s.connections,
-      threads: s.tool === undefined || s.tool === "wrk" ? opts.wrkThreads : 1,
-      durationS: opts.duration,
-      cpus: env.pin.load,
-      method: s.method,
-      bodyBytes: s.bodyBytes,
-      tool: s.tool,
-      streams: s.streams,
-    }, { target: t.proc, backends: env.backends.map((b) => b.proc), all: env.sup.processes });
+    const load = (seconds: number) =>
+      runWrk(env.sup, {
+        url: `${s.tls ? t.tlsUrl : t.url}${s.path}`,
+        connections: s.connections,
+        threads: s.tool === undefined || s.tool === "wrk" ? opts.wrkThreads : 1,
+        durationS: seconds,
+        cpus: env.pin.load,
+        method: s.method,
+        bodyBytes: s.bodyBytes,
+        tool: s.tool,
+        streams: s.streams,
+      }, { target: t.proc, backends: env.backends.map((b) => b.proc), all: env.sup.processes });
+    // warm this one up right before its profiled run with the same load, so the profile is
+    // mostly that load
+    if (opts.warmup > 0) await load(Math.max(1, Math.round(opts.warmup)));
+    const r = await load(opts.duration);
     const unit = s.unit ?? "req/s";
     log(`profiled ${t.spec.id} (${s.id}): ${Math.round(r.rps)} ${unit} under the profiler`);
     await env.sup.stop(t.proc, 10_000);
