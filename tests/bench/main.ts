@@ -125,6 +125,13 @@ const FLAGS: readonly FlagSpec[] = [
     help: "output directory (default docs/bench, or .state/bench/quick with --quick)",
   },
   {
+    name: "state-dir",
+    type: "string",
+    value: "DIR",
+    help: "where the processes' configs, logs and pid record go (default .state/bench; a run " +
+      "first kills what an earlier run with the same directory left running)",
+  },
+  {
     name: "alt",
     type: "string",
     value: "DIR",
@@ -230,6 +237,7 @@ interface Options {
   readonly retries: number;
   readonly waitBudget: number;
   readonly install: boolean;
+  readonly stateDir: string;
 }
 
 function log(line: string): void {
@@ -305,6 +313,11 @@ function parseOptions(argv: readonly string[]): Options {
     retries: Math.max(0, Math.round(Number(f.retries))),
     waitBudget: Number(f["wait-budget"]),
     install: f.install !== false,
+    stateDir: path.resolve(
+      f["state-dir"] !== undefined
+        ? String(f["state-dir"])
+        : path.join(REPO_ROOT, ".state", "bench"),
+    ),
   };
 }
 
@@ -814,7 +827,7 @@ async function main(): Promise<number> {
     log(`wrote ${files.map((f) => path.relative(REPO_ROOT, f)).join(", ")}`);
     return 0;
   }
-  const stateDir = path.join(REPO_ROOT, ".state", "bench");
+  const stateDir = opts.stateDir;
   fs.mkdirSync(stateDir, { recursive: true });
   const sup = new Supervisor(stateDir);
   let stopping = false;
