@@ -14,7 +14,7 @@ import { certPath, CERTS_ROOT } from "../../lib/store/layout.ts";
 import { ctl } from "../support/ctl.ts";
 import { startAdmin, zkSandbox } from "../support/control_plane.ts";
 import { RUNTIMES, stopAll, tempDir } from "../support/processes.ts";
-import { selfSignedCertificate } from "../support/test_certificates.ts";
+import { selfSignedCertificate } from "../support/tls.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 const OPS = "ops:ops-secret";
