@@ -11,7 +11,10 @@
  * - `retry.max_retries` 0 and an empty retry budget relay the 503;
  * - when every backend answers 503, each is tried once and the last answer
  *   is relayed as it is (not a 502);
- * - an HTTP/2 client of the proxy (h2c, curl) gets the retry too.
+ * - an HTTP/2 client of the proxy (h2c, curl) gets the retry too;
+ * - the proxy drains a discarded answer's short Content-Length body and
+ *   pools its connection again (even when the body comes after the head),
+ *   and closes the connection of a chunked one.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -242,6 +245,72 @@ for (const runtime of RUNTIMES) {
           assert.deepEqual([r.status, r.body], [200, "b\n"], `GET /h${i} over HTTP/2`);
         }
         assert.ok(served(a).length - onA >= 2, "a was tried and its 503s discarded");
+      } catch (e) {
+        if (e instanceof Error) e.message += `\n--- proxy log ---\n${proxy.process.log}`;
+        throw e;
+      } finally {
+        await proxy.process.stop();
+        await Promise.all([a.close(), b.close()]);
+      }
+    },
+  });
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name:
+      `retry.on_status, proxy (${runtime}): a discarded answer's short body is drained and its connection reused; a chunked one's is closed`,
+    ...E2E,
+    fn: async () => {
+      let bodyWritten = false;
+      const a = await backend((r, c) => {
+        if (r.target.startsWith("/chunked")) {
+          c.write("HTTP/1.1 503 Service Unavailable\r\ntransfer-encoding: chunked\r\n\r\n");
+          c.write("7\r\na busy\n\r\n0\r\n\r\n");
+        } else if (r.target.startsWith("/split")) {
+          // the head alone: the proxy has moved on before the body comes
+          c.write("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 7\r\n\r\n");
+          setTimeout(() => {
+            c.write("a busy\n");
+            bodyWritten = true;
+          }, 200);
+        } else c.write(okResponse("a busy\n", "", "503 Service Unavailable"));
+      });
+      const b = await backend((_r, c) => c.write(okResponse("b\n")));
+      const proxy = await startProxy(runtime, { api: groupConfig([a, b], { on_status: [503] }) });
+      /** The connection `a` got the request for `path` on (the last such request). */
+      const connOf = (path: string) => served(a).findLast((r) => r.target === path)?.connId;
+      try {
+        // send GETs until one lands on a first (round robin: at most a few)
+        const landOnA = async (prefix: string): Promise<string> => {
+          for (let i = 0; i < 6; i++) {
+            const path = `${prefix}${i}`;
+            const r = await get(`${proxy.url}${path}`);
+            assert.deepEqual(r, { status: 200, body: "b\n" }, path);
+            if (connOf(path) !== undefined) return path;
+          }
+          throw new Error(`no ${prefix} request reached a`);
+        };
+        const whole = await landOnA("/whole");
+        const split = await landOnA("/split");
+        await waitUntil("a wrote the split body", () => bodyWritten);
+        const splitConn = connOf(split)!;
+        // the drained connection goes back to the pool: a later request to a arrives on it
+        let n = 0;
+        await waitUntil("a request on the drained connection", async () => {
+          await get(`${proxy.url}/after${n++}`);
+          return served(a).some((r) => r.target.startsWith("/after") && r.connId === splitConn);
+        });
+        assert.equal(a.closedIds.has(splitConn), false, "not closed");
+        assert.equal(a.closedIds.has(connOf(whole)!), false, "a complete short answer: pooled");
+
+        // a chunked answer is not drained: its connection is closed
+        const chunked = await landOnA("/chunked");
+        const chunkedConn = connOf(chunked)!;
+        await waitUntil(
+          "the chunked answer's connection closed",
+          () => a.closedIds.has(chunkedConn),
+        );
       } catch (e) {
         if (e instanceof Error) e.message += `\n--- proxy log ---\n${proxy.process.log}`;
         throw e;
