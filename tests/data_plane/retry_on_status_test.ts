@@ -11,7 +11,8 @@
  * - `retry.max_retries` 0 and an empty retry budget relay the 503;
  * - when every backend answers 503, each is tried once and the last answer
  *   is relayed as it is (not a 502);
- * - an HTTP/2 client of the proxy (h2c, curl) gets the retry too;
+ * - an HTTP/2 client of the proxy (h2c, curl) gets the retry too, and the
+ *   access log has one line per request with the backend that answered;
  * - the proxy drains a discarded answer's short Content-Length body and
  *   pools its connection again (even when the body comes after the head),
  *   and closes the connection of a chunked one.
@@ -20,7 +21,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { E2E } from "../support/http_lab.ts";
-import { RUNTIMES, waitUntil } from "../support/processes.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { RUNTIMES, tempDir, waitUntil } from "../support/processes.ts";
 import { okResponse, type RawBackend, RawConnection } from "../support/raw_http.ts";
 import { startProxy } from "../support/proxy.ts";
 import { FRONT_ENDS, type FrontEnd, metric, QUIET_HEALTH } from "./front_ends.ts";
@@ -215,14 +218,19 @@ function curlH2(url: string): Promise<{ code: number; status: number; body: stri
 
 for (const runtime of RUNTIMES) {
   Deno.test({
-    name: `retry.on_status, proxy (${runtime}): an HTTP/2 client's GET answered 503 is retried too`,
+    name:
+      `retry.on_status, proxy (${runtime}): an HTTP/2 client's GET answered 503 is retried too; the access log shows the backend that answered`,
     ...E2E,
     fn: async () => {
       const a = await backend((_r, c) =>
         c.write(okResponse("a busy\n", "", "503 Service Unavailable"))
       );
       const b = await backend((_r, c) => c.write(okResponse("b\n")));
-      const proxy = await startProxy(runtime, { api: groupConfig([a, b], {}) });
+      const accessLog = path.join(tempDir("retry-status"), "access.log");
+      const proxy = await startProxy(runtime, { api: groupConfig([a, b], {}) }, [
+        "--access-log",
+        accessLog,
+      ]);
       try {
         // positive control: over HTTP/2 too, the 503 reaches the client without on_status
         const before: number[] = [];
@@ -245,6 +253,21 @@ for (const runtime of RUNTIMES) {
           assert.deepEqual([r.status, r.body], [200, "b\n"], `GET /h${i} over HTTP/2`);
         }
         assert.ok(served(a).length - onA >= 2, "a was tried and its 503s discarded");
+        // the access log has one line per request, as for other retries: the backend that answered
+        const lines = () =>
+          fs.existsSync(accessLog)
+            ? fs.readFileSync(accessLog, "utf8").split("\n").filter(Boolean).map((l) =>
+              JSON.parse(l) as { path: string; backend: string; status: number }
+            )
+            : [];
+        await waitUntil("the access log lines (flushed every 100 ms)", () => {
+          return lines().filter((l) => l.path.startsWith("/h")).length >= 6;
+        });
+        const retried = lines().filter((l) => l.path.startsWith("/h"));
+        assert.deepEqual(
+          retried.map((l) => [l.path, l.backend, l.status]).toSorted(),
+          [0, 1, 2, 3, 4, 5].map((i) => [`/h${i}`, b.address, 200]),
+        );
       } catch (e) {
         if (e instanceof Error) e.message += `\n--- proxy log ---\n${proxy.process.log}`;
         throw e;
