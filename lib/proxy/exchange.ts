@@ -8,9 +8,10 @@
  * the body to a {@link RequestBodyPump} and the answer to a
  * {@link ResponseRelay} (or, after a 101, the connection pair to a
  * {@link Tunnel}). An answer whose status `retry.on_status` lists may be
- * discarded for another attempt (`answerDiscarded`). When no attempt is left, `faultAnswer()` says what the
- * client is told: 502 for refused/reset/garbled, 504 for no response head in
- * time, 503 when no backend is usable. Every end path releases the lease.
+ * discarded for another attempt (`answerDiscarded`). When no attempt is
+ * left, `faultAnswer()` says what the client is told: 502 for
+ * refused/reset/garbled, 504 for no response head in time, 503 when no
+ * backend is usable. Every end path releases the lease.
  *
  * @module
  */
@@ -268,6 +269,10 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
     }, cookies);
   }
 
+  /**
+   * A 5xx head arrived: with `retry.on_status` (nothing to check when it is
+   * empty, the default), the attempt may discard it for another backend.
+   */
   answerDiscarded(head: ResponseHead, framing: ResponseFraming, received: number): boolean {
     const status = head.status;
     if (this.#snap.config.retry.on_status.length === 0) return false;
