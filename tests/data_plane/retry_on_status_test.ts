@@ -13,6 +13,8 @@
  *   is relayed as it is (not a 502);
  * - an HTTP/2 client of the proxy (h2c, curl) gets the retry too, and the
  *   access log has one line per request with the backend that answered;
+ *   a bad `on_status` is refused naming the entry, and the last good config
+ *   keeps serving;
  * - the proxy drains a discarded answer's short Content-Length body and
  *   pools its connection again (even when the body comes after the head),
  *   and closes the connection of a chunked one.
@@ -219,7 +221,7 @@ function curlH2(url: string): Promise<{ code: number; status: number; body: stri
 for (const runtime of RUNTIMES) {
   Deno.test({
     name:
-      `retry.on_status, proxy (${runtime}): an HTTP/2 client's GET answered 503 is retried too; the access log shows the backend that answered`,
+      `retry.on_status, proxy (${runtime}): an HTTP/2 client's GET answered 503 is retried too; the access log shows the backend that answered; a bad list is refused`,
     ...E2E,
     fn: async () => {
       const a = await backend((_r, c) =>
@@ -268,6 +270,22 @@ for (const runtime of RUNTIMES) {
           retried.map((l) => [l.path, l.backend, l.status]).toSorted(),
           [0, 1, 2, 3, 4, 5].map((i) => [`/h${i}`, b.address, 200]),
         );
+
+        // a bad list is refused naming the entry, and the last good config keeps serving
+        proxy.writeConfig({ api: groupConfig([a, b], { on_status: [503, 404] }) });
+        await waitUntil("the bad config refused", async () => {
+          return (await proxy.status()).rejected_total >= 1;
+        });
+        const refused = await proxy.status() as unknown as {
+          last_rejected: { issues: { field: string; reason: string }[] };
+        };
+        assert.deepEqual(refused.last_rejected.issues.map((i) => [i.field, i.reason]), [
+          ["retry.on_status[1]", "must be an integer status from 500 to 599"],
+        ]);
+        for (let i = 0; i < 4; i++) {
+          const r = await curlH2(`${proxy.url}/k${i}`);
+          assert.deepEqual([r.status, r.body], [200, "b\n"], `GET /k${i} after the refused config`);
+        }
       } catch (e) {
         if (e instanceof Error) e.message += `\n--- proxy log ---\n${proxy.process.log}`;
         throw e;
