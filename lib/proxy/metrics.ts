@@ -326,14 +326,14 @@ export class ProxyMetricFamilies {
 export class ProxyMetrics {
   readonly families: ProxyMetricFamilies;
   readonly retries: CounterChild;
+  /** `switchyard_status_retries_total` children by status (created on first use). */
+  readonly #statusRetries = new Map<number, CounterChild>();
   /** Request fields dropped for an underscore in their name (no name label: bounded). */
   readonly droppedUnderscoreHeaders: CounterChild;
   readonly connectionsTotal: CounterChild;
   readonly activeConnections: { value: number };
   readonly #backends = new Map<string, BackendMetrics>();
   readonly #errorChildren = new Map<string, CounterChild>();
-  /** `switchyard_status_retries_total` children by status (created on first use). */
-  readonly #statusRetries = new Map<number, CounterChild>();
   /** Request counters of proxy-generated responses (backend "none"; no duration series). */
   readonly #none: (CounterChild | undefined)[] = [];
   readonly #group: string;
@@ -425,6 +425,11 @@ export class ProxyMetrics {
     this.#request(this.#none, "none", method, status).inc();
   }
 
+  /** Counts a configured response the proxy made itself (a redirect, a direct response). */
+  countGenerated(method: string, status: number): void {
+    this.#request(this.#none, "none", method, status).inc();
+  }
+
   /**
    * Counts a retry on another backend after an answer with `status` (listed
    * in `retry.on_status`): in `switchyard_retries_total` and by status.
@@ -437,11 +442,6 @@ export class ProxyMetrics {
       this.#statusRetries.set(status, c);
     }
     c.inc();
-  }
-
-  /** Counts a configured response the proxy made itself (a redirect, a direct response). */
-  countGenerated(method: string, status: number): void {
-    this.#request(this.#none, "none", method, status).inc();
   }
 
   /** Forgets backends no longer configured so their series stop. */
