@@ -92,6 +92,13 @@ for (const [label, start] of FRONT_ENDS) {
 
         await apply(fe, groupConfig([a, b], { on_status: [503] }));
         const retriesBefore = await retries(fe);
+        const a5xx = async () =>
+          metric(await fe.metrics(), "switchyard_requests_total", {
+            backend: a.address,
+            class: "5xx",
+          });
+        const a5xxBefore = await a5xx();
+        assert.equal(a5xxBefore, 2, "the control's two 503s were counted as responses");
         const onA = served(a).length;
         for (let i = 0; i < 6; i++) {
           const r = await get(fe.url(`/g${i}`));
@@ -102,6 +109,7 @@ for (const [label, start] of FRONT_ENDS) {
         assert.ok(getsOnA >= 2, `a was tried (${getsOnA} times), its 503s discarded`);
         assert.equal(await statusRetries(fe), getsOnA, "one status retry per 503 discarded");
         assert.equal(await retries(fe) - retriesBefore, getsOnA, "in switchyard_retries_total too");
+        assert.equal(await a5xx(), a5xxBefore, "a discarded answer is not a response to count");
 
         // a POST is never sent twice: a's 503 is relayed
         const posts: number[] = [];
