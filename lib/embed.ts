@@ -18,6 +18,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { GetConnInfo } from "hono/conninfo";
 import { BackendLease } from "./group/backend_lease.ts";
 import type { GroupState } from "./group/group_state.ts";
+import type { GroupSnapshot } from "./group/snapshot.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { clientAddress, loadConnInfo, UNKNOWN_CLIENT } from "./runtime/hono_conn_info.ts";
 import { fetchProbe } from "./health/fetch_probe.ts";
@@ -26,7 +27,7 @@ import { FetchTransport } from "./proxy/fetch_transport.ts";
 import { GroupRuntimeCore } from "./proxy/group_runtime_core.ts";
 import { requestHashKey, usesKey } from "./proxy/hash_key.ts";
 import { ProxyMetrics } from "./proxy/metrics.ts";
-import { retryDecision } from "./proxy/retry_policy.ts";
+import { retryDecision, statusRetryDecision } from "./proxy/retry_policy.ts";
 import { type Transport, UpstreamError } from "./proxy/transport.ts";
 
 /** The socket transport's module, loaded on demand (it imports node:net). */
@@ -154,6 +155,27 @@ export function stripPathPrefix(path: string, prefix: string | undefined): strin
 }
 
 /**
+ * Whether `request` came with a body: a body stream, or a head that declares
+ * one (a runtime may hand a GET's body to no one: its `body` is null then,
+ * while the client did send it). Pure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { declaresBody } from "./embed.ts";
+ * assert.equal(declaresBody(new Request("http://a/")), false);
+ * assert.equal(declaresBody(new Request("http://a/", { headers: { "content-length": "4" } })), true);
+ * assert.equal(declaresBody(new Request("http://a/", { method: "PUT", body: "x" })), true);
+ * ```
+ */
+export function declaresBody(request: Request): boolean {
+  if (request.body !== null) return true;
+  const h = request.headers;
+  const length = h.get("content-length");
+  return h.has("transfer-encoding") || (length !== null && length !== "0");
+}
+
+/**
  * Creates a load balancer to mount in a Hono app. It runs on the same group
  * runtime as the proxy role: slow start and ejections follow the clock
  * without traffic, idle upstream connections are closed after their idle
@@ -267,6 +289,29 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
   let version = 1;
   const m = metrics;
 
+  /**
+   * Whether an answer with `status` (a 5xx, `retry.on_status` not empty) is
+   * discarded and `request` sent to another backend: `statusRetryDecision()`,
+   * then the retry budget. Both transports drop a GET's or HEAD's body, but
+   * a request that came with one is still not retried (as by the proxy role).
+   */
+  const retriesAnswer = (
+    request: Request,
+    status: number,
+    attempts: number,
+    snap: GroupSnapshot,
+  ): boolean =>
+    statusRetryDecision({
+        method: request.method,
+        upgrade: false,
+        hasBody: declaresBody(request),
+        status,
+        onStatus: snap.config.retry.on_status,
+        attempts,
+        maxRetries: snap.config.retry.max_retries,
+        backends: snap.backends.length,
+      }) === "next_backend" && runtime.budget().tryRetry(runtime.wallNow());
+
   /** Forwards `request` to `path` (the prefix already stripped) plus the URL's query. */
   const forward = async (
     request: Request,
@@ -314,8 +359,11 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
       }
       const held: BackendLease = lease;
       const bm = m.forBackend(held.address);
+      // an answer discarded for another attempt (retry.on_status) is not a response to count
+      let discarded = false;
+      let res: Response;
       try {
-        return await via.forward(request, {
+        res = await via.forward(request, {
           backend: held.backend,
           fresh,
           connectTimeoutMs: cfg.connect_timeout_seconds * 1000,
@@ -323,10 +371,17 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
           clientIp,
           target,
           observer: {
-            head: (status) => held.report(status >= 500 && snap.outlierSettings.count5xx),
+            head: (status) => {
+              held.report(status >= 500 && snap.outlierSettings.count5xx);
+              // decided at the head, before a bodiless answer's end is counted
+              if (status >= 500 && cfg.retry.on_status.length > 0) {
+                discarded = retriesAnswer(request, status, tried.length, snap);
+              }
+            },
             // the one place a started response leaves the backend's in-flight count
             end: (status) => {
               held.release();
+              if (discarded) return;
               m.countResponse(
                 bm,
                 held.address,
@@ -377,6 +432,16 @@ export function createLoadBalancer(options: LoadBalancerOptions): LoadBalancer {
         m.countError(cause, status, method);
         return plain(status, status === 504 ? "gateway timeout\n" : "bad gateway\n");
       }
+      if (discarded) {
+        // the answer goes unread: cancelling its body ends the attempt (the lease's release;
+        // the transport closes the connection), and the 5xx was reported at its head
+        await res.body?.cancel().catch(() => {});
+        lease = null;
+        fresh = false;
+        m.countStatusRetry(res.status);
+        continue;
+      }
+      return res;
     }
   };
 

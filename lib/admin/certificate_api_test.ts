@@ -9,7 +9,7 @@ import { digestAcl, writerOnlyAcl } from "../store/acl.ts";
 import { certPath, CERTS_ROOT } from "../store/layout.ts";
 import { MemoryServer, type MemoryStore } from "../store/memory.ts";
 import { NoAuthError } from "../store/types.ts";
-import { selfSignedCertificate } from "../../tests/support/test_certificates.ts";
+import { selfSignedCertificate } from "../../tests/support/tls.ts";
 import { adminApi } from "./api.ts";
 import { ConfigRepo } from "./config_repo.ts";
 

@@ -223,10 +223,47 @@ export const hashKeySchema = z.strictObject({
   }
 });
 
-/** Retries of failed attempts (connect refused/reset before any response byte). */
+/**
+ * The 5xx statuses `retry.on_status` may list: each an integer from 500 to
+ * 599, each once. Checked item by item so an error names the entry
+ * (`retry.on_status[1]: must be ...`, the index as for every list).
+ */
+const retryStatusList = z.array(
+  z.number({ error: "must be an integer status from 500 to 599" }).int(
+    "must be an integer status from 500 to 599",
+  ).min(500, "must be an integer status from 500 to 599").max(
+    599,
+    "must be an integer status from 500 to 599",
+  ),
+  { error: "must be a list of status codes (500 to 599)" },
+).superRefine((list, ctx) => {
+  list.forEach((status, i) => {
+    const first = list.indexOf(status);
+    if (first < i) {
+      ctx.addIssue({
+        code: "custom",
+        path: [i],
+        message: `duplicate status ${status} (also at index ${first})`,
+      });
+    }
+  });
+});
+
+/**
+ * Retries of failed attempts (connect refused/reset before any response
+ * byte) and, with `on_status`, of answers with a listed 5xx status.
+ */
 export const retrySchema = z.strictObject({
   /** Extra attempts per request, each on another backend. */
   max_retries: count(0, 10).default(2),
+  /**
+   * Response statuses (500-599) that send an idempotent request without a
+   * body to another backend instead of to the client, as nginx's
+   * `proxy_next_upstream http_503` or Envoy's `retriable-status-codes`; the
+   * last attempt's answer is relayed as it is. Empty (the default): answers
+   * are always relayed, and the request path checks nothing more.
+   */
+  on_status: retryStatusList.default([]),
   /** Retries may add at most this fraction of requests (a retry budget, as in Envoy/Linkerd). */
   budget_ratio: z.number({ error: "must be a number" }).min(0, "must be at least 0").max(
     10,

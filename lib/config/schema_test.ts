@@ -102,7 +102,7 @@ Deno.test("validateGroupConfig() fills every default when only backend_servers i
     hash_key: { source: "client_ip" },
     connect_timeout_seconds: 3,
     response_timeout_seconds: 60,
-    retry: { max_retries: 2, budget_ratio: 0.2, min_retries_per_second: 10 },
+    retry: { max_retries: 2, budget_ratio: 0.2, min_retries_per_second: 10, on_status: [] },
     upstream_keepalive: { max_idle: 64, idle_timeout_seconds: 4 },
     outlier_detection: {
       enabled: true,
@@ -136,13 +136,19 @@ Deno.test("validateGroupConfig() fills defaults inside partly given nested objec
     retry: { max_retries: 0 },
     upstream_keepalive: { idle_timeout_seconds: 5 },
   });
-  assert.deepEqual(cfg.retry, { max_retries: 0, budget_ratio: 0.2, min_retries_per_second: 10 });
+  assert.deepEqual(cfg.retry, {
+    max_retries: 0,
+    budget_ratio: 0.2,
+    min_retries_per_second: 10,
+    on_status: [],
+  });
   assert.deepEqual(cfg.upstream_keepalive, { max_idle: 64, idle_timeout_seconds: 5 });
   assert.equal(valid({ ...MINIMAL, limits: { max_body_bytes: 10 } }).limits.max_header_count, 100);
   assert.deepEqual(valid({ ...MINIMAL, retry: {} }).retry, {
     max_retries: 2,
     budget_ratio: 0.2,
     min_retries_per_second: 10,
+    on_status: [],
   });
 });
 
@@ -150,6 +156,7 @@ Deno.test("validateGroupConfig() never shares default objects between results", 
   const a = valid(MINIMAL);
   const b = valid(MINIMAL);
   assert.notEqual(a.retry, b.retry);
+  assert.notEqual(a.retry.on_status, b.retry.on_status);
   assert.notEqual(a.hash_key, b.hash_key);
   assert.notEqual(a.upstream_keepalive, b.upstream_keepalive);
   assert.notEqual(a.limits, b.limits);
@@ -170,7 +177,7 @@ Deno.test("validateGroupConfig() accepts every field set explicitly", () => {
     hash_key: { source: "header", name: "X-User-Id" },
     connect_timeout_seconds: 1,
     response_timeout_seconds: 86_400,
-    retry: { max_retries: 10, budget_ratio: 0, min_retries_per_second: 0 },
+    retry: { max_retries: 10, budget_ratio: 0, min_retries_per_second: 0, on_status: [502, 503] },
     upstream_keepalive: { max_idle: 0, idle_timeout_seconds: 3600 },
     outlier_detection: {
       enabled: false,
@@ -607,6 +614,43 @@ Deno.test("validateGroupConfig() bounds the retry settings", () => {
     "must be at most 100000",
   ]);
   assert.deepEqual(onlyIssue(withField("retry", 3)), ["retry", "must be an object"]);
+});
+
+Deno.test("validateGroupConfig() checks retry.on_status entry by entry, naming the entry", () => {
+  assert.deepEqual(valid(withField("retry", { on_status: [502, 503, 504] })).retry.on_status, [
+    502,
+    503,
+    504,
+  ]);
+  assert.deepEqual(valid(withField("retry", { on_status: [500, 599] })).retry.on_status, [
+    500,
+    599,
+  ]);
+  const status = "must be an integer status from 500 to 599";
+  assert.deepEqual(onlyIssue(withField("retry", { on_status: [503, 404] })), [
+    "retry.on_status[1]",
+    status,
+  ]);
+  assert.deepEqual(onlyIssue(withField("retry", { on_status: [600] })), [
+    "retry.on_status[0]",
+    status,
+  ]);
+  assert.deepEqual(onlyIssue(withField("retry", { on_status: [502.5] })), [
+    "retry.on_status[0]",
+    status,
+  ]);
+  assert.deepEqual(onlyIssue(withField("retry", { on_status: [502, "503"] })), [
+    "retry.on_status[1]",
+    status,
+  ]);
+  assert.deepEqual(onlyIssue(withField("retry", { on_status: [503, 502, 503] })), [
+    "retry.on_status[2]",
+    "duplicate status 503 (also at index 0)",
+  ]);
+  assert.deepEqual(onlyIssue(withField("retry", { on_status: 503 })), [
+    "retry.on_status",
+    "must be a list of status codes (500 to 599)",
+  ]);
 });
 
 Deno.test("validateGroupConfig() bounds the upstream keepalive settings", () => {

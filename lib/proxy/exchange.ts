@@ -7,9 +7,11 @@
  * when safe; the exchange writes the request head on the connection, hands
  * the body to a {@link RequestBodyPump} and the answer to a
  * {@link ResponseRelay} (or, after a 101, the connection pair to a
- * {@link Tunnel}). When no attempt is left, `faultAnswer()` says what the
- * client is told: 502 for refused/reset/garbled, 504 for no response head in
- * time, 503 when no backend is usable. Every end path releases the lease.
+ * {@link Tunnel}). An answer whose status `retry.on_status` lists may be
+ * discarded for another attempt (`answerDiscarded`). When no attempt is
+ * left, `faultAnswer()` says what the client is told: 502 for
+ * refused/reset/garbled, 504 for no response head in time, 503 when no
+ * backend is usable. Every end path releases the lease.
  *
  * @module
  */
@@ -32,6 +34,8 @@ import { type RelayOwner, ResponseRelay } from "./response_relay.ts";
 import { Tunnel } from "./tunnel.ts";
 import { type AttemptOwner, UpstreamAttempt } from "./upstream_attempt.ts";
 import { Fault, faultAnswer } from "./upstream_fault.ts";
+import { discardedBodyLeft } from "./discarded_response.ts";
+import type { ResponseFraming } from "../http1/response_framing.ts";
 import type { UpstreamConnection } from "./upstream_pool.ts";
 import type { RouteLane } from "./route_lane.ts";
 import { applyResponsePolicy } from "../routing/response_policy.ts";
@@ -263,6 +267,22 @@ export class Exchange implements AttemptOwner, PumpOwner, RelayOwner {
       clientIp: this.#client.clientIp,
       requestId: this.#requestId ?? "",
     }, cookies);
+  }
+
+  /**
+   * A 5xx head arrived: with `retry.on_status` (nothing to check when it is
+   * empty, the default), the attempt may discard it for another backend.
+   */
+  answerDiscarded(head: ResponseHead, framing: ResponseFraming, received: number): boolean {
+    const status = head.status;
+    if (this.#snap.config.retry.on_status.length === 0) return false;
+    if (!this.#attempt.mayRetryAnswer(status, this.#pump !== null)) return false;
+    this.responseDeadline = 0;
+    this.#attempt.retryAnswered(
+      status,
+      discardedBodyLeft(framing, head.contentLength, received, head.keepAlive),
+    );
+    return true;
   }
 
   responseHead(status: number): void {

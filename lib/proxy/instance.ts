@@ -12,10 +12,11 @@ import type { GroupState } from "../group/group_state.ts";
 import { applyExternalHealth } from "../health/external_health.ts";
 import type { Logger } from "../log.ts";
 import { addProcessMetrics } from "../runtime/process.ts";
-import { runtimeVersion, serve, type ServeHandle } from "../runtime/serve.ts";
+import { runtimeVersion } from "../runtime/serve.ts";
 import { adminApp } from "./admin_app.ts";
 import { GroupRuntime } from "./group_runtime.ts";
 import { ProxyMetrics } from "./metrics.ts";
+import { type BoundPorts, type ListenAt, ProxyListeners } from "./proxy_listeners.ts";
 import { ProxyServer } from "./server.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { LoadSample } from "./load_reporter.ts";
@@ -54,9 +55,7 @@ export class ProxyInstance {
   readonly startedAt = Date.now();
   /** The TLS listener's certificates and settings (`--tls-listen`), or null. */
   readonly tls: TlsTermination | null;
-  #admin: ServeHandle | null = null;
-  #listen = "";
-  #tlsListen = "";
+  readonly #listeners: ProxyListeners;
   readonly #log: Logger;
 
   constructor(readonly options: ProxyInstanceOptions) {
@@ -81,6 +80,7 @@ export class ProxyInstance {
       tls: this.tls,
     });
     this.server = server;
+    this.#listeners = new ProxyListeners(server, this.tls, options.tls?.listen ?? null);
   }
 
   /** Whether this proxy runs active health checks itself. */
@@ -143,54 +143,30 @@ export class ProxyInstance {
    * When either cannot listen, rejects with its `ListenError` after stopping
    * everything (listener, sweeper, health checks), so nothing lingers.
    */
-  async start(
-    listen: { host: string; port: number },
-    adminListen: { host: string; port: number },
-  ): Promise<{ port: number; adminPort: number; tlsPort: number | null }> {
-    try {
-      return await this.#start(listen, adminListen);
-    } catch (e) {
-      await this.shutdown(0);
-      throw e;
-    }
-  }
-
-  async #start(
-    listen: { host: string; port: number },
-    adminListen: { host: string; port: number },
-  ): Promise<{ port: number; adminPort: number; tlsPort: number | null }> {
-    const bound = await this.server.listen(listen.host, listen.port);
-    this.#listen = `${listen.host}:${bound.port}`;
-    const tlsPort = await this.#startTls();
-    this.#admin = await serve(
-      adminApp(this.state, this.metrics.registry, {
-        id: this.options.id,
-        runtime: runtimeVersion(),
-        startedAt: this.startedAt,
-        source: this.options.source,
-        listen: this.#listen,
-        healthChecks: this.probing,
-        connections: () => this.server.connectionCount,
-        draining: () => this.server.draining,
-        extra: () => ({
-          health_checks: this.probing ? "proxy" : "orchestrator",
-          ...(this.tls ? { tls_listen: this.#tlsListen, tls: this.tls.status() } : {}),
-          ...this.options.statusExtra?.(),
-        }),
-      }).fetch,
-      { hostname: adminListen.host, port: adminListen.port },
+  start(listen: ListenAt, adminListen: ListenAt): Promise<BoundPorts> {
+    return this.#listeners.start(
+      listen,
+      adminListen,
+      () =>
+        adminApp(this.state, this.metrics.registry, {
+          id: this.options.id,
+          runtime: runtimeVersion(),
+          startedAt: this.startedAt,
+          source: this.options.source,
+          listen: this.#listeners.listenAddress,
+          healthChecks: this.probing,
+          connections: () => this.server.connectionCount,
+          draining: () => this.server.draining,
+          extra: () => ({
+            health_checks: this.probing ? "proxy" : "orchestrator",
+            ...(this.tls
+              ? { tls_listen: this.#listeners.tlsListenAddress, tls: this.tls.status() }
+              : {}),
+            ...this.options.statusExtra?.(),
+          }),
+        }).fetch,
+      () => this.shutdown(0),
     );
-    return { port: bound.port, adminPort: this.#admin.port, tlsPort };
-  }
-
-  /** Opens the TLS listener (`--tls-listen`) and follows certificate changes; its port, or null. */
-  async #startTls(): Promise<number | null> {
-    const at = this.options.tls?.listen;
-    if (this.tls === null || !at) return null;
-    const bound = await this.server.listenTls(at.host, at.port);
-    this.#tlsListen = `${at.host}:${bound.port}`;
-    this.tls.watch();
-    return bound.port;
   }
 
   /** Client connections and requests in flight now (the registration's load). */
@@ -202,15 +178,12 @@ export class ProxyInstance {
 
   /** The address clients reach this proxy on (after {@link start}). */
   get listenAddress(): string {
-    return this.#listen;
+    return this.#listeners.listenAddress;
   }
 
   /** Drains and stops everything (health checks first, then the listener, then the group's timers and pools). */
   async shutdown(drainMs: number): Promise<void> {
     this.runtime.setProbing(false);
-    this.tls?.stop();
-    await this.server.shutdown(drainMs);
-    this.runtime.close();
-    await this.#admin?.shutdown();
+    await this.#listeners.shutdown(drainMs, () => this.runtime.close());
   }
 }

@@ -12,12 +12,13 @@ import type { Logger } from "../log.ts";
 import { groupReferences } from "../routing/references.ts";
 import type { RouteIssue } from "../routing/schema.ts";
 import { addProcessMetrics } from "../runtime/process.ts";
-import { runtimeVersion, serve, type ServeHandle } from "../runtime/serve.ts";
+import { runtimeVersion } from "../runtime/serve.ts";
 import { contentVersion } from "../source/config_file.ts";
 import type { ListenerFileUpdate } from "../source/listener_file.ts";
 import { adminRoutes, statusDocument } from "./admin_app.ts";
 import { type ListenerApplied, ListenerRuntime } from "./listener_runtime.ts";
 import { ProxyMetricFamilies, ProxyMetrics } from "./metrics.ts";
+import { type BoundPorts, type ListenAt, ProxyListeners } from "./proxy_listeners.ts";
 import { ProxyServer } from "./server.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { LoadSample } from "./load_reporter.ts";
@@ -48,9 +49,7 @@ export class ListenerInstance {
   readonly startedAt = Date.now();
   /** The TLS listener's certificates and settings (`--tls-listen`), or null. */
   readonly tls: TlsTermination | null;
-  #admin: ServeHandle | null = null;
-  #listen = "";
-  #tlsListen = "";
+  readonly #listeners: ProxyListeners;
   readonly #log: Logger;
 
   constructor(readonly options: ListenerInstanceOptions) {
@@ -72,6 +71,7 @@ export class ListenerInstance {
       accessLog: options.accessLog ?? null,
       tls: this.tls,
     });
+    this.#listeners = new ProxyListeners(this.server, this.tls, options.tls?.listen ?? null);
   }
 
   /**
@@ -138,13 +138,13 @@ export class ListenerInstance {
       worker: workerIndex(),
       listener: this.options.listener,
       runtime: runtimeVersion(),
-      listen: this.#listen,
+      listen: this.#listeners.listenAddress,
       source: this.options.source,
       started_at: new Date(this.startedAt).toISOString(),
       draining: this.server.draining,
       connections: this.server.connectionCount,
       health_checks: rt.probing ? "proxy" : "external",
-      ...(this.tls ? { tls_listen: this.#tlsListen, tls: this.tls.status() } : {}),
+      ...(this.tls ? { tls_listen: this.#listeners.tlsListenAddress, tls: this.tls.status() } : {}),
       ...this.options.statusExtra?.(),
       routes: rt.config
         ? {
@@ -173,7 +173,7 @@ export class ListenerInstance {
       runtime: runtimeVersion(),
       startedAt: this.startedAt,
       source: this.options.source,
-      listen: this.#listen,
+      listen: this.#listeners.listenAddress,
       healthChecks: this.runtime.probing,
       connections: () => this.server.connectionCount,
       draining: () => this.server.draining,
@@ -185,34 +185,14 @@ export class ListenerInstance {
    * When either cannot listen, rejects with its `ListenError` after stopping
    * everything.
    */
-  async start(
-    listen: { host: string; port: number },
-    adminListen: { host: string; port: number },
-  ): Promise<{ port: number; adminPort: number; tlsPort: number | null }> {
-    try {
-      const bound = await this.server.listen(listen.host, listen.port);
-      this.#listen = `${listen.host}:${bound.port}`;
-      let tlsPort: number | null = null;
-      const at = this.options.tls?.listen;
-      if (this.tls !== null && at) {
-        tlsPort = (await this.server.listenTls(at.host, at.port)).port;
-        this.#tlsListen = `${at.host}:${tlsPort}`;
-        this.tls.watch();
-      }
-      this.#admin = await serve(
-        adminRoutes({
-          registry: this.families.registry,
-          draining: () => this.server.draining,
-          ready: () => this.runtime.config !== null,
-          status: () => this.status(),
-        }).fetch,
-        { hostname: adminListen.host, port: adminListen.port },
-      );
-      return { port: bound.port, adminPort: this.#admin.port, tlsPort };
-    } catch (e) {
-      await this.shutdown(0);
-      throw e;
-    }
+  start(listen: ListenAt, adminListen: ListenAt): Promise<BoundPorts> {
+    return this.#listeners.start(listen, adminListen, () =>
+      adminRoutes({
+        registry: this.families.registry,
+        draining: () => this.server.draining,
+        ready: () => this.runtime.config !== null,
+        status: () => this.status(),
+      }).fetch, () => this.shutdown(0));
   }
 
   /** Client connections and requests in flight now, over every group (the registration's load). */
@@ -226,16 +206,13 @@ export class ListenerInstance {
 
   /** The address clients reach this proxy on (after {@link start}). */
   get listenAddress(): string {
-    return this.#listen;
+    return this.#listeners.listenAddress;
   }
 
   /** Drains and stops everything. */
   async shutdown(drainMs: number): Promise<void> {
     this.runtime.setProbing(false);
-    this.tls?.stop();
-    await this.server.shutdown(drainMs);
-    this.runtime.close();
-    await this.#admin?.shutdown();
+    await this.#listeners.shutdown(drainMs, () => this.runtime.close());
   }
 }
 

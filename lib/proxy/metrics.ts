@@ -77,6 +77,8 @@ export class ProxyMetricFamilies {
   readonly duration: Histogram;
   readonly errors: Counter;
   readonly retries: Counter;
+  /** Retries because the backend answered a status listed in `retry.on_status`, by that status. */
+  readonly statusRetries: Counter;
   readonly dropped: Counter;
   readonly connections: Counter;
   readonly active: Gauge;
@@ -121,6 +123,15 @@ export class ProxyMetricFamilies {
     );
     this.retries = r.add(
       new Counter("switchyard_retries_total", "Attempts retried on another backend.", ["group"]),
+    );
+    // a family of its own, not a label on switchyard_retries_total: that series keeps its labels
+    this.statusRetries = r.add(
+      new Counter(
+        "switchyard_status_retries_total",
+        "Answers with a status listed in retry.on_status that were discarded and their request " +
+          "retried on another backend, by status (also counted in switchyard_retries_total).",
+        ["group", "code"],
+      ),
     );
     this.dropped = r.add(
       new Counter(
@@ -315,6 +326,8 @@ export class ProxyMetricFamilies {
 export class ProxyMetrics {
   readonly families: ProxyMetricFamilies;
   readonly retries: CounterChild;
+  /** `switchyard_status_retries_total` children by status (created on first use). */
+  readonly #statusRetries = new Map<number, CounterChild>();
   /** Request fields dropped for an underscore in their name (no name label: bounded). */
   readonly droppedUnderscoreHeaders: CounterChild;
   readonly connectionsTotal: CounterChild;
@@ -415,6 +428,20 @@ export class ProxyMetrics {
   /** Counts a configured response the proxy made itself (a redirect, a direct response). */
   countGenerated(method: string, status: number): void {
     this.#request(this.#none, "none", method, status).inc();
+  }
+
+  /**
+   * Counts a retry on another backend after an answer with `status` (listed
+   * in `retry.on_status`): in `switchyard_retries_total` and by status.
+   */
+  countStatusRetry(status: number): void {
+    this.retries.inc();
+    let c = this.#statusRetries.get(status);
+    if (!c) {
+      c = this.families.statusRetries.labels(this.#group, String(status));
+      this.#statusRetries.set(status, c);
+    }
+    c.inc();
   }
 
   /** Forgets backends no longer configured so their series stop. */

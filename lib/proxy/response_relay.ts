@@ -18,7 +18,12 @@ import { CHUNK_END, ChunkedDecoder, chunkHeader, LAST_CHUNK_BYTES } from "../htt
 import { clientResponseHead, informationalHead } from "../http1/forward.ts";
 import { findHeadEnd, latin1With } from "../http1/bytes.ts";
 import { parseResponseHead, type RequestHead, type ResponseHead } from "../http1/head.ts";
-import { BodyRelay, declaredFraming, responseFraming } from "../http1/response_framing.ts";
+import {
+  BodyRelay,
+  declaredFraming,
+  type ResponseFraming,
+  responseFraming,
+} from "../http1/response_framing.ts";
 import type { ProxyContext } from "./context.ts";
 import type { ClientSide } from "./client_side.ts";
 import { clientKeepAlive, upstreamReusable } from "./keep_alive.ts";
@@ -38,6 +43,12 @@ export interface RelayOwner {
   readonly requestId: string | null;
   /** The head the client gets for the backend's `head` (a route's response policy applied). */
   clientHead(head: ResponseHead): ResponseHead;
+  /**
+   * A final head with a 5xx status arrived: true when the owner discards the
+   * answer and sends the request elsewhere (`retry.on_status`); the relay then
+   * forgets it (`received` body bytes came with the head).
+   */
+  answerDiscarded(head: ResponseHead, framing: ResponseFraming, received: number): boolean;
   /** A final head arrived and is about to be relayed: the attempt has its verdict. */
   responseHead(status: number): void;
   /** The answer is unusable and nothing reached the client yet: answer 502. */
@@ -255,6 +266,7 @@ export class ResponseRelay {
   #start(head: ResponseHead, rest: Buffer): void {
     const req = this.#req;
     const framing = responseFraming(req.method, head, req.minor);
+    if (head.status >= 500 && this.#owner.answerDiscarded(head, framing, rest.length)) return;
     // The body's start came with the head: decode it before committing to the response, so
     // that a garbled chunked body still gets a clean 502. The decoded bytes (views of `rest`)
     // and the decoder's state carry on below, so nothing is decoded twice.

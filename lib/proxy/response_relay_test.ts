@@ -17,7 +17,7 @@ function request(text: string): RequestHead {
 function relay(
   req: RequestHead,
   chunks: string[],
-  opts: { bodyRead?: boolean; end?: boolean } = {},
+  opts: { bodyRead?: boolean; end?: boolean; discard?: number[] } = {},
 ) {
   const out: string[] = [];
   const events: string[] = [];
@@ -34,6 +34,12 @@ function relay(
     backendAddress: "127.0.0.1:1",
     clientHead: (h) => h,
     requestId: null,
+    answerDiscarded: (h, _framing, received) => {
+      events.push(`asked ${h.status}`);
+      if (!opts.discard?.includes(h.status)) return false;
+      events.push(`discarded ${h.status} with ${received} body bytes`);
+      return true;
+    },
     responseHead: (s) => events.push(`head ${s}`),
     badResponse: (r) => events.push(`bad: ${r}`),
     connectionLost: (r) => events.push(`lost: ${r}`),
@@ -60,10 +66,34 @@ const CASES: [
   string,
   RequestHead,
   string[],
-  { bodyRead?: boolean; end?: boolean },
+  { bodyRead?: boolean; end?: boolean; discard?: number[] },
   string,
   string[],
 ][] = [
+  [
+    "a 5xx the owner discards (retry.on_status) sends the client nothing",
+    GET,
+    ["HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\n\r\nbusy\n"],
+    { discard: [503] },
+    "",
+    ["asked 503", "discarded 503 with 5 body bytes"],
+  ],
+  [
+    "a 5xx the owner keeps is relayed as any answer",
+    GET,
+    ["HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\nno"],
+    { discard: [503] },
+    "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 2\r\n\r\nno",
+    ["asked 500", "head 500", "done keepClient=true reuse=true"],
+  ],
+  [
+    "the owner is asked about no status below 500 (nothing more on the common path)",
+    GET,
+    ["HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno"],
+    { discard: [404] },
+    "HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\nno",
+    ["head 404", "done keepClient=true reuse=true"],
+  ],
   [
     "a length-framed response passes through in one write",
     GET,

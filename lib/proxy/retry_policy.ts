@@ -79,3 +79,53 @@ export function retryDecision(f: FailedAttempt): RetryDecision {
   if (f.attempts <= f.maxRetries && f.attempts < f.backends) return "next_backend";
   return "fail";
 }
+
+/** The facts of one attempt whose backend answered with a final status. */
+export interface AnsweredAttempt {
+  readonly method: string;
+  /** An Upgrade (WebSocket) request: never retried. */
+  readonly upgrade: boolean;
+  /** The request has a body (Content-Length > 0, or chunked). */
+  readonly hasBody: boolean;
+  /** The answer's status. */
+  readonly status: number;
+  /** `retry.on_status`: the statuses that go to another backend. */
+  readonly onStatus: readonly number[];
+  /** Attempts made so far for this request (backends tried), this one included. */
+  readonly attempts: number;
+  readonly maxRetries: number;
+  /** Backends in the snapshot the request is served from. */
+  readonly backends: number;
+}
+
+/**
+ * Whether an answer with a status listed in `retry.on_status` is discarded
+ * and the request sent to another backend (`next_backend`, if the retry
+ * budget allows) instead of relayed (`relay`).
+ *
+ * Only a request that is safe to send again goes on: an idempotent method
+ * (RFC 9110 §9.2.2) without a body and without an Upgrade, so a POST or
+ * PATCH, or anything whose body was streamed to the backend, is never sent
+ * twice (nginx's `proxy_next_upstream` skips non-idempotent requests the same
+ * way; a body is not buffered for replay here). Attempts are bounded as for
+ * failures: `retry.max_retries`, and never more than the group's backends;
+ * the last attempt's answer is relayed as it is. Pure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { statusRetryDecision } from "./retry_policy.ts";
+ * const answer = { method: "GET", upgrade: false, hasBody: false, status: 503,
+ *   onStatus: [502, 503], attempts: 1, maxRetries: 2, backends: 3 };
+ * assert.equal(statusRetryDecision(answer), "next_backend");
+ * assert.equal(statusRetryDecision({ ...answer, method: "POST" }), "relay");
+ * assert.equal(statusRetryDecision({ ...answer, status: 500 }), "relay");
+ * assert.equal(statusRetryDecision({ ...answer, attempts: 3 }), "relay"); // the last one
+ * ```
+ */
+export function statusRetryDecision(a: AnsweredAttempt): "next_backend" | "relay" {
+  if (!a.onStatus.includes(a.status)) return "relay";
+  if (a.upgrade || a.hasBody || !IDEMPOTENT_METHODS.has(a.method)) return "relay";
+  if (a.attempts <= a.maxRetries && a.attempts < a.backends) return "next_backend";
+  return "relay";
+}

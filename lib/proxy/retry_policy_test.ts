@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { type FailedAttempt, type RetryDecision, retryDecision } from "./retry_policy.ts";
+import {
+  type AnsweredAttempt,
+  type FailedAttempt,
+  type RetryDecision,
+  retryDecision,
+  statusRetryDecision,
+} from "./retry_policy.ts";
 
 /** A GET whose head went out on a fresh connection that was then reset, first of three backends. */
 const BASE: FailedAttempt = {
@@ -77,5 +83,53 @@ const CASES: [string, Partial<FailedAttempt>, RetryDecision][] = [
 for (const [name, change, want] of CASES) {
   Deno.test(`retryDecision(): ${name}`, () => {
     assert.equal(retryDecision({ ...BASE, ...change }), want);
+  });
+}
+
+/** A bodiless GET answered 503 by the first of three backends, 502 and 503 listed. */
+const ANSWERED: AnsweredAttempt = {
+  method: "GET",
+  upgrade: false,
+  hasBody: false,
+  status: 503,
+  onStatus: [502, 503],
+  attempts: 1,
+  maxRetries: 2,
+  backends: 3,
+};
+
+const STATUS_CASES: [string, Partial<AnsweredAttempt>, "next_backend" | "relay"][] = [
+  ["a listed status goes to another backend", {}, "next_backend"],
+  ["...for the other listed status too", { status: 502 }, "next_backend"],
+  [
+    "...for HEAD, OPTIONS, PUT, DELETE and TRACE without a body",
+    { method: "HEAD" },
+    "next_backend",
+  ],
+  ["...OPTIONS", { method: "OPTIONS" }, "next_backend"],
+  ["...a bodiless PUT", { method: "PUT" }, "next_backend"],
+  ["...DELETE", { method: "DELETE" }, "next_backend"],
+  ["...TRACE", { method: "TRACE" }, "next_backend"],
+  ["...on the second attempt of three allowed", { attempts: 2 }, "next_backend"],
+  ["a status not listed is relayed", { status: 500 }, "relay"],
+  ["nothing listed (the default): relayed", { onStatus: [] }, "relay"],
+  ["a POST is never sent twice", { method: "POST" }, "relay"],
+  ["a PATCH is never sent twice", { method: "PATCH" }, "relay"],
+  ["a method unknown to RFC 9110 is not assumed idempotent", { method: "PURGE" }, "relay"],
+  ["a GET with a body is not sent twice", { hasBody: true }, "relay"],
+  ["a PUT with a body is not sent twice", { method: "PUT", hasBody: true }, "relay"],
+  ["an upgrade is never retried", { upgrade: true }, "relay"],
+  ["past max_retries the answer is relayed", { attempts: 3, maxRetries: 2, backends: 5 }, "relay"],
+  ["with max_retries 0 the answer is relayed", { maxRetries: 0 }, "relay"],
+  ["once every backend was tried the last answer is relayed", {
+    attempts: 2,
+    backends: 2,
+  }, "relay"],
+  ["one backend: its answer is relayed", { backends: 1 }, "relay"],
+];
+
+for (const [name, change, want] of STATUS_CASES) {
+  Deno.test(`statusRetryDecision(): ${name}`, () => {
+    assert.equal(statusRetryDecision({ ...ANSWERED, ...change }), want);
   });
 }

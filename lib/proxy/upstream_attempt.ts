@@ -5,7 +5,9 @@
  * any response byte was relayed: `retryDecision()` says whether it goes on
  * (a new connection to the same backend when a pooled one died under the
  * request, or another backend within `retry.max_retries` and the retry
- * budget) or the exchange answers.
+ * budget) or the exchange answers. With `retry.on_status`, an answer with a
+ * listed status may send the request on too (`statusRetryDecision()`): its
+ * connection is handed to `discardResponse()` and another backend is tried.
  *
  * Why apart: the exchange coordinates the request, its body, its response
  * and its ending; picking, leasing, connecting and retrying are one concern
@@ -24,7 +26,8 @@ import type { RoutePolicy } from "./route_policy.ts";
 import type { ProxyContext } from "./context.ts";
 import type { BackendMetrics } from "./metrics.ts";
 import { pickContext } from "./pick_context.ts";
-import { retryDecision } from "./retry_policy.ts";
+import { retryDecision, statusRetryDecision } from "./retry_policy.ts";
+import { discardResponse } from "./discarded_response.ts";
 import { Fault, faultAnswer } from "./upstream_fault.ts";
 import type { UpstreamConnection, UpstreamOwner } from "./upstream_pool.ts";
 
@@ -211,6 +214,57 @@ export class UpstreamAttempt {
       reason,
     });
     owner.attemptsFailed(fault);
+  }
+
+  /**
+   * The backend answered `status`, one `retry.on_status` lists (the caller
+   * checked that the list is not empty): true when the request goes to
+   * another backend instead (see {@link statusRetryDecision}; the retry
+   * budget is taken then), and the caller then calls {@link retryAnswered}.
+   */
+  mayRetryAnswer(status: number, hasBody: boolean): boolean {
+    const req = this.#req;
+    const decision = statusRetryDecision({
+      method: req.method,
+      upgrade: req.upgrade !== null,
+      hasBody,
+      status,
+      onStatus: this.#snap.config.retry.on_status,
+      attempts: this.#attempts,
+      maxRetries: this.#policy?.maxRetries ?? this.#snap.config.retry.max_retries,
+      backends: this.#snap.backends.length,
+    });
+    if (decision !== "next_backend") return false;
+    const budget = this.#policy?.budget ?? this.#ctx.budget();
+    return budget.tryRetry(this.#ctx.wallNow());
+  }
+
+  /**
+   * The answer `status` is discarded and the request goes to another
+   * backend: the answer counts for outlier detection as a relayed one would
+   * (`count_5xx`), its connection goes to {@link discardResponse} (`left`
+   * bytes of its body still to come, -1: close it), and the next attempt
+   * starts.
+   */
+  retryAnswered(status: number, left: number): void {
+    const lease = this.lease;
+    const up = this.up;
+    this.up = null;
+    this.reused = false;
+    if (up) discardResponse(up, left, this.#ctx);
+    if (lease) {
+      lease.report(this.#snap.outlierSettings.count5xx);
+      lease.release();
+    }
+    this.lease = null;
+    this.#owner.attemptReset();
+    this.#ctx.metrics.countStatusRetry(status);
+    this.#ctx.log.debug("retrying on another backend", {
+      backend: lease?.address,
+      cause: "status",
+      status,
+    });
+    this.start();
   }
 
   /** The connection closed under the attempt (its owner was told). */

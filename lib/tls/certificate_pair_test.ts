@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { checkCertificatePair } from "./certificate_pair.ts";
-import { selfSignedCertificate } from "../../tests/support/test_certificates.ts";
+import { selfSignedCertificate } from "../../tests/support/tls.ts";
 
 Deno.test("checkCertificatePair: facts of a good pair; the field and reason of bad ones; no key material in a reason", () => {
   {

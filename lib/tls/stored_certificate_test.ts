@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { selfSignedCertificate } from "../../tests/support/test_certificates.ts";
+import { selfSignedCertificate } from "../../tests/support/tls.ts";
 import {
   certificateFields,
   checkCertificateValue,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../log.ts";
 import { certPath } from "../store/layout.ts";
 import { createMemoryStore } from "../store/mod.ts";
-import { selfSignedCertificate } from "../../tests/support/test_certificates.ts";
+import { selfSignedCertificate } from "../../tests/support/tls.ts";
 import { waitUntil } from "../../tests/support/processes.ts";
 import { ZkCertificateSourceAdapter } from "./zk_certificate_source_adapter.ts";
 

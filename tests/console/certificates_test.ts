@@ -9,7 +9,7 @@ import { certPath } from "../../lib/store/layout.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { startAdmin, zkSandbox } from "../support/control_plane.ts";
 import { stopAll } from "../support/processes.ts";
-import { selfSignedCertificate } from "../support/test_certificates.ts";
+import { selfSignedCertificate } from "../support/tls.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 

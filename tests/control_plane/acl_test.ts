@@ -5,7 +5,6 @@
  * authorized writer is refused by the API and rejected by the proxies.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { NoAuthError } from "../../lib/store/errors.ts";
 import {
   configPath,
@@ -13,7 +12,7 @@ import {
   healthBackendPath,
   proxiesGroupPath,
 } from "../../lib/store/layout.ts";
-import { roleCommand } from "../../lib/runtime/role_command.ts";
+import { ctl } from "../support/ctl.ts";
 import { startAdmin, startZkProxy, zkSandbox } from "../support/control_plane.ts";
 import { startBackends, stopAll, waitUntil } from "../support/processes.ts";
 
@@ -32,7 +31,7 @@ Deno.test({
     const backends = await startBackends(1);
     const procs = [];
     try {
-      const { command, args } = roleCommand("deno", "ctl", [
+      const initArgs = [
         "zk-init",
         "--zk",
         zk.connect,
@@ -44,12 +43,12 @@ Deno.test({
         ORCH,
         "--proxy-user",
         PROXY,
-      ]);
-      const init = spawnSync(command, args, { encoding: "utf8", timeout: 60_000 });
+      ];
+      const init = await ctl("deno", initArgs);
       assert.equal(init.status, 0, init.stderr);
       assert.match(init.stdout, /created \/lb-configs/);
       // idempotent: a second run only re-applies ACLs
-      const again = spawnSync(command, args, { encoding: "utf8", timeout: 60_000 });
+      const again = await ctl("deno", initArgs);
       assert.equal(again.status, 0, again.stderr);
       assert.match(again.stdout, /set ACL on \/lb-configs/);
 

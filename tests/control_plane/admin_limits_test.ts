@@ -8,12 +8,11 @@
  * connection is never dropped, and `ctl` says which limit.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { MAX_BODY_BYTES, MAX_CONFIG_BYTES } from "../../lib/admin/limits.ts";
-import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 import { configPath, historyPath } from "../../lib/store/layout.ts";
+import { ctl } from "../support/ctl.ts";
 import { startAdmin, zkSandbox } from "../support/control_plane.ts";
 import { RUNTIMES, stopAll, tempDir } from "../support/processes.ts";
 import { RawConnection } from "../support/raw_http.ts";
@@ -43,11 +42,6 @@ interface ZkStatus {
 async function zkStatus(adminUrl: string): Promise<ZkStatus> {
   const r = await fetch(`${adminUrl}/status`, { signal: AbortSignal.timeout(10_000) });
   return (await r.json()).zookeeper;
-}
-
-function ctl(runtime: Runtime, args: string[]) {
-  const { command, args: argv } = roleCommand(runtime, "ctl", args);
-  return spawnSync(command, argv, { encoding: "utf8", timeout: 90_000 });
 }
 
 for (const runtime of RUNTIMES) {
@@ -148,13 +142,13 @@ for (const runtime of RUNTIMES) {
         fs.writeFileSync(path.join(dir, "huge.json"), JSON.stringify(huge));
         fs.writeFileSync(path.join(dir, "mid.json"), JSON.stringify(mid));
         const api = ["--api", admin.url, "--token", admin.token];
-        const c1 = ctl(runtime, ["create", "huge", path.join(dir, "huge.json"), ...api]);
+        const c1 = await ctl(runtime, ["create", "huge", path.join(dir, "huge.json"), ...api]);
         assert.equal(c1.status, 1, c1.stderr);
         assert.match(
           c1.stderr,
           /ctl: the request is \d+ bytes, over the admin API's limit of 1048576 bytes/,
         );
-        const c2 = ctl(runtime, ["set", "g", path.join(dir, "mid.json"), ...api]);
+        const c2 = await ctl(runtime, ["set", "g", path.join(dir, "mid.json"), ...api]);
         assert.equal(c2.status, 1, c2.stderr);
         assert.match(
           c2.stderr,

@@ -5,23 +5,16 @@
  * plan and writes nothing, and an invalid file is refused whole.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { LISTENER_CONFIGS } from "../../lib/admin/config_kind.ts";
 import { ConfigRepo, encodeConfig } from "../../lib/admin/config_repo.ts";
-import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 import { configPath, ROUTES_ROOT, routesPath } from "../../lib/store/layout.ts";
+import { ctl } from "../support/ctl.ts";
 import { zkSandbox } from "../support/control_plane.ts";
 import { tempDir } from "../support/processes.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
-
-function ctl(runtime: Runtime, args: string[]) {
-  const { command, args: argv } = roleCommand(runtime, "ctl", args);
-  const r = spawnSync(command, argv, { encoding: "utf8", timeout: 90_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const dec = new TextDecoder();
 
@@ -40,7 +33,7 @@ Deno.test({
       await zk.store.ensurePath(ROUTES_ROOT);
       await zk.store.create(routesPath("public"), encodeConfig(routes));
 
-      const exported = ctl("deno", ["export", file, "--zk", zk.connect]);
+      const exported = await ctl("deno", ["export", file, "--zk", zk.connect]);
       assert.equal(exported.status, 0, exported.stderr);
       assert.match(exported.stderr, /exported 2 groups and 1 listeners/);
       const doc = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -58,7 +51,7 @@ Deno.test({
       await zk.store.delete(routesPath("public"));
 
       for (const runtime of ["bun", "deno"] as const) {
-        const dry = ctl(runtime, ["import", file, "--zk", zk.connect, "--dry-run"]);
+        const dry = await ctl(runtime, ["import", file, "--zk", zk.connect, "--dry-run"]);
         assert.equal(dry.status, 0, dry.stderr);
         assert.match(dry.stdout, /^replace group api \(version 1\)$/m, runtime);
         assert.match(dry.stdout, /^create group web$/m);
@@ -69,7 +62,7 @@ Deno.test({
         assert.equal(await zk.store.exists(routesPath("public")), null);
       }
 
-      const imported = ctl("bun", ["import", file, "--zk", zk.connect]);
+      const imported = await ctl("bun", ["import", file, "--zk", zk.connect]);
       assert.equal(imported.status, 0, imported.stderr);
       const api = (await repo.get("api"))!;
       assert.deepEqual(api.config, { backend_servers: ["127.0.0.1:9001"] });
@@ -88,7 +81,7 @@ Deno.test({
       assert.deepEqual([last.action, last.config], ["create", routes]);
 
       // importing the same file again changes nothing
-      const again = ctl("deno", ["import", file, "--zk", zk.connect]);
+      const again = await ctl("deno", ["import", file, "--zk", zk.connect]);
       assert.equal(again.status, 0, again.stderr);
       assert.match(again.stdout, /^unchanged group api$/m);
       assert.equal((await repo.get("api"))!.version, 2);
@@ -120,7 +113,7 @@ Deno.test({
         }),
       );
       for (const runtime of ["deno", "bun"] as const) {
-        const r = ctl(runtime, ["import", file, "--zk", zk.connect]);
+        const r = await ctl(runtime, ["import", file, "--zk", zk.connect]);
         assert.equal(r.status, 1, r.stdout);
         assert.match(r.stderr, /import refused, nothing written/);
         assert.match(r.stderr, /group "bad": backend_servers\[0\]\.weight: must be an integer/);

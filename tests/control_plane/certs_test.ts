@@ -7,15 +7,14 @@
  * admin role's log or its /status.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 import { NoAuthError } from "../../lib/store/errors.ts";
 import { certPath, CERTS_ROOT } from "../../lib/store/layout.ts";
+import { ctl } from "../support/ctl.ts";
 import { startAdmin, zkSandbox } from "../support/control_plane.ts";
 import { RUNTIMES, stopAll, tempDir } from "../support/processes.ts";
-import { selfSignedCertificate } from "../support/test_certificates.ts";
+import { selfSignedCertificate } from "../support/tls.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 const OPS = "ops:ops-secret";
@@ -25,23 +24,6 @@ const PROXY = "proxy:proxy-secret";
 const DNS = "dns:dns-secret";
 const SCALER = "scaler:scaler-secret";
 const dec = new TextDecoder();
-
-/**
- * Runs ctl without blocking the event loop (spawnSync would starve this test's own ZooKeeper
- * sessions of their pings for as long as ctl runs).
- */
-function ctl(
-  runtime: Runtime,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const { command, args: argv } = roleCommand(runtime, "ctl", args);
-  return new Promise((resolve) => {
-    execFile(command, argv, { encoding: "utf8", timeout: 90_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
-      resolve({ status: code, stdout, stderr });
-    });
-  });
-}
 
 for (const runtime of RUNTIMES) {
   Deno.test({

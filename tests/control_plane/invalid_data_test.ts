@@ -6,18 +6,12 @@
  * words and nothing is written; the rollback it points to works.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 import { configPath } from "../../lib/store/layout.ts";
+import { ctl } from "../support/ctl.ts";
 import { startAdmin, zkCli, zkSandbox } from "../support/control_plane.ts";
 import { RUNTIMES, stopAll } from "../support/processes.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
-
-function ctl(runtime: Runtime, args: string[]) {
-  const { command, args: argv } = roleCommand(runtime, "ctl", args);
-  return spawnSync(command, argv, { encoding: "utf8", timeout: 90_000 });
-}
 
 Deno.test({
   name:
@@ -38,7 +32,7 @@ Deno.test({
       }, { "if-match": '"0"' });
       assert.equal(put.status, 200, JSON.stringify(put.json));
       // positive control: a valid group reads as valid, ctl get exits 0
-      const good = ctl("deno", ["get", "lb-group-1", ...api]);
+      const good = await ctl("deno", ["get", "lb-group-1", ...api]);
       assert.equal(good.status, 0, good.stderr);
       assert.match(good.stdout, /^# lb-group-1 version 1\n\{/);
 
@@ -62,7 +56,7 @@ Deno.test({
       assert.equal(invalid.last_good_version, 1);
 
       for (const runtime of RUNTIMES) {
-        const get = ctl(runtime, ["get", "lb-group-1", ...api]);
+        const get = await ctl(runtime, ["get", "lb-group-1", ...api]);
         assert.equal(get.status, 1, `${runtime}: ${get.stdout}${get.stderr}`);
         assert.equal(
           get.stdout,
@@ -73,13 +67,13 @@ Deno.test({
           /^ctl: the stored config of lb-group-1 \(version 2\) is invalid: invalid JSON at position 34 \(line 1, column 35\)/,
         );
         assert.match(get.stderr, /\nctl: .*restore version 1 with `ctl rollback lb-group-1 1`/);
-        const asJson = ctl(runtime, ["get", "lb-group-1", "--json", ...api]);
+        const asJson = await ctl(runtime, ["get", "lb-group-1", "--json", ...api]);
         assert.equal(asJson.status, 1, asJson.stderr);
         assert.equal(JSON.parse(asJson.stdout).valid, false);
       }
 
       // a delta write has nothing to apply to: refused with the reason and the rollback
-      const add = ctl("bun", ["add-backend", "lb-group-1", "127.0.0.1:4", ...api]);
+      const add = await ctl("bun", ["add-backend", "lb-group-1", "127.0.0.1:4", ...api]);
       assert.equal(add.status, 1, add.stderr);
       assert.match(
         add.stderr,
@@ -95,7 +89,7 @@ Deno.test({
           configPath("lb-group-1")
         } '{"backend_servers":[{"address":"127.0.0.1:3","weight":0}]}'`,
       ]);
-      const fields = ctl("deno", ["get", "lb-group-1", ...api]);
+      const fields = await ctl("deno", ["get", "lb-group-1", ...api]);
       assert.equal(fields.status, 1, fields.stderr);
       assert.match(
         fields.stderr,
@@ -103,9 +97,9 @@ Deno.test({
       );
 
       // the rollback it points to works, and the group reads as valid again
-      const back = ctl("deno", ["rollback", "lb-group-1", "1", ...api]);
+      const back = await ctl("deno", ["rollback", "lb-group-1", "1", ...api]);
       assert.equal(back.status, 0, back.stderr);
-      const after = ctl("bun", ["get", "lb-group-1", ...api]);
+      const after = await ctl("bun", ["get", "lb-group-1", ...api]);
       assert.equal(after.status, 0, after.stderr);
       assert.match(after.stdout, /"127\.0\.0\.1:2"/);
     } finally {

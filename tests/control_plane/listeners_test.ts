@@ -7,10 +7,8 @@
  * route, group and backends a request would get, with the orchestrator's health verdicts.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 import { NoAuthError } from "../../lib/store/errors.ts";
 import {
   HEALTH_ROOT,
@@ -18,6 +16,7 @@ import {
   routeHistoryPath,
   routesPath,
 } from "../../lib/store/layout.ts";
+import { ctl } from "../support/ctl.ts";
 import { startAdmin, zkSandbox } from "../support/control_plane.ts";
 import { RUNTIMES, stopAll, tempDir } from "../support/processes.ts";
 
@@ -27,11 +26,6 @@ const OPS = "ops:ops-secret";
 const ADMIN = "admin:admin-secret";
 const ORCH = "orchestrator:orch-secret";
 const PROXY = "proxy:proxy-secret";
-
-function ctl(runtime: Runtime, args: string[]) {
-  const { command, args: argv } = roleCommand(runtime, "ctl", args);
-  return spawnSync(command, argv, { encoding: "utf8", timeout: 90_000 });
-}
 
 for (const runtime of RUNTIMES) {
   Deno.test({
@@ -43,7 +37,7 @@ for (const runtime of RUNTIMES) {
       const dir = tempDir("listeners");
       const procs = [];
       try {
-        const init = ctl(runtime, [
+        const init = await ctl(runtime, [
           "zk-init",
           "--zk",
           zk.connect,
@@ -81,7 +75,7 @@ for (const runtime of RUNTIMES) {
           bad,
           JSON.stringify({ routes: [{ name: "cart", forward: { group: "nope" } }] }),
         );
-        const refused = ctl(runtime, ["listener", "put", "public", bad, ...api]);
+        const refused = await ctl(runtime, ["listener", "put", "public", bad, ...api]);
         assert.equal(refused.status, 1, refused.stdout);
         assert.match(
           refused.stderr,
@@ -100,7 +94,7 @@ for (const runtime of RUNTIMES) {
             }],
           }),
         );
-        const put = ctl(runtime, ["listener", "put", "public", v0, ...api]);
+        const put = await ctl(runtime, ["listener", "put", "public", v0, ...api]);
         assert.equal(put.status, 0, put.stderr);
         assert.equal(put.stdout.trim(), "public is now version 0");
         // an editor's "$schema" at the top of the file is dropped, not stored
@@ -116,13 +110,21 @@ for (const runtime of RUNTIMES) {
             }],
           }),
         );
-        const put1 = ctl(runtime, ["listener", "put", "public", v1, ...api]);
+        const put1 = await ctl(runtime, ["listener", "put", "public", v1, ...api]);
         assert.equal(put1.stdout.trim(), "public is now version 1", put1.stderr);
         const stored1 = JSON.parse(
           new TextDecoder().decode((await zk.store.get(routesPath("public")))!.data),
         );
         assert.deepEqual(Object.keys(stored1), ["routes"]);
-        const stale = ctl(runtime, ["listener", "put", "public", v0, "--version", "0", ...api]);
+        const stale = await ctl(runtime, [
+          "listener",
+          "put",
+          "public",
+          v0,
+          "--version",
+          "0",
+          ...api,
+        ]);
         assert.equal(stale.status, 1);
         assert.match(stale.stderr, /409: .*current version is 1/);
 
@@ -138,18 +140,18 @@ for (const runtime of RUNTIMES) {
         );
         assert.ok(await asProxy.get(routesPath("public"))); // proxies read
 
-        const list = ctl(runtime, ["listeners", ...api]);
+        const list = await ctl(runtime, ["listeners", ...api]);
         assert.equal(list.stdout.trim(), "public\tversion 1", list.stderr);
-        const get = ctl(runtime, ["listener", "get", "public", ...api]);
+        const get = await ctl(runtime, ["listener", "get", "public", ...api]);
         assert.equal(get.status, 0, get.stderr);
         assert.match(get.stdout, /^# public version 1\n\{/);
         assert.match(get.stdout, /"shop-v2"/);
-        const hist = ctl(runtime, ["listener", "history", "public", ...api]);
+        const hist = await ctl(runtime, ["listener", "history", "public", ...api]);
         assert.match(
           hist.stdout,
           /^version 1\t\S+\ttester\tupdate\nversion 0\t\S+\ttester\tcreate\n$/,
         );
-        const diff = ctl(runtime, ["listener", "diff", "public", "0", ...api]);
+        const diff = await ctl(runtime, ["listener", "diff", "public", "0", ...api]);
         assert.match(diff.stdout, /^public: version 0 -> 1\n/);
         assert.match(diff.stdout, /- routes\[0\]\.forward: \{"group":"shop"\}/);
 
@@ -157,7 +159,7 @@ for (const runtime of RUNTIMES) {
         const asOrch = await zk.session({ digest: ORCH });
         await asOrch.create(`${HEALTH_ROOT}/shop`);
         await asOrch.create(healthBackendPath("shop", "10.0.0.2:80"));
-        const rt = ctl(runtime, [
+        const rt = await ctl(runtime, [
           "route-test",
           "--listener",
           "public",
@@ -184,7 +186,7 @@ for (const runtime of RUNTIMES) {
             "  10.0.1.1:80\tusable",
           ].join("\n"),
         );
-        const none = ctl(runtime, [
+        const none = await ctl(runtime, [
           "route-test",
           "--listener",
           "public",
@@ -199,29 +201,29 @@ for (const runtime of RUNTIMES) {
         assert.equal(json.status, 404);
 
         // a group a route uses cannot be deleted: 409 naming the listener and route
-        const del = ctl(runtime, ["delete", "shop-v2", ...api]);
+        const del = await ctl(runtime, ["delete", "shop-v2", ...api]);
         assert.equal(del.status, 1, del.stdout);
         assert.match(del.stderr, /409: group shop-v2 is still used by listener public route cart/);
         assert.ok(await zk.store.exists("/lb-configs/shop-v2"));
 
         // rollback to version 0 (forward to shop), then shop-v2 is free to go
-        const rb = ctl(runtime, ["listener", "rollback", "public", "0", ...api]);
+        const rb = await ctl(runtime, ["listener", "rollback", "public", "0", ...api]);
         assert.equal(
           rb.stdout.trim(),
           "public rolled back to the config of version 0 (now version 2)",
           rb.stderr,
         );
-        const del2 = ctl(runtime, ["delete", "shop-v2", ...api]);
+        const del2 = await ctl(runtime, ["delete", "shop-v2", ...api]);
         assert.equal(del2.status, 0, del2.stderr);
 
-        const ldel = ctl(runtime, ["listener", "delete", "public", ...api]);
+        const ldel = await ctl(runtime, ["listener", "delete", "public", ...api]);
         assert.equal(ldel.status, 0, ldel.stderr);
         assert.equal(ldel.stdout.trim(), "deleted public");
         assert.equal(await zk.store.exists(routesPath("public")), null);
-        const gone = ctl(runtime, ["listener", "get", "public", ...api]);
+        const gone = await ctl(runtime, ["listener", "get", "public", ...api]);
         assert.equal(gone.status, 1);
         assert.match(gone.stderr, /404: no such listener/);
-        const usage = ctl(runtime, ["listener", "frob", ...api]);
+        const usage = await ctl(runtime, ["listener", "frob", ...api]);
         assert.equal(usage.status, 2);
       } finally {
         await stopAll(procs);

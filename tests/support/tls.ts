@@ -1,6 +1,6 @@
 /**
- * Test support for TLS: certificates made by `openssl req` at test time (a CA,
- * certificates it signs, self-signed ones), and the real clients operators
+ * Test support for TLS: certificates made by the real openssl at test time, as
+ * operators make them (a CA, certificates it signs, self-signed PEM pairs), and the real clients operators
  * use against a TLS listener (`openssl s_client`, `curl --resolve`), plus a
  * kept-open `node:tls` connection for keep-alive checks.
  *
@@ -10,6 +10,7 @@ import { Buffer } from "node:buffer";
 import { execFileSync, spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import tls from "node:tls";
 
@@ -44,6 +45,42 @@ export function makeCert(
   days = 30,
   key: "ec" | "rsa" = "ec",
 ): CertFiles {
+  const san = sans.length > 0 ? `subjectAltName=${sans.map((s) => `DNS:${s}`).join(",")}` : "";
+  return issue(dir, file, subject, san, ca, days);
+}
+
+/** A PEM certificate and its PEM private key, as strings (for the API, ctl and ZooKeeper). */
+export interface PemPair {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * A self-signed P-256 certificate for `cn` with the given subjectAltName (e.g.
+ * `DNS:a.example.com,DNS:*.a.example.com`), valid from now for `days` (negative: expired).
+ */
+export function selfSignedCertificate(cn: string, san: string, days = 30): PemPair {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "swy-testcert-"));
+  try {
+    const files = issue(dir, "c", `/CN=${cn}`, `subjectAltName=${san}`, "self", days);
+    return { cert: fs.readFileSync(files.cert, "utf8"), key: fs.readFileSync(files.key, "utf8") };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Makes a P-256 key and a certificate for it, signed by `signer` or by itself. `x509 -req`
+ * rather than `req -x509`, because it takes a negative `-days` (notAfter before now).
+ */
+function issue(
+  dir: string,
+  file: string,
+  subject: string,
+  extension: string,
+  signer: CertFiles | "self",
+  days: number,
+): CertFiles {
   const files = { cert: path.join(dir, `${file}.crt`), key: path.join(dir, `${file}.key`) };
   const csr = path.join(dir, `${file}.csr`);
   const ext = path.join(dir, `${file}.ext`);
@@ -54,12 +91,12 @@ export function makeCert(
     ...["req", "-new", ...newKey, "-nodes"],
     ...["-keyout", files.key, "-out", csr, "-subj", subject],
   ], { stdio: "ignore" });
-  fs.writeFileSync(
-    ext,
-    sans.length > 0 ? `subjectAltName=${sans.map((s) => `DNS:${s}`).join(",")}\n` : "\n",
-  );
+  fs.writeFileSync(ext, `${extension}\n`);
+  const signing = signer === "self"
+    ? ["-signkey", files.key]
+    : ["-CA", signer.cert, "-CAkey", signer.key, "-CAcreateserial"];
   execFileSync("openssl", [
-    ...["x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial"],
+    ...["x509", "-req", "-in", csr, ...signing],
     ...["-out", files.cert, "-days", String(days), "-extfile", ext],
   ], { stdio: "ignore" });
   return files;

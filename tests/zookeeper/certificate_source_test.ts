@@ -19,7 +19,7 @@ import {
 } from "../../lib/source/zk_certificate_source.ts";
 import { zkSandbox } from "../support/control_plane.ts";
 import { waitUntil } from "../support/processes.ts";
-import { selfSignedCertificate } from "../support/test_certificates.ts";
+import { selfSignedCertificate } from "../support/tls.ts";
 import { expireAndWait } from "../support/zk_harness.ts";
 
 const OPS = "ops:ops-secret";
