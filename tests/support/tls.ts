@@ -46,7 +46,7 @@ export function makeCert(
   key: "ec" | "rsa" = "ec",
 ): CertFiles {
   const san = sans.length > 0 ? `subjectAltName=${sans.map((s) => `DNS:${s}`).join(",")}` : "";
-  return issue(dir, file, subject, san, ca, days);
+  return issue(dir, file, subject, san, ca, days, key);
 }
 
 /** A PEM certificate and its PEM private key, as strings (for the API, ctl and ZooKeeper). */
@@ -70,8 +70,8 @@ export function selfSignedCertificate(cn: string, san: string, days = 30): PemPa
 }
 
 /**
- * Makes a P-256 key and a certificate for it, signed by `signer` or by itself. `x509 -req`
- * rather than `req -x509`, because it takes a negative `-days` (notAfter before now).
+ * Makes a P-256 (or RSA-2048) key and a certificate for it, signed by `signer` or by itself.
+ * `x509 -req` rather than `req -x509`, because it takes a negative `-days` (notAfter before now).
  */
 function issue(
   dir: string,
@@ -80,6 +80,7 @@ function issue(
   extension: string,
   signer: CertFiles | "self",
   days: number,
+  key: "ec" | "rsa" = "ec",
 ): CertFiles {
   const files = { cert: path.join(dir, `${file}.crt`), key: path.join(dir, `${file}.key`) };
   const csr = path.join(dir, `${file}.csr`);
