@@ -209,6 +209,12 @@ export class H2StreamSocket extends Duplex {
   #grpc: string | null = null;
   #ended = false;
   #closeEmitted = false;
+  /** The request head as sent, and its body so far, kept until the response head for a replay. */
+  #names: string[] | null = null;
+  #values: string[] | null = null;
+  #replay: Uint8Array[] | null = [];
+  #replayBytes = 0;
+  #retries = 0;
 
   constructor(link: H2Link) {
     super({ emitClose: false, decodeStrings: false });
@@ -272,8 +278,53 @@ export class H2StreamSocket extends Duplex {
       cb();
       return;
     }
+    const replay = this.#replay;
+    if (replay !== null) {
+      this.#replayBytes += body.length;
+      if (this.#replayBytes > MAX_REPLAY_BYTES) this.#replay = null;
+      else replay.push(body);
+    }
     if (this.#link.session.sendData(this.#id, body, end)) cb();
     else this.#pendingCb = cb;
+  }
+
+  /**
+   * The stream was never processed (REFUSED_STREAM, or above a GOAWAY's
+   * last-stream-id): send it again on a connection with room (a new one if
+   * none), the head and the body so far, at most {@link MAX_REPLAYS} times.
+   */
+  #retry(): void {
+    this.#retries++;
+    this.#id = 0;
+    const pool = this.#link.pool;
+    const link = pool.linkWithRoom();
+    if (link !== null) {
+      this.#reopen(link);
+      return;
+    }
+    pool.newLink(REPLAY_CONNECT_TIMEOUT_MS).then(
+      (l) => this.#reopen(l),
+      (e: Error) => this.#fail(e.message),
+    );
+  }
+
+  #reopen(link: H2Link): void {
+    if (this.destroyed) return;
+    this.#link = link;
+    link.reserved++;
+    const body = this.#replay!;
+    const done = this.#req === Req.Done;
+    const id = link.open(this, this.#names!, this.#values!, done && this.#replayBytes === 0);
+    if (id === null) {
+      this.#fail("the backend's HTTP/2 connection went away before the stream opened");
+      return;
+    }
+    this.#id = id;
+    if (this.#replayBytes === 0 && done) return;
+    const all = body.length === 1 ? body[0]! : Buffer.concat(body);
+    if (all.length > 0 || done) {
+      if (link.session.sendData(id, all, done)) this.onWritable();
+    }
   }
 
   /** The request head: open the stream with its fields. False: it could not open. */
@@ -308,6 +359,8 @@ export class H2StreamSocket extends Duplex {
     } else {
       this.#req = Req.Done;
     }
+    this.#names = names;
+    this.#values = values;
     const id = this.#link.open(this, names, values, this.#req === Req.Done);
     if (id === null) {
       this.#fail("the backend's HTTP/2 connection went away before the stream opened");
@@ -356,6 +409,7 @@ export class H2StreamSocket extends Duplex {
   // --- the backend's side (HTTP/2 in, HTTP/1.1 out) ---
 
   onResponse(status: number, names: string[], values: string[], end: boolean): void {
+    this.#replay = null;
     let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}\r\n`;
     let contentType: string | null = null;
     let hasLength = false;
@@ -405,7 +459,11 @@ export class H2StreamSocket extends Duplex {
     this.#out(Buffer.from(`${text}\r\n`, "latin1"), 0);
   }
 
-  onReset(reason: string, _retrySafe: boolean): void {
+  onReset(reason: string, retrySafe: boolean): void {
+    if (retrySafe && this.#replay !== null && this.#retries < MAX_REPLAYS && !this.destroyed) {
+      this.#retry();
+      return;
+    }
     this.#fail(reason);
   }
 
@@ -433,6 +491,11 @@ export class H2StreamSocket extends Duplex {
 }
 
 const CRLF = new Uint8Array([13, 10]);
+/** Request body bytes kept for a replay; a larger body is not replayed (it fails as a reset). */
+const MAX_REPLAY_BYTES = 64 * 1024;
+/** Replays of one request (each on a connection with room, or a new one). */
+const MAX_REPLAYS = 3;
+const REPLAY_CONNECT_TIMEOUT_MS = 5_000;
 const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]);
 
 /**
@@ -454,9 +517,15 @@ export class H2UpstreamPool extends UpstreamPool {
 
   /** A stream on a connection with room, or null (then {@link connect}). */
   override acquire(): UpstreamConnection | null {
+    const link = this.linkWithRoom();
+    return link === null ? null : this.#stream(link);
+  }
+
+  /** A connection that takes another stream, or null. */
+  linkWithRoom(): H2Link | null {
     if (this.#retiredH2) return null;
     for (const link of this.#links) {
-      if (link.hasRoom) return this.#stream(link);
+      if (link.hasRoom) return link;
     }
     return null;
   }
@@ -466,6 +535,11 @@ export class H2UpstreamPool extends UpstreamPool {
    * Rejects with {@link ConnectError} as the HTTP/1.1 pool does.
    */
   override connect(timeoutMs: number): Promise<UpstreamConnection> {
+    return this.newLink(timeoutMs).then((link) => this.#stream(link));
+  }
+
+  /** Opens a new connection (socket, TLS with ALPN h2, HTTP/2 preface). */
+  newLink(timeoutMs: number): Promise<H2Link> {
     return new Promise((resolve, reject) => {
       const { host, port } = this.options;
       const secure = this.options.tls ?? null;
@@ -500,9 +574,8 @@ export class H2UpstreamPool extends UpstreamPool {
         }
         socket.setNoDelay(true);
         const link = new H2Link(socket, this);
-        if (this.#retiredH2) link.session.shutdown();
-        else this.#links.push(link);
-        resolve(this.#stream(link));
+        this.#links.push(link);
+        resolve(link);
       });
       socket.once("error", (e: NodeJS.ErrnoException) => {
         if (settled) return;
@@ -528,6 +601,7 @@ export class H2UpstreamPool extends UpstreamPool {
     conn.owner = null;
     conn.uses++;
     conn.destroy();
+    if (this.#retiredH2) this.closeIdle();
   }
 
   /** A link that went away takes no new streams. */
@@ -536,7 +610,7 @@ export class H2UpstreamPool extends UpstreamPool {
     if (i >= 0) this.#links.splice(i, 1);
   }
 
-  /** Links with no open stream are closed (GOAWAY) — only on retire/close here. */
+  /** Closes (GOAWAY) the connections without a stream open or handed out. */
   override closeIdle(): void {
     for (const link of [...this.#links]) {
       if (link.session.active === 0 && link.reserved === 0) {
@@ -548,10 +622,13 @@ export class H2UpstreamPool extends UpstreamPool {
 
   override reap(_now: number): void {}
 
-  /** Stops new streams; open ones finish, then each link closes. */
+  /**
+   * Stops new streams: idle connections close now (GOAWAY), busy ones once
+   * their last stream is released.
+   */
   override retire(): void {
     this.#retiredH2 = true;
-    for (const link of this.#links.splice(0)) link.session.shutdown();
+    this.closeIdle();
   }
 
   override get idleCount(): number {

@@ -1,0 +1,358 @@
+/**
+ * The h2 pool against an in-process HTTP/2 backend built on the project's own
+ * server session (lib/http2/session.ts) over node:net, scripted per test:
+ * multiplexing, SETTINGS_MAX_CONCURRENT_STREAMS, REFUSED_STREAM and GOAWAY
+ * replays, resets, and the HTTP/1.1 rendering of responses (chunked with
+ * trailers, trailers-only, HEAD) with the gRPC status reported.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import net from "node:net";
+import { ErrorCode, goawayFrame } from "../http2/frames.ts";
+import type { H2Request } from "../http2/request_fields.ts";
+import { H2ServerSession } from "../http2/session.ts";
+import { grpcStatusOf, H2UpstreamPool } from "./h2_upstream.ts";
+import type { UpstreamConnection } from "./upstream_pool.ts";
+
+/** What the backend does with one request (given its connection's index and the stream). */
+type Behaviour = (
+  ctx: { conn: number; stream: number; nth: number; request: H2Request; body: Uint8Array },
+  session: H2ServerSession,
+  socket: net.Socket,
+) => void;
+
+/** {@link echo} 50 ms later, so that streams overlap. */
+const slowEcho: Behaviour = (ctx, session, socket) => {
+  setTimeout(() => {
+    if (!socket.destroyed) echo(ctx, session, socket);
+  }, 50);
+};
+
+/** Echo as gRPC: head, the body back, trailers with grpc-status 0. */
+const echo: Behaviour = ({ stream, request, body }, session) => {
+  session.respond(
+    stream,
+    200,
+    ["content-type", "x-path"],
+    ["application/grpc", request.path],
+    false,
+  );
+  session.sendData(stream, body, false);
+  session.sendTrailers(stream, ["grpc-status", "grpc-message"], ["0", "OK"]);
+};
+
+interface Backend {
+  port: number;
+  connections: number;
+  /** Most streams open at once on one connection. */
+  peakStreams: number;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+async function backend(behaviour: Behaviour, maxConcurrentStreams = 128): Promise<Backend> {
+  let nth = 0;
+  const sockets = new Set<net.Socket>();
+  const b: Backend = {
+    port: 0,
+    connections: 0,
+    peakStreams: 0,
+    requests: [],
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    const conn = b.connections++;
+    const bodies = new Map<number, { request: H2Request; parts: Uint8Array[] }>();
+    const run = (stream: number) => {
+      const r = bodies.get(stream)!;
+      bodies.delete(stream);
+      const body = Buffer.concat(r.parts);
+      b.requests.push(`${r.request.method} ${r.request.path} ${body.toString()}`);
+      behaviour({ conn, stream, nth: nth++, request: r.request, body }, session, socket);
+    };
+    const session: H2ServerSession = new H2ServerSession({
+      send: (bytes) => socket.write(bytes),
+      request(stream, request, end) {
+        b.peakStreams = Math.max(b.peakStreams, session.openStreams);
+        bodies.set(stream, { request, parts: [] });
+        if (end) run(stream);
+      },
+      data(stream, chunk, end) {
+        bodies.get(stream)?.parts.push(chunk.slice());
+        session.consumed(stream, chunk.length);
+        if (end) run(stream);
+      },
+      reset: () => {},
+      writable: () => {},
+      closed: () => socket.end(),
+    }, { maxConcurrentStreams });
+    socket.on("data", (d: Uint8Array) => session.receive(d));
+    socket.on("error", () => {});
+    session.start();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  b.port = (server.address() as net.AddressInfo).port;
+  return b;
+}
+
+/** Sends one HTTP/1.1 request over a stream connection; resolves with the HTTP/1.1 bytes back. */
+function exchange(
+  conn: UpstreamConnection,
+  head: string,
+  body = "",
+): Promise<{ text: string; closedWithError: boolean }> {
+  return new Promise((resolve) => {
+    let text = "";
+    const done = () =>
+      /\r\n\r\n$/.test(text) && (/\r\n0\r\n/.test(text) || /content-length: 0/.test(text));
+    conn.owner = {
+      onUpstreamData(chunk) {
+        text += Buffer.from(chunk).toString("latin1");
+        if (done()) resolve({ text, closedWithError: false });
+      },
+      onUpstreamEnd: () => {},
+      onUpstreamClose: (e) => resolve({ text, closedWithError: e !== null }),
+      onUpstreamDrain: () => {},
+    };
+    conn.write(head);
+    if (body !== "") conn.write(new TextEncoder().encode(body));
+  });
+}
+
+const post = (body: string, path = "/pkg.Svc/Call") =>
+  `POST ${path} HTTP/1.1\r\nhost: backend.test\r\ncontent-type: application/grpc\r\n` +
+  `te: trailers\r\nconnection: te\r\ncontent-length: ${body.length}\r\n\r\n`;
+
+function pool(port: number, onGrpcStatus: ((code: string) => void) | null = null) {
+  return new H2UpstreamPool({
+    host: "127.0.0.1",
+    port,
+    maxIdle: 8,
+    idleTimeoutMs: 4000,
+    h2: true,
+    onGrpcStatus,
+  });
+}
+
+async function call(p: H2UpstreamPool, body: string, path?: string) {
+  const conn = p.acquire() ?? await p.connect(5000);
+  const r = await exchange(conn, post(body, path), body);
+  p.release(conn, 0);
+  return r;
+}
+
+Deno.test({
+  name:
+    "h2 pool: a request becomes a stream; the response comes back as HTTP/1.1 chunked with trailers; gRPC status reported",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = await backend(echo);
+    const codes: string[] = [];
+    const p = pool(b.port, (c) => codes.push(c));
+    try {
+      const r = await call(p, "ping");
+      assert.equal(r.closedWithError, false);
+      assert.equal(
+        r.text,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\nx-path: /pkg.Svc/Call\r\n" +
+          "transfer-encoding: chunked\r\n\r\n4\r\nping\r\n0\r\ngrpc-status: 0\r\ngrpc-message: OK\r\n\r\n",
+      );
+      assert.deepEqual(b.requests, ["POST /pkg.Svc/Call ping"]);
+      assert.deepEqual(codes, ["0"]);
+    } finally {
+      p.retire();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "h2 pool: a trailers-only response is a bodiless HTTP/1.1 response with its status fields; HEAD gets no framing",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = await backend(({ stream, request }, session) => {
+      if (request.method === "HEAD") {
+        session.respond(stream, 200, ["content-length"], ["12"], true);
+        return;
+      }
+      session.respond(
+        stream,
+        200,
+        ["content-type", "grpc-status", "grpc-message"],
+        ["application/grpc", "5", "not found"],
+        true,
+      );
+    });
+    const codes: string[] = [];
+    const p = pool(b.port, (c) => codes.push(c));
+    try {
+      const r = await call(p, "x");
+      assert.equal(
+        r.text,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ngrpc-status: 5\r\n" +
+          "grpc-message: not found\r\ncontent-length: 0\r\n\r\n",
+      );
+      assert.deepEqual(codes, ["5"]);
+      const conn = p.acquire() ?? await p.connect(5000);
+      const head = await new Promise<string>((resolve) => {
+        conn.owner = {
+          onUpstreamData: (c) => resolve(Buffer.from(c).toString("latin1")),
+          onUpstreamEnd: () => {},
+          onUpstreamClose: () => {},
+          onUpstreamDrain: () => {},
+        };
+        conn.write("HEAD /x HTTP/1.1\r\nhost: b\r\n\r\n");
+      });
+      p.release(conn, 0);
+      assert.equal(head, "HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n");
+    } finally {
+      p.retire();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "h2 pool: concurrent requests share one connection (multiplexed streams)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = await backend(slowEcho);
+    const p = pool(b.port);
+    try {
+      await call(p, "first"); // the connection and the backend's SETTINGS are in place
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => call(p, `m${i}`)),
+      );
+      for (const [i, r] of results.entries()) assert.match(r.text, new RegExp(`\r\nm${i}\r\n`));
+      assert.equal(b.connections, 1);
+      assert.ok(b.peakStreams > 1, `streams open at once: ${b.peakStreams}`);
+    } finally {
+      p.retire();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "h2 pool: SETTINGS_MAX_CONCURRENT_STREAMS honoured: streams past it go to other connections",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = await backend(slowEcho, 2);
+    const p = pool(b.port);
+    try {
+      await call(p, "first");
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => call(p, `c${i}`)),
+      );
+      for (const [i, r] of results.entries()) {
+        assert.equal(r.closedWithError, false);
+        assert.match(r.text, new RegExp(`\r\nc${i}\r\n`));
+      }
+      assert.ok(b.peakStreams <= 2, `at most 2 streams per connection (${b.peakStreams})`);
+      assert.ok(b.connections >= 3, `6 streams at 2 per connection: ${b.connections} connections`);
+    } finally {
+      p.retire();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "h2 pool: REFUSED_STREAM is replayed (head and body) and answered; other resets fail the attempt",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = await backend((ctx, session, socket) => {
+      if (ctx.nth === 0) session.resetStream(ctx.stream, ErrorCode.REFUSED_STREAM);
+      else if (new TextDecoder().decode(ctx.body) === "boom") {
+        session.resetStream(ctx.stream, ErrorCode.INTERNAL_ERROR);
+      } else echo(ctx, session, socket);
+    });
+    const p = pool(b.port);
+    try {
+      const r = await call(p, "again");
+      assert.equal(r.closedWithError, false);
+      assert.match(r.text, /\r\nagain\r\n0\r\ngrpc-status: 0/);
+      assert.deepEqual(b.requests, ["POST /pkg.Svc/Call again", "POST /pkg.Svc/Call again"]);
+      const failed = await call(p, "boom");
+      assert.equal(failed.closedWithError, true);
+      assert.equal(failed.text, "");
+    } finally {
+      p.retire();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "h2 pool: a GOAWAY below a stream replays it on a new connection, which replaces the one going away",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = await backend((ctx, session, socket) => {
+      if (ctx.conn === 0) {
+        // going away without having processed it: last-stream-id 0
+        socket.write(goawayFrame(0, ErrorCode.NO_ERROR));
+        return;
+      }
+      echo(ctx, session, socket);
+    });
+    const p = pool(b.port);
+    try {
+      const r = await call(p, "moved");
+      assert.equal(r.closedWithError, false);
+      assert.match(r.text, /\r\nmoved\r\n/);
+      assert.equal(b.connections, 2);
+      const again = await call(p, "next");
+      assert.match(again.text, /\r\nnext\r\n/);
+      assert.equal(b.connections, 2, "the new connection serves the next request");
+    } finally {
+      p.retire();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "h2 pool: a backend that is not there is a ConnectError, as for HTTP/1.1",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = await backend(echo);
+    const port = b.port;
+    await b.close();
+    await assert.rejects(
+      pool(port).connect(2000),
+      /connect to 127\.0\.0\.1:\d+: .*ECONNREFUSED|refused/i,
+    );
+  },
+});
+
+Deno.test("grpcStatusOf() counts only application/grpc responses with a grpc-status", () => {
+  const table: [string | null, string[], string[], string | null][] = [
+    ["application/grpc", ["grpc-status"], ["0"], "0"],
+    ["application/grpc+proto", ["grpc-status"], ["14"], "14"],
+    ["application/grpc; charset=utf-8", ["grpc-status"], ["2"], "2"],
+    ["Application/GRPC", ["grpc-status"], ["1"], "1"],
+    ["application/grpc-web", ["grpc-status"], ["0"], null],
+    ["application/json", ["grpc-status"], ["0"], null],
+    [null, ["grpc-status"], ["0"], null],
+    ["application/grpc", ["grpc-message"], ["x"], null],
+  ];
+  for (const [type, names, values, want] of table) {
+    assert.equal(grpcStatusOf(type, names, values), want, `${type} ${names}`);
+  }
+});
