@@ -7,98 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import net from "node:net";
 import { ErrorCode, goawayFrame } from "../http2/frames.ts";
-import type { H2Request } from "../http2/request_fields.ts";
-import { H2ServerSession } from "../http2/session.ts";
+import { backend, echo, slowEcho } from "./h2_test_backend.ts";
 import { grpcStatusOf, H2UpstreamPool } from "./h2_upstream.ts";
 import type { UpstreamConnection } from "./upstream_pool.ts";
-
-/** What the backend does with one request (given its connection's index and the stream). */
-type Behaviour = (
-  ctx: { conn: number; stream: number; nth: number; request: H2Request; body: Uint8Array },
-  session: H2ServerSession,
-  socket: net.Socket,
-) => void;
-
-/** {@link echo} 50 ms later, so that streams overlap. */
-const slowEcho: Behaviour = (ctx, session, socket) => {
-  setTimeout(() => {
-    if (!socket.destroyed) echo(ctx, session, socket);
-  }, 50);
-};
-
-/** Echo as gRPC: head, the body back, trailers with grpc-status 0. */
-const echo: Behaviour = ({ stream, request, body }, session) => {
-  session.respond(
-    stream,
-    200,
-    ["content-type", "x-path"],
-    ["application/grpc", request.path],
-    false,
-  );
-  session.sendData(stream, body, false);
-  session.sendTrailers(stream, ["grpc-status", "grpc-message"], ["0", "OK"]);
-};
-
-interface Backend {
-  port: number;
-  connections: number;
-  /** Most streams open at once on one connection. */
-  peakStreams: number;
-  requests: string[];
-  close(): Promise<void>;
-}
-
-async function backend(behaviour: Behaviour, maxConcurrentStreams = 128): Promise<Backend> {
-  let nth = 0;
-  const sockets = new Set<net.Socket>();
-  const b: Backend = {
-    port: 0,
-    connections: 0,
-    peakStreams: 0,
-    requests: [],
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    const conn = b.connections++;
-    const bodies = new Map<number, { request: H2Request; parts: Uint8Array[] }>();
-    const run = (stream: number) => {
-      const r = bodies.get(stream)!;
-      bodies.delete(stream);
-      const body = Buffer.concat(r.parts);
-      b.requests.push(`${r.request.method} ${r.request.path} ${body.toString()}`);
-      behaviour({ conn, stream, nth: nth++, request: r.request, body }, session, socket);
-    };
-    const session: H2ServerSession = new H2ServerSession({
-      send: (bytes) => socket.write(bytes),
-      request(stream, request, end) {
-        b.peakStreams = Math.max(b.peakStreams, session.openStreams);
-        bodies.set(stream, { request, parts: [] });
-        if (end) run(stream);
-      },
-      data(stream, chunk, end) {
-        bodies.get(stream)?.parts.push(chunk.slice());
-        session.consumed(stream, chunk.length);
-        if (end) run(stream);
-      },
-      reset: () => {},
-      writable: () => {},
-      closed: () => socket.end(),
-    }, { maxConcurrentStreams });
-    socket.on("data", (d: Uint8Array) => session.receive(d));
-    socket.on("error", () => {});
-    session.start();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  b.port = (server.address() as net.AddressInfo).port;
-  return b;
-}
 
 /** Sends one HTTP/1.1 request over a stream connection; resolves with the HTTP/1.1 bytes back. */
 function exchange(

@@ -8,6 +8,8 @@
  * the proxy's TLS listener. An HTTP/1.1 client gets the trailers as chunked
  * trailers; a TLS backend that does not select h2 (refuses the ALPN, or
  * ignores it) is a 502 with the reason, and never gets an HTTP/1.1 request.
+ * Health probes go over HTTP/2 (h2c, and TLS with ALPN h2) and find the gRPC
+ * backend healthy, where the HTTP/1.1 probe (the control) finds it unhealthy.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -56,16 +58,27 @@ for (const runtime of RUNTIMES) {
   Deno.test({
     name: `gRPC upstream over h2c (${runtime}): unary with metadata and trailers, NOT_FOUND ` +
       "relayed and counted, server streaming, 20 concurrent calls; HTTP/1.1 clients get " +
-      "chunked trailers",
+      "chunked trailers; probed healthy over HTTP/2 (unhealthy over HTTP/1.1, the control)",
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
       const dir = tempDir("grpc");
       const backend = await startGrpcBackend();
-      const proxy = await startProxy(runtime, {
-        g: { backend_servers: [backend.address], protocol: "h2" },
-      }, ["--no-health-checks"]);
+      // health probes on: over HTTP/2 the gRPC backend is healthy
+      const group = {
+        backend_servers: [backend.address],
+        protocol: "h2",
+        health_endpoint: "/grpc.health.v1.Health/Check",
+        health_check_frequency_seconds: 0.2,
+        healthy_threshold: 1,
+        unhealthy_threshold: 2,
+      };
+      const proxy = await startProxy(runtime, { g: group });
       try {
+        await waitUntil(
+          "the gRPC backend probed healthy over HTTP/2",
+          async () => (await proxy.status()).backends[0]?.health === "healthy",
+        );
         const r = runGrpcClient(`127.0.0.1:${proxy.port}`);
         assertCalls(r, backend.port, proxy.process.log);
         // 1 + 20 unary OK, 1 stream OK, 1 NOT_FOUND
@@ -91,6 +104,19 @@ for (const runtime of RUNTIMES) {
         );
         assert.deepEqual(await grpcCounts(proxy), { "0": 23, "5": 1 });
         console.log(`checked (${runtime}): HTTP/1.1 client got chunked trailers`);
+
+        // control: probed over HTTP/1.1 (protocol absent) the same backend goes unhealthy
+        proxy.writeConfig({ g: { ...group, protocol: "http/1.1" } });
+        await waitUntil(
+          "the gRPC backend probed unhealthy over HTTP/1.1",
+          async () => (await proxy.status()).backends[0]?.health === "unhealthy",
+        );
+        proxy.writeConfig({ g: group });
+        await waitUntil(
+          "healthy again over HTTP/2",
+          async () => (await proxy.status()).backends[0]?.health === "healthy",
+        );
+        assert.equal(runGrpcClient(`127.0.0.1:${proxy.port}`).unary.res?.echo, "hello");
       } finally {
         await stopAll([proxy, backend]);
       }
@@ -99,7 +125,8 @@ for (const runtime of RUNTIMES) {
 
   Deno.test({
     name: `gRPC upstream over TLS (${runtime}): h2 by ALPN verified against the CA, the client ` +
-      "on the proxy's TLS listener (ALPN h2); a TLS backend without h2 is a 502 with the reason",
+      "on the proxy's TLS listener (ALPN h2), probed healthy over TLS+h2; a TLS backend without h2 " +
+      "is a 502 with the reason",
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
@@ -114,13 +141,22 @@ for (const runtime of RUNTIMES) {
       const tlsPort = await freePort();
       const tls = { enabled: true, server_name: "grpc.test", ca_file: ca.cert };
       const proxy = await startProxy(runtime, {
-        g: { backend_servers: [backend.address], protocol: "h2", tls },
+        g: {
+          backend_servers: [backend.address],
+          protocol: "h2",
+          tls,
+          health_check_frequency_seconds: 0.2,
+          healthy_threshold: 1,
+        },
       }, [
-        "--no-health-checks",
         ...["--tls-listen", `127.0.0.1:${tlsPort}`, "--tls-cert", front.cert],
         ...["--tls-key", front.key],
       ]);
       try {
+        await waitUntil(
+          "the gRPC backend probed healthy over TLS with ALPN h2",
+          async () => (await proxy.status()).backends[0]?.health === "healthy",
+        );
         const r = runGrpcClient(`127.0.0.1:${tlsPort}`, ca.cert, "proxy.test");
         assertCalls(r, backend.port, proxy.process.log);
         assert.deepEqual(await grpcCounts(proxy), { "0": 22, "5": 1 });
