@@ -107,6 +107,8 @@ class H2Link implements ClientSessionSink {
   reserved = 0;
   /** Streams ever opened (a link that served one counts as reused). */
   opened = 0;
+  /** When its last stream was released (monotonic ms; 0: busy or not seen idle yet), for reap. */
+  idleSince = 0;
 
   constructor(readonly socket: net.Socket, readonly pool: H2UpstreamPool) {
     this.session = new H2ClientSession(this);
@@ -219,6 +221,11 @@ export class H2StreamSocket extends Duplex {
   constructor(link: H2Link) {
     super({ emitClose: false, decodeStrings: false });
     this.#link = link;
+  }
+
+  /** The connection the stream runs on (the last one, after a replay). */
+  get link(): H2Link {
+    return this.#link;
   }
 
   // --- the exchange's side (HTTP/1.1 in) ---
@@ -597,9 +604,10 @@ export class H2UpstreamPool extends UpstreamPool {
   }
 
   /** A stream's exchange is over: the stream is done (its socket stays for others). */
-  override release(conn: UpstreamConnection, _now: number): void {
+  override release(conn: UpstreamConnection, now: number): void {
     conn.owner = null;
     conn.uses++;
+    (conn.socket as unknown as H2StreamSocket).link.idleSince = now;
     conn.destroy();
     if (this.#retiredH2) this.closeIdle();
   }
@@ -620,7 +628,21 @@ export class H2UpstreamPool extends UpstreamPool {
     }
   }
 
-  override reap(_now: number): void {}
+  /**
+   * Closes (GOAWAY) connections without streams for longer than the
+   * keep-alive idle timeout; `now` is the runtime's monotonic clock.
+   */
+  override reap(now: number): void {
+    const cutoff = now - this.options.idleTimeoutMs;
+    for (const link of [...this.#links]) {
+      if (link.session.active > 0 || link.reserved > 0) link.idleSince = 0;
+      else if (link.idleSince === 0) link.idleSince = now;
+      else if (link.idleSince < cutoff) {
+        this.dropLink(link);
+        link.session.shutdown();
+      }
+    }
+  }
 
   /**
    * Stops new streams: idle connections close now (GOAWAY), busy ones once

@@ -268,3 +268,36 @@ Deno.test("grpcStatusOf() counts only application/grpc responses with a grpc-sta
     assert.equal(grpcStatusOf(type, names, values), want, `${type} ${names}`);
   }
 });
+
+Deno.test({
+  name:
+    "h2 pool: a connection idle past the keep-alive timeout is closed by reap (GOAWAY); a busy one is kept",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = await backend(echo);
+    const p = pool(b.port); // idleTimeoutMs 4000
+    try {
+      const conn = await p.connect(5000);
+      await exchange(conn, post("a"), "a");
+      p.release(conn, 1_000);
+      p.reap(4_000); // idle for 3 s: kept
+      const again = p.acquire();
+      assert.ok(again !== null, "the idle connection is kept and takes a stream");
+      again.destroy(); // given up before its request: the connection is idle again
+      p.reap(6_000); // idle for 5 s: closed
+      assert.equal(p.acquire(), null, "no connection left to take a stream");
+
+      const busy = await p.connect(5000); // a stream handed out, its request not sent yet
+      p.reap(1_000_000);
+      p.reap(2_000_000);
+      const r = await exchange(busy, post("kept"), "kept");
+      assert.match(r.text, /\r\nkept\r\n/, "the busy connection was kept");
+      p.release(busy, 0);
+      assert.equal(b.connections, 2);
+    } finally {
+      p.retire();
+      await b.close();
+    }
+  },
+});
