@@ -48,6 +48,7 @@ import {
   windowUpdateFrame,
 } from "./frames.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";
+import { BAD_VALUE_CHAR } from "../http1/syntax.ts";
 
 /** What a client session asks of its connection. */
 export interface ClientSessionSink {
@@ -435,6 +436,8 @@ export class H2ClientSession {
       if (!b.endStream) {
         return this.#streamError(s, ErrorCode.PROTOCOL_ERROR, "trailers without END_STREAM");
       }
+      const bad = badField(decoded.names, decoded.values, 0);
+      if (bad !== null) return this.#streamError(s, ErrorCode.PROTOCOL_ERROR, bad);
       this.#remoteEnd(s);
       this.#sink.trailers(s.id, decoded.names, decoded.values);
       return;
@@ -448,6 +451,8 @@ export class H2ClientSession {
     if (!Number.isInteger(status) || status < 100 || status > 999) {
       return this.#streamError(s, ErrorCode.PROTOCOL_ERROR, `bad :status ${values[0]}`);
     }
+    const bad = badField(names, values, 1);
+    if (bad !== null) return this.#streamError(s, ErrorCode.PROTOCOL_ERROR, bad);
     if (status < 200) return; // interim (100, 103): the final head follows
     s.gotResponse = true;
     names.shift();
@@ -598,6 +603,28 @@ export class H2ClientSession {
 
 function dataFrame(stream: number, flags: number, payload?: Uint8Array): Uint8Array {
   return frame(FrameType.DATA, flags, stream, payload);
+}
+
+/** Lowercase token names (RFC 9113 §8.2.1). */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
+/**
+ * Why a response's fields from index `from` on are malformed (a pseudo-field
+ * or an uppercase, empty or non-token name, a value with CR, LF or NUL), or
+ * null. The caller renders them into an HTTP/1.1 head: nothing may smuggle a
+ * line break into it.
+ */
+function badField(
+  names: readonly string[],
+  values: readonly string[],
+  from: number,
+): string | null {
+  for (let i = from; i < names.length; i++) {
+    const name = names[i]!;
+    if (!FIELD_NAME.test(name)) return `malformed response field name ${JSON.stringify(name)}`;
+    if (BAD_VALUE_CHAR.test(values[i]!)) return `malformed value of response field ${name}`;
+  }
+  return null;
 }
 
 function u32(b: Uint8Array, at: number): number {

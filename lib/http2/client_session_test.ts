@@ -375,3 +375,26 @@ Deno.test("H2ClientSession.shutdown sends GOAWAY and closes once its streams end
   h.server.headers(id, [":status"], ["204"], true);
   assert.equal(h.closed, null);
 });
+
+Deno.test("H2ClientSession: malformed response fields (CR/LF/NUL in a value, uppercase or pseudo names) reset the stream", () => {
+  const table: [string[], string[], boolean][] = [
+    [[":status", "x-a"], ["200", "ok\r\nx-injected: 1"], false],
+    [[":status", "x-a"], ["200", "nul\0"], false],
+    [[":status", "X-Upper"], ["200", "v"], false],
+    [[":status", ":path"], ["200", "/"], false],
+    [[":status", "x-a"], ["200", "tab\tand spaces are fine"], true],
+  ];
+  for (const [names, values, ok] of table) {
+    const h = harness();
+    const id = h.session.open(REQUEST, VALUES, true);
+    h.server.headers(id, names, values, true);
+    assert.equal(h.events[0]!.kind, ok ? "response" : "reset", JSON.stringify(values));
+    if (!ok) assert.equal(h.of(FrameType.RST_STREAM).length, 1);
+  }
+  // in trailers too
+  const h = harness();
+  const id = h.session.open(REQUEST, VALUES, true);
+  h.server.headers(id, [":status"], ["200"], false);
+  h.server.headers(id, ["grpc-message"], ["a\nb"], true);
+  assert.deepEqual(h.events.map((e) => e.kind), ["response", "reset"]);
+});

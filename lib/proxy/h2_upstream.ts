@@ -175,10 +175,9 @@ class H2Link implements ClientSessionSink {
   writable(id: number): void {
     this.#streams.get(id)?.onWritable();
   }
-  closed(error: { readonly code: number; readonly reason: string } | null): void {
+  closed(_error: { readonly code: number; readonly reason: string } | null): void {
     this.pool.dropLink(this);
-    if (error !== null) this.socket.destroySoon();
-    else this.socket.end();
+    this.socket.end(); // after the GOAWAY already written
   }
 }
 
@@ -356,6 +355,7 @@ export class H2StreamSocket extends Duplex {
       names.push(name);
       values.push(value);
     }
+    if (values[3] === "") values[3] = this.#link.pool.authority; // an HTTP/1.0 request without Host
     this.#headRequest = method === "HEAD";
     if (chunked) {
       this.#req = Req.Chunked;
@@ -514,11 +514,16 @@ export class H2UpstreamPool extends UpstreamPool {
   #retiredH2 = false;
   /** `:scheme` of the requests: https over TLS. */
   readonly scheme: string;
+  /** `:authority` of a request that came without Host: the backend's address. */
+  readonly authority: string;
   readonly onGrpcStatus: GrpcStatusSink | null;
 
   constructor(options: H2PoolOptions) {
     super(options);
     this.scheme = options.tls ? "https" : "http";
+    this.authority = `${
+      options.host.includes(":") ? `[${options.host}]` : options.host
+    }:${options.port}`;
     this.onGrpcStatus = options.onGrpcStatus ?? null;
   }
 
