@@ -41,6 +41,8 @@ export const echo: Behaviour = ({ stream, request, body }, session) => {
 export interface Backend {
   port: number;
   connections: number;
+  /** Called when a stream whose sendData said false may send again. */
+  onWritable: ((stream: number, session: H2ServerSession) => void) | null;
   /** Most streams open at once on one connection. */
   peakStreams: number;
   requests: string[];
@@ -53,6 +55,7 @@ export async function backend(behaviour: Behaviour, maxConcurrentStreams = 128):
   const b: Backend = {
     port: 0,
     connections: 0,
+    onWritable: null,
     peakStreams: 0,
     requests: [],
     close: () =>
@@ -85,7 +88,7 @@ export async function backend(behaviour: Behaviour, maxConcurrentStreams = 128):
         if (end) run(stream);
       },
       reset: () => {},
-      writable: () => {},
+      writable: (stream) => b.onWritable?.(stream, session),
       closed: () => socket.end(),
     }, { maxConcurrentStreams });
     socket.on("data", (d: Uint8Array) => session.receive(d));

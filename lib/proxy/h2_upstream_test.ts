@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { ErrorCode, goawayFrame } from "../http2/frames.ts";
+import type { H2ServerSession } from "../http2/session.ts";
 import { backend, echo, slowEcho } from "./h2_test_backend.ts";
 import { grpcStatusOf, H2UpstreamPool } from "./h2_upstream.ts";
 import type { UpstreamConnection } from "./upstream_pool.ts";
@@ -301,3 +302,64 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "h2 pool: a reader that stops reading stops the backend (bounded buffering: the stream window is not reopened); resuming gets the rest",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const TOTAL = 512 * 1024;
+    const CHUNK = new Uint8Array(16 * 1024).fill(120);
+    let sent = 0;
+    const pump = (stream: number, session: H2ServerSession) => {
+      while (sent < TOTAL) {
+        sent += CHUNK.length;
+        if (!session.sendData(stream, CHUNK, sent >= TOTAL)) return;
+      }
+    };
+    const b = await backend(({ stream }, session) => {
+      session.respond(stream, 200, ["content-length"], [String(TOTAL)], false);
+      pump(stream, session);
+    });
+    b.onWritable = pump;
+    const p = pool(b.port);
+    try {
+      const conn = await p.connect(5000);
+      let received = 0;
+      const all = new Promise<void>((resolve) => {
+        conn.owner = {
+          onUpstreamData(chunk) {
+            if (received === 0) conn.socket.pause(); // the client is slow: the relay pauses
+            received += chunk.length;
+            if (received >= TOTAL) resolve();
+          },
+          onUpstreamEnd: () => {},
+          onUpstreamClose: () => {},
+          onUpstreamDrain: () => {},
+        };
+      });
+      conn.write("GET /big HTTP/1.1\r\nhost: b\r\n\r\n");
+      await waitFor(() => sent > 0);
+      await new Promise((r) => setTimeout(r, 300));
+      // bounded: one stream window (64 KiB), what the paused reader's buffer takes before it
+      // says full (its highWaterMark, credited back at once), and the chunk in flight
+      assert.ok(sent <= 128 * 1024, `sent ${sent} of ${TOTAL} while the reader was paused`);
+      conn.socket.resume();
+      await all;
+      assert.ok(received >= TOTAL);
+      p.release(conn, 0);
+    } finally {
+      p.retire();
+      await b.close();
+    }
+  },
+});
+
+async function waitFor(predicate: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
