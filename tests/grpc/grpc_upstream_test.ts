@@ -43,6 +43,8 @@ function assertCalls(r: GrpcClientResult, backendPort: number, log: string): voi
   assert.deepEqual(r.notFound, { code: 5, details: "no such thing: widget" });
   assert.deepEqual(r.stream, { got: [0, 1, 2, 3, 4], code: 0 });
   assert.equal(r.concurrentOk, 20);
+  assert.deepEqual(r.sum, { total: 1275, bytes: 50 * 20 * 1024 }, "client streaming");
+  assert.equal(r.big, 1 << 20, "a 1 MiB message each way");
 }
 
 /** A gRPC message frame (uncompressed) carrying `json`. */
@@ -81,8 +83,8 @@ for (const runtime of RUNTIMES) {
         );
         const r = runGrpcClient(`127.0.0.1:${proxy.port}`);
         assertCalls(r, backend.port, proxy.process.log);
-        // 1 + 20 unary OK, 1 stream OK, 1 NOT_FOUND
-        assert.deepEqual(await grpcCounts(proxy), { "0": 22, "5": 1 });
+        // 1 + 20 unary, 1 big unary, 1 server stream and 1 client stream OK; 1 NOT_FOUND
+        assert.deepEqual(await grpcCounts(proxy), { "0": 24, "5": 1 });
         console.log(`checked (${runtime}): unary, NOT_FOUND, streaming, 20 concurrent over h2c`);
 
         // an HTTP/1.1 client that sent TE: trailers gets them as chunked trailers
@@ -102,7 +104,7 @@ for (const runtime of RUNTIMES) {
           h1.body,
           /\r\n0\r\ngrpc-status: 0\r\ngrpc-message: OK\r\nx-trailer: kept\r\n\r\n$/,
         );
-        assert.deepEqual(await grpcCounts(proxy), { "0": 23, "5": 1 });
+        assert.deepEqual(await grpcCounts(proxy), { "0": 25, "5": 1 });
         console.log(`checked (${runtime}): HTTP/1.1 client got chunked trailers`);
 
         // control: probed over HTTP/1.1 (protocol absent) the same backend goes unhealthy
@@ -159,7 +161,7 @@ for (const runtime of RUNTIMES) {
         );
         const r = runGrpcClient(`127.0.0.1:${tlsPort}`, ca.cert, "proxy.test");
         assertCalls(r, backend.port, proxy.process.log);
-        assert.deepEqual(await grpcCounts(proxy), { "0": 22, "5": 1 });
+        assert.deepEqual(await grpcCounts(proxy), { "0": 24, "5": 1 });
         console.log(`checked (${runtime}): gRPC over TLS both sides`);
 
         // a backend that answers TLS but only HTTP/1.1: refused, never spoken to in HTTP/1.1

@@ -41,6 +41,10 @@ export interface GrpcClientResult {
   readonly notFound: { code: number; details: string };
   readonly stream: { got: number[]; code: number; details?: string };
   readonly concurrentOk: number;
+  /** Client streaming: 50 messages (1..50, 20 KiB each) summed by the server. */
+  readonly sum: { total: number; bytes: number } | { code: number; details: string };
+  /** A 1 MiB unary message echoed: its length back, or the error. */
+  readonly big: number | { code: number; details: string };
 }
 
 /**

@@ -16,6 +16,7 @@ const service = {
   Unary: { path: "/test.Echo/Unary", requestStream: false, responseStream: false, ...json },
   NotFound: { path: "/test.Echo/NotFound", requestStream: false, responseStream: false, ...json },
   Stream: { path: "/test.Echo/Stream", requestStream: false, responseStream: true, ...json },
+  Sum: { path: "/test.Echo/Sum", requestStream: true, responseStream: false, ...json },
 };
 
 const [mode, a, b, c] = process.argv.slice(2);
@@ -32,6 +33,15 @@ if (mode === "server") {
     },
     NotFound(call, cb) {
       cb({ code: grpc.status.NOT_FOUND, details: `no such thing: ${call.request.msg}` });
+    },
+    Sum(call, cb) {
+      let total = 0;
+      let bytes = 0;
+      call.on("data", (m) => {
+        total += m.n;
+        bytes += m.pad.length;
+      });
+      call.on("end", () => cb(null, { total, bytes }));
     },
     Stream(call) {
       for (let i = 0; i < call.request.n; i++) call.write({ i });
@@ -84,12 +94,33 @@ if (mode === "server") {
       call.on("error", (e) => resolve({ got, code: e.code, details: e.details }));
       call.on("status", (s) => s.code === 0 && resolve({ got, code: 0 }));
     });
+  const sum = () =>
+    new Promise((resolve) => {
+      const call = client.Sum(new grpc.Metadata(), deadline(), (err, res) =>
+        resolve(err ? { code: err.code, details: err.details } : res));
+      // 50 messages of 20 KiB: the request body crosses several flow-control windows
+      for (let i = 1; i <= 50; i++) {
+        call.write({ n: i, pad: "p".repeat(20 * 1024) });
+      }
+      call.end();
+    });
+  const big = () =>
+    new Promise((resolve) =>
+      client.Unary(
+        { msg: "b".repeat(1 << 20) },
+        new grpc.Metadata(),
+        deadline(),
+        (err, res) => resolve(err ? { code: err.code, details: err.details } : res.echo.length),
+      )
+    );
   (async () => {
     const u = await unary();
     const out = {
       unary: { ...u, trailer: unary.trailer },
       notFound: await notFound(),
       stream: await stream(),
+      sum: await sum(),
+      big: await big(),
     };
     // many concurrent unary calls share the proxy connection (streams multiplexed)
     const many = await Promise.all(Array.from({ length: 20 }, () => unary()));
