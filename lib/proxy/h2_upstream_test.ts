@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import { ErrorCode, goawayFrame } from "../http2/frames.ts";
 import type { H2ServerSession } from "../http2/session.ts";
 import { backend, echo, slowEcho } from "./h2_test_backend.ts";
-import { grpcStatusOf, H2UpstreamPool } from "./h2_upstream.ts";
+import { H2UpstreamPool } from "./h2_upstream.ts";
 import type { UpstreamConnection } from "./upstream_pool.ts";
 
 /** Sends one HTTP/1.1 request over a stream connection; resolves with the HTTP/1.1 bytes back. */
@@ -252,22 +252,6 @@ Deno.test({
       /connect to 127\.0\.0\.1:\d+: .*ECONNREFUSED|refused/i,
     );
   },
-});
-
-Deno.test("grpcStatusOf() counts only application/grpc responses with a grpc-status", () => {
-  const table: [string | null, string[], string[], string | null][] = [
-    ["application/grpc", ["grpc-status"], ["0"], "0"],
-    ["application/grpc+proto", ["grpc-status"], ["14"], "14"],
-    ["application/grpc; charset=utf-8", ["grpc-status"], ["2"], "2"],
-    ["Application/GRPC", ["grpc-status"], ["1"], "1"],
-    ["application/grpc-web", ["grpc-status"], ["0"], null],
-    ["application/json", ["grpc-status"], ["0"], null],
-    [null, ["grpc-status"], ["0"], null],
-    ["application/grpc", ["grpc-message"], ["x"], null],
-  ];
-  for (const [type, names, values, want] of table) {
-    assert.equal(grpcStatusOf(type, names, values), want, `${type} ${names}`);
-  }
 });
 
 Deno.test({
