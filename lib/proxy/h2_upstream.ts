@@ -131,6 +131,8 @@ export class H2Link implements ClientSessionSink {
  */
 export class H2UpstreamPool extends UpstreamPool {
   readonly #links: H2Link[] = [];
+  /** The connection being made, if any (see {@link connect}). */
+  #connecting: Promise<H2Link> | null = null;
   #retiredH2 = false;
   /** `:scheme` of the requests: https over TLS. */
   readonly scheme: string;
@@ -167,7 +169,21 @@ export class H2UpstreamPool extends UpstreamPool {
    * Rejects with {@link ConnectError} as the HTTP/1.1 pool does.
    */
   override connect(timeoutMs: number): Promise<UpstreamConnection> {
-    return this.newLink(timeoutMs).then((link) => this.#stream(link));
+    // requests arriving while a connection is being made wait for it rather than each
+    // opening their own (a cold pool under 50 concurrent calls makes one connection)
+    const pending = this.#connecting;
+    if (pending !== null) {
+      return pending.then((link) =>
+        link.hasRoom ? this.#stream(link) : this.newLink(timeoutMs).then((l) => this.#stream(l))
+      );
+    }
+    const made = this.newLink(timeoutMs);
+    this.#connecting = made;
+    const done = () => {
+      if (this.#connecting === made) this.#connecting = null;
+    };
+    made.then(done, done);
+    return made.then((link) => this.#stream(link));
   }
 
   /** Opens a new connection (socket, TLS with ALPN h2, HTTP/2 preface). */

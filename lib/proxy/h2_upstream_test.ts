@@ -156,6 +156,24 @@ Deno.test({
 });
 
 Deno.test({
+  name: "h2 pool: a cold pool under concurrent requests makes one connection (they wait for it)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const b = await backend(slowEcho);
+    const p = pool(b.port);
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(p, `k${i}`)));
+      for (const [i, r] of results.entries()) assert.match(r.text, new RegExp(`\r\nk${i}\r\n`));
+      assert.equal(b.connections, 1);
+    } finally {
+      p.retire();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
   name:
     "h2 pool: SETTINGS_MAX_CONCURRENT_STREAMS honoured: streams past it go to other connections",
   sanitizeResources: false,
