@@ -20,6 +20,7 @@ swy_ensure_cmd wrk wrk                     # load in the autoscaling test and th
 swy_ensure_cmd systemd-analyze systemd     # `systemd-analyze verify` of deploy/systemd/
 swy_ensure_cmd testssl testssl.sh          # the TLS listener checked by testssl.sh (tests/tls/testssl_test.ts)
 swy_ensure_cmd unshare util-linux          # the executable's tests hide the checkout from it
+swy_ensure_cmd node nodejs                 # gRPC servers and clients (@grpc/grpc-js) in tests/grpc
 # a JSON Schema validator (draft 2020-12), as editors use, for the generated schema/ files
 python3 -c 'import jsonschema' 2>/dev/null || swy_apt_install python3-jsonschema
 

@@ -132,6 +132,8 @@ Deno.test("promtool accepts the proxy's metrics, with process metrics, after tra
   metrics.countError("timeout", 504);
   metrics.countError("connect_failed", 502);
   metrics.retries.inc();
+  metrics.countGrpc("0");
+  metrics.countGrpc("5");
   metrics.connectionsTotal.inc(2);
   metrics.activeConnections.value = 1;
   state.snapshot!.backends[0]!.counters.inflight = 2;
@@ -142,6 +144,7 @@ Deno.test("promtool accepts the proxy's metrics, with process metrics, after tra
       "# TYPE switchyard_requests_total counter",
       "# TYPE switchyard_request_duration_seconds histogram",
       "# TYPE switchyard_proxy_errors_total counter",
+      'switchyard_grpc_responses_total{group="lb-group-1",code="5"} 1',
       "# TYPE switchyard_config_rejected_total counter",
       'switchyard_config_rejected_total{group="lb-group-1"} 1',
       'switchyard_config_info{group="lb-group-1",version="v1"} 1',

@@ -271,6 +271,24 @@ Deno.test("POST /api/groups is 422 with field and reason for an invalid config a
   });
 });
 
+Deno.test("POST /api/groups is 422 naming protocol for an unknown upstream protocol; h2 is accepted", async () => {
+  await withApi(async (api) => {
+    const bad = await api.call("POST", "/api/groups", {
+      group: "g",
+      config: { backend_servers: ["10.0.0.1:50051"], protocol: "h2c" },
+    });
+    assert.equal(bad.status, 422);
+    assert.match(String(bad.json.reason), /group "g": protocol: must be http\/1\.1 or h2/);
+    assert.equal(await api.other.exists(configPath("g")), null);
+    const ok = await api.call("POST", "/api/groups", {
+      group: "g",
+      config: { backend_servers: ["10.0.0.1:50051"], protocol: "h2" },
+    });
+    assert.ok(ok.status >= 200 && ok.status < 300, String(ok.status));
+    assert.notEqual(await api.other.exists(configPath("g")), null);
+  });
+});
+
 Deno.test("POST /api/groups is 422 for a config that is not an object", async () => {
   await withApi(async (api) => {
     const r = await api.call("POST", "/api/groups", { group: "g", config: ["10.0.0.1:80"] });

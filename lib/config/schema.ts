@@ -344,6 +344,9 @@ export const upstreamTlsSchema = z.strictObject({
   verify: z.boolean({ error: "must be true or false" }).default(true),
 }, { error: "must be an object" });
 
+/** Protocols a group may speak to its backends (`protocol`). */
+export const UPSTREAM_PROTOCOLS = ["http/1.1", "h2"] as const;
+
 /** What the Host header sent to backends may look like (`host` or `host:port`). */
 const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
 
@@ -384,6 +387,12 @@ export const groupConfigSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   /** TLS towards the backends; absent: plain TCP. */
   tls: upstreamTlsSchema.optional(),
+  /**
+   * The protocol spoken to the backends: HTTP/1.1 (absent), or HTTP/2 for
+   * gRPC backends (h2 over TLS by ALPN with `tls.enabled`, else h2c with
+   * prior knowledge).
+   */
+  protocol: z.enum(UPSTREAM_PROTOCOLS, { error: "must be http/1.1 or h2" }).optional(),
   /** Host header sent to backends instead of the client's (null: pass it through). */
   host_rewrite: z.string({ error: "must be a string or null" }).regex(
     HOST_HEADER,

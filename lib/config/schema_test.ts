@@ -906,3 +906,14 @@ Deno.test("validateGroupConfig() names the tls field at fault", () => {
     assert.match(issue!.reason, reason, JSON.stringify(tls));
   }
 });
+
+Deno.test("validateGroupConfig() takes protocol http/1.1 or h2 (absent: http/1.1) and names it when bad", () => {
+  assert.equal(valid(MINIMAL).protocol, undefined);
+  assert.equal(valid({ ...MINIMAL, protocol: "h2" }).protocol, "h2");
+  assert.equal(valid({ ...MINIMAL, protocol: "http/1.1" }).protocol, "http/1.1");
+  for (const bad of ["h2c", "HTTP/2", 2, null]) {
+    const [issue] = issues({ ...MINIMAL, protocol: bad });
+    assert.equal(issue!.field, "protocol", JSON.stringify(bad));
+    assert.match(issue!.reason, /must be http\/1\.1 or h2/, JSON.stringify(bad));
+  }
+});

@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import net from "node:net";
 import tls from "node:tls";
 import { parseResponseHead } from "../http1/head.ts";
+import { probeH2 } from "./h2_probe.ts";
 import { type TlsConnectOptions, tlsFailure } from "../tls/upstream_tls.ts";
 
 /** What to probe and how. */
@@ -26,6 +27,11 @@ export interface ProbeTarget {
    * completed handshake passes it.
    */
   readonly tls?: TlsConnectOptions;
+  /**
+   * The group speaks HTTP/2 (`protocol: "h2"`): probe over HTTP/2 with a
+   * gRPC call (see h2_probe.ts), TLS with ALPN `h2`.
+   */
+  readonly h2?: boolean;
 }
 
 /** A probe's outcome. */
@@ -50,6 +56,7 @@ const MAX_HEAD = 64 * 1024;
  * ```
  */
 export function probe(target: ProbeTarget): Promise<ProbeResult> {
+  if (target.h2 === true) return probeH2(target);
   return new Promise((resolve) => {
     let done = false;
     let buf: Buffer | null = null;

@@ -26,6 +26,7 @@ export type HealthSettings = Pick<
   | "health_endpoint_expected_code"
   | "health_check_timeout_seconds"
   | "health_check_frequency_seconds"
+  | "protocol"
 >;
 
 /** The backends and settings the targets are built from (a group snapshot fits). */
@@ -39,8 +40,9 @@ export interface HealthTargetInput {
 }
 
 /**
- * One target per backend, all with the group's probe settings, and over TLS
- * when the group's upstream TLS is on (`tls`, loaded by the runtime).
+ * One target per backend, all with the group's probe settings, over TLS
+ * when the group's upstream TLS is on (`tls`, loaded by the runtime), and
+ * over HTTP/2 for a `protocol: "h2"` group.
  *
  * @example
  * ```ts
@@ -71,6 +73,7 @@ export function healthTargets(
       expectedStatus: c.health_endpoint_expected_code,
       timeoutMs: c.health_check_timeout_seconds * 1000,
       ...(tls === null ? {} : { tls: tlsConnectOptions(tls, b.host) }),
+      ...(c.protocol === "h2" ? { h2: true } : {}),
     },
     intervalMs,
   }));

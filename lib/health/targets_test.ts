@@ -100,3 +100,13 @@ Deno.test("healthTargets() probes over TLS with the group's settings, SNI per ba
   const [fixed] = healthTargets({ backends, config: SETTINGS }, { ...tls, serverName: "b.test" });
   assert.equal(fixed!.probe.tls?.servername, "b.test");
 });
+
+Deno.test("healthTargets() probes a protocol h2 group over HTTP/2, others as before", () => {
+  const backends = [{ address: "127.0.0.1:50051", host: "127.0.0.1", port: 50051 }];
+  const [h2] = healthTargets({ backends, config: { ...SETTINGS, protocol: "h2" } });
+  assert.equal(h2!.probe.h2, true);
+  const [plain] = healthTargets({ backends, config: { ...SETTINGS, protocol: "http/1.1" } });
+  assert.equal("h2" in plain!.probe, false);
+  const [none] = healthTargets({ backends, config: SETTINGS });
+  assert.equal("h2" in none!.probe, false);
+});

@@ -116,6 +116,7 @@ function groupJson(g: AssignedGroup): Record<string, unknown> {
     rise: s.rise,
     fall: s.fall,
     ...(s.tls === undefined ? {} : { tls: tlsJson(s.tls) }),
+    ...(s.protocol === undefined ? {} : { protocol: s.protocol }),
     backends: g.backends,
   };
 }
@@ -212,6 +213,7 @@ export function decodeAssignment(data: Uint8Array): Assignment | undefined {
     }
     const tls = g.tls === undefined ? undefined : decodeTls(g.tls);
     if (g.tls !== undefined && tls === undefined) return undefined;
+    if (g.protocol !== undefined && g.protocol !== "h2") return undefined;
     groups.set(name, {
       settings: {
         type: g.type,
@@ -222,6 +224,7 @@ export function decodeAssignment(data: Uint8Array): Assignment | undefined {
         rise: g.rise,
         fall: g.fall,
         ...(tls === undefined ? {} : { tls }),
+        ...(g.protocol === "h2" ? { protocol: "h2" as const } : {}),
       },
       backends: g.backends as string[],
     });

@@ -121,3 +121,21 @@ Deno.test("an assignment carries a TLS group's tls, stable in bytes, and refuses
     assert.equal(decodeAssignment(enc), undefined, JSON.stringify(bad));
   }
 });
+
+Deno.test("an assignment carries an h2 group's protocol (plain groups as before) and refuses another value", () => {
+  const h2Targets = targets({
+    web: { backend_servers: ["10.0.0.1:80"] },
+    rpc: { backend_servers: ["10.0.1.1:50051"], protocol: "h2" },
+  });
+  const [a] = planAssignments(h2Targets, [{ id: "w1", session: "01" }], "m", "t").values();
+  const bytes = encodeAssignment(a!);
+  const text = new TextDecoder().decode(bytes);
+  assert.match(text, /"rpc":\{[^}]*"protocol":"h2"/);
+  assert.doesNotMatch(text, /"web":\{[^}]*"protocol"/, "a plain group is written as before");
+  const back = decodeAssignment(bytes)!;
+  assert.deepEqual(back, a);
+  assert.deepEqual(encodeAssignment(back), bytes);
+  const doc = JSON.parse(text);
+  doc.groups.rpc.protocol = "h3";
+  assert.equal(decodeAssignment(new TextEncoder().encode(JSON.stringify(doc))), undefined);
+});

@@ -36,6 +36,8 @@ export interface ProbeSettings {
    * reads `ca_file` on its own machine.
    */
   readonly tls?: UpstreamTlsConfig;
+  /** The group's `protocol` when it is `h2`: probe over HTTP/2 (lib/health/h2_probe.ts). */
+  readonly protocol?: "h2";
 }
 
 /** One (group, backend) pair to probe. */
@@ -81,6 +83,7 @@ export function probeSettings(config: GroupConfig): ProbeSettings {
     rise: config.healthy_threshold,
     fall: config.unhealthy_threshold,
     ...(config.tls?.enabled === true ? { tls: config.tls } : {}),
+    ...(config.protocol === "h2" ? { protocol: "h2" as const } : {}),
   };
 }
 
@@ -90,7 +93,7 @@ export function sameSettings(a: ProbeSettings, b: ProbeSettings): boolean {
     a.timeoutMs === b.timeoutMs && a.intervalMs === b.intervalMs && a.rise === b.rise &&
     a.fall === b.fall && a.tls?.enabled === b.tls?.enabled &&
     a.tls?.server_name === b.tls?.server_name && a.tls?.ca_file === b.tls?.ca_file &&
-    a.tls?.verify === b.tls?.verify;
+    a.tls?.verify === b.tls?.verify && a.protocol === b.protocol;
 }
 
 /**

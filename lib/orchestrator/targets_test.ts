@@ -121,3 +121,16 @@ Deno.test("probeSettings() carries the group's tls only when enabled; a tls chan
     changed: true,
   });
 });
+
+Deno.test("probeSettings() carries protocol h2 (absent for http/1.1); a protocol change is a settings change", () => {
+  const base = { backend_servers: ["10.0.0.1:50051"] };
+  assert.equal("protocol" in probeSettings(config(base)), false);
+  assert.equal("protocol" in probeSettings(config({ ...base, protocol: "http/1.1" })), false);
+  assert.equal(probeSettings(config({ ...base, protocol: "h2" })).protocol, "h2");
+  const book = new ConfigBook();
+  book.apply("g", enc(base));
+  assert.deepEqual(book.apply("g", enc({ ...base, protocol: "h2" })), {
+    kind: "applied",
+    changed: true,
+  });
+});

@@ -469,6 +469,7 @@ export class Worker {
           expectedStatus: t.settings.expectedStatus,
           timeoutMs: t.settings.timeoutMs,
           ...(tls === null ? {} : { tls: tlsConnectOptions(tls, t.host) }),
+          ...(t.settings.protocol === "h2" ? { h2: true } : {}),
         });
     } catch (error) {
       result = { ok: false, error: String(error), status: null };

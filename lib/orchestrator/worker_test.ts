@@ -298,3 +298,32 @@ Deno.test("Worker: probes a TLS group over TLS with the loaded CA, and fails the
     await w.close();
   }
 });
+
+Deno.test("Worker: probes an h2 group's backends over HTTP/2 (h2 on the probe target), others as before", async () => {
+  const w = await setup();
+  try {
+    await w.admin.create(
+      assignmentPath("w1"),
+      encodeAssignment({
+        worker: "w1",
+        session: w.session,
+        master: "m",
+        term: "t",
+        groups: new Map([
+          ["rpc", { settings: { ...settings, protocol: "h2" }, backends: ["127.0.0.1:9001"] }],
+          ["web", { settings, backends: ["127.0.0.1:9002"] }],
+        ]),
+      }),
+      { parents: true },
+    );
+    await until(
+      () => w.probed.includes("127.0.0.1:9001") && w.probed.includes("127.0.0.1:9002"),
+      "both groups probed",
+    );
+    for (const p of w.probes) {
+      assert.equal(p.h2 === true, p.port === 9001, `${p.host}:${p.port} h2=${p.h2}`);
+    }
+  } finally {
+    await w.close();
+  }
+});

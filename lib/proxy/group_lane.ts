@@ -39,6 +39,8 @@ export class GroupLane implements ProxyContext {
     this.#overrides = overrides;
     const snap = this.state.snapshot;
     this.limits = { ...(snap ? limitsOf(snap.config) : DEFAULT_LIMITS), ...overrides };
+    // gRPC statuses of the group's h2 responses (only h2 pools call it)
+    runtime.grpcStatus = (code) => metrics.countGrpc(code);
   }
 
   /**

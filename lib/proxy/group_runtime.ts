@@ -12,6 +12,7 @@
 import { probe as tcpProbe } from "../health/probe.ts";
 import { loadUpstreamTlsFromDisk } from "../tls/upstream_tls_load.ts";
 import { GroupRuntimeCore, type GroupRuntimeOptions } from "./group_runtime_core.ts";
+import { H2UpstreamPool } from "./h2_upstream.ts";
 import { UpstreamPool } from "./upstream_pool.ts";
 
 export { realEvery, REAP_INTERVAL_MS, TICK_INTERVAL_MS } from "./group_runtime_core.ts";
@@ -41,14 +42,18 @@ export class GroupRuntime extends GroupRuntimeCore {
       probe: tcpProbe,
       newPool: newUpstreamPool,
       loadTls: loadUpstreamTlsFromDisk,
+      h2: true,
       ...options,
     });
   }
 }
 
-/** A node:net pool for one backend (the default {@link GroupRuntimeOptions.newPool}). */
+/**
+ * A node:net pool for one backend (the default {@link GroupRuntimeOptions.newPool}):
+ * an HTTP/2 one (h2_upstream.ts) when the group says `protocol: "h2"`.
+ */
 export function newUpstreamPool(
   options: ConstructorParameters<typeof UpstreamPool>[0],
 ): UpstreamPool {
-  return new UpstreamPool(options);
+  return options.h2 ? new H2UpstreamPool(options) : new UpstreamPool(options);
 }

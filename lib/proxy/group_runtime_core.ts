@@ -93,6 +93,11 @@ export interface GroupRuntimeOptions {
    * fetch transport) a config with `tls.enabled` is rejected.
    */
   readonly loadTls?: UpstreamTlsLoader;
+  /**
+   * The pool factory makes HTTP/2 pools for `protocol: "h2"` (the proxy
+   * role's); without it such a config is rejected.
+   */
+  readonly h2?: boolean;
   /** Called after each snapshot swap, once the runtime has followed it (pools, checker). */
   readonly onSwap?: (next: GroupSnapshot) => void;
 }
@@ -141,6 +146,16 @@ export class GroupRuntimeCore implements OutcomeSink {
   /** The upstream TLS the pools were made with (null: plain TCP). */
   #tls: UpstreamTls | null = null;
   #checker: HealthChecker | null = null;
+  /** This runtime's pool factory speaks HTTP/2 (`protocol: "h2"` is accepted). */
+  readonly #h2: boolean;
+  /** The current config says `protocol: "h2"`: pools are h2 pools. */
+  #useH2 = false;
+  /**
+   * Where gRPC statuses of this group's h2 responses are counted (the proxy
+   * role's lane sets it to its metrics), null: not counted.
+   */
+  grpcStatus: ((code: string) => void) | null = null;
+  readonly #grpcSink = (code: string): void => this.grpcStatus?.(code);
   #budget = new RetryBudget(0.2, 10);
   #budgetFor: unknown = null;
   #budgetKey = "0.2/10";
@@ -155,6 +170,7 @@ export class GroupRuntimeCore implements OutcomeSink {
     this.#probe = options.probe ?? null;
     this.#newPool = options.newPool ?? null;
     this.#loadTls = options.loadTls ?? null;
+    this.#h2 = options.h2 ?? false;
     const onSwap = options.onSwap;
     this.state = new GroupState(options.group, {
       now: this.wallNow,
@@ -174,8 +190,16 @@ export class GroupRuntimeCore implements OutcomeSink {
 
   /** Loads a config's upstream TLS before it is applied (an unreadable CA file rejects it). */
   #prepare(config: GroupConfig): readonly ConfigIssue[] {
-    if (config.tls?.enabled !== true) return [];
     const group = this.state.group;
+    if (config.protocol === "h2" && !this.#h2) {
+      return [{
+        group,
+        field: "protocol",
+        reason:
+          "upstream HTTP/2 is not available here (the proxy role has it; the embedded load balancer does not)",
+      }];
+    }
+    if (config.tls?.enabled !== true) return [];
     if (this.#loadTls === null) {
       return [{
         group,
@@ -192,16 +216,18 @@ export class GroupRuntimeCore implements OutcomeSink {
 
   /**
    * Pools follow a new snapshot: settings updated, removed backends' pools
-   * retired, and every pool retired when the upstream TLS settings changed
-   * (connections made with the old ones are not reused).
+   * retired, and every pool retired when the upstream TLS settings or the
+   * protocol changed (connections made with the old ones are not reused).
    */
   #follow(next: GroupSnapshot): void {
     const tls = this.#tlsOf.get(next.config) ?? null;
-    if ((tls?.key ?? null) !== (this.#tls?.key ?? null)) {
+    const h2 = next.config.protocol === "h2";
+    if ((tls?.key ?? null) !== (this.#tls?.key ?? null) || h2 !== this.#useH2) {
       for (const pool of this.#pools.values()) pool.retire();
       this.#pools.clear();
     }
     this.#tls = tls;
+    this.#useH2 = h2;
     const keep = new Set<string>();
     const ka = next.config.upstream_keepalive;
     for (const b of next.backends) {
@@ -235,6 +261,7 @@ export class GroupRuntimeCore implements OutcomeSink {
         maxIdle: ka?.max_idle ?? 64,
         idleTimeoutMs: (ka?.idle_timeout_seconds ?? 4) * 1000,
         tls: this.#tls === null ? null : tlsConnectOptions(this.#tls, backend.host),
+        ...(this.#useH2 ? { h2: true, onGrpcStatus: this.#grpcSink } : {}),
       });
       // a pool created after close() (a request racing shutdown) holds nothing idle
       if (this.#closed) pool.retire();

@@ -11,6 +11,7 @@ import { silentLogger } from "../log.ts";
 import type { ProbeResult, ProbeTarget } from "../health/probe.ts";
 import { type Every, GroupRuntime, REAP_INTERVAL_MS, TICK_INTERVAL_MS } from "./group_runtime.ts";
 import { GroupRuntimeCore } from "./group_runtime_core.ts";
+import { H2UpstreamPool } from "./h2_upstream.ts";
 
 /** A scheduler whose timers fire only when the test says so. */
 class FakeTimers {
@@ -253,6 +254,46 @@ Deno.test("GroupRuntimeCore without a TLS loader (the fetch transport) rejects t
   });
   assert.ok(!r.ok);
   assert.match(r.rejected.reason, /tls\.enabled: upstream TLS is not available here/);
+  assert.equal(runtime.state.applyConfig("2", { backend_servers: ["10.0.0.1:80"] }).ok, true);
+  runtime.close();
+});
+
+Deno.test("GroupRuntime: protocol h2 makes h2 pools (gRPC statuses to grpcStatus); changing protocol retires the pools", () => {
+  const { runtime } = harness();
+  const codes: string[] = [];
+  runtime.grpcStatus = (code) => codes.push(code);
+  runtime.state.applyConfig("1", { backend_servers: ["10.0.0.1:50051"] });
+  const [b] = runtime.state.snapshot!.backends;
+  const plain = runtime.pool(b!);
+  assert.equal(plain instanceof H2UpstreamPool, false, "http/1.1 by default");
+
+  runtime.state.applyConfig("2", { backend_servers: ["10.0.0.1:50051"], protocol: "h2" });
+  const h2 = runtime.pool(b!);
+  assert.ok(h2 instanceof H2UpstreamPool, "protocol h2: an h2 pool");
+  assert.equal(plain.acquire(), null);
+  h2.onGrpcStatus!("0");
+  assert.deepEqual(codes, ["0"]);
+
+  // another config, same protocol: the pool stays
+  runtime.state.applyConfig("3", {
+    backend_servers: ["10.0.0.1:50051"],
+    protocol: "h2",
+    connect_timeout_seconds: 1,
+  });
+  assert.equal(runtime.pool(b!), h2, "same protocol: same pool");
+
+  runtime.state.applyConfig("4", { backend_servers: ["10.0.0.1:50051"], protocol: "http/1.1" });
+  const back = runtime.pool(b!);
+  assert.notEqual(back, h2);
+  assert.equal(back instanceof H2UpstreamPool, false, "back to HTTP/1.1: a plain pool");
+  runtime.close();
+});
+
+Deno.test("GroupRuntimeCore without h2 pools (the embedded load balancer) rejects protocol h2, field named", () => {
+  const runtime = new GroupRuntimeCore({ group: "g", log: silentLogger });
+  const r = runtime.state.applyConfig("1", { backend_servers: ["10.0.0.1:80"], protocol: "h2" });
+  assert.ok(!r.ok);
+  assert.match(r.rejected.reason, /protocol: upstream HTTP\/2 is not available here/);
   assert.equal(runtime.state.applyConfig("2", { backend_servers: ["10.0.0.1:80"] }).ok, true);
   runtime.close();
 });

@@ -94,6 +94,8 @@ export class ProxyMetricFamilies {
   readonly rateLimited: Counter;
   /** Requests copied to a route's mirror group, by outcome. */
   readonly mirrored: Counter;
+  /** gRPC responses from `protocol: "h2"` groups, by grpc-status. */
+  readonly grpcResponses: Counter;
   /** The group states whose backends the gauges describe. */
   readonly states = new Set<GroupState>();
 
@@ -145,6 +147,13 @@ export class ProxyMetricFamilies {
     );
     this.active = r.add(
       new Gauge("switchyard_active_connections", "Client connections open now.", ["group"]),
+    );
+    this.grpcResponses = r.add(
+      new Counter(
+        "switchyard_grpc_responses_total",
+        "gRPC responses (content-type application/grpc*) from protocol h2 groups, by grpc-status (from the trailers, or a trailers-only response's head).",
+        ["group", "code"],
+      ),
     );
     this.h2Connections = r.add(
       new Counter(
@@ -334,6 +343,8 @@ export class ProxyMetrics {
   readonly activeConnections: { value: number };
   readonly #backends = new Map<string, BackendMetrics>();
   readonly #errorChildren = new Map<string, CounterChild>();
+  /** gRPC response counters by grpc-status (created on first use; codes 0-16 in practice). */
+  readonly #grpcChildren = new Map<string, CounterChild>();
   /** Request counters of proxy-generated responses (backend "none"; no duration series). */
   readonly #none: (CounterChild | undefined)[] = [];
   readonly #group: string;
@@ -423,6 +434,18 @@ export class ProxyMetrics {
     }
     c.inc();
     this.#request(this.#none, "none", method, status).inc();
+  }
+
+  /** Counts one gRPC response by its grpc-status (`switchyard_grpc_responses_total`). */
+  countGrpc(code: string): void {
+    let c = this.#grpcChildren.get(code);
+    if (c === undefined) {
+      // a backend could send anything: beyond the 17 codes, one shared label keeps cardinality bounded
+      const label = /^(?:[0-9]|1[0-6])$/.test(code) ? code : "other";
+      c = this.families.grpcResponses.labels(this.#group, label);
+      if (this.#grpcChildren.size < 64) this.#grpcChildren.set(code, c);
+    }
+    c.inc();
   }
 
   /** Counts a configured response the proxy made itself (a redirect, a direct response). */

@@ -87,6 +87,12 @@ export interface PoolOptions {
    * null: plain TCP. Fixed for the pool's life: other settings get a new pool.
    */
   readonly tls?: TlsConnectOptions | null;
+  /**
+   * Speak HTTP/2 to the backend (`protocol: "h2"`): the factory makes an
+   * h2 pool (lib/proxy/h2_upstream.ts); gRPC statuses go to `onGrpcStatus`.
+   */
+  readonly h2?: boolean;
+  readonly onGrpcStatus?: ((code: string) => void) | null;
 }
 
 /** Why a connect attempt failed. */
