@@ -64,8 +64,6 @@ export function parseGamedayArgs(argv: readonly string[]): GamedayArgs {
 }
 
 const NOT_COVERED_YET = [
-  "a proxy cut off from ZooKeeper (namespace link down) while serving: the proxies share one " +
-  "namespace so far",
   "Prometheus and the autoscaler in the topology",
 ];
 
@@ -142,8 +140,10 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
         vip: injected.vipFailoverMs ?? null,
       });
       await sleep(fault.holdMs ?? settleMs);
-      await fault.restore(topo);
-      log("  restored");
+      const restored = await fault.restore(topo);
+      const w = windows[windows.length - 1]!;
+      if (restored) w.detail = `${w.detail}; ${restored}`;
+      log(`  restored${restored ? `: ${restored}` : ""}`);
       await sleep(recoverMs);
     }
     const end = Date.now();

@@ -4,9 +4,10 @@
  * first, so a run interrupted with SIGKILL leaves nothing behind the next run trips on).
  *
  * - core namespace (`LAB_NS_ETCD`): etcd (deploy/etcd/etcd.sh lab), a 3-node ZooKeeper ensemble
- *   (deploy/zookeeper/zk.sh ensemble, on the namespace's own loopback, small heaps), 6 backends in
- *   two groups, the admin role, 3 orchestrators, 2 dns roles and 4 proxies (Deno and Bun, regions
- *   r1 and r2) each on its own address serving listener `public`'s routes;
+ *   (deploy/zookeeper/zk.sh ensemble, clients on every core address, small heaps), 6 backends in
+ *   two groups, the admin role, 3 orchestrators and 2 dns roles;
+ * - 4 proxies (Deno and Bun, regions r1 and r2) serving listener `public`'s routes, each in its
+ *   own namespace with a data link and a control link to ZooKeeper (proxy_netns.ts);
  * - DNS nodes: CoreDNS (the dns role's Corefile) and keepalived sharing the VIP;
  * - clients: tests/gameday/client.ts in each region's namespace.
  *
@@ -16,6 +17,12 @@ import { spawn } from "node:child_process";
 import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 import { RoleProcess, sleep, waitUntil } from "../support/processes.ts";
 import { REPO, run, type RunResult } from "../support/dns_stack.ts";
+import {
+  controlConnectString,
+  createProxyNamespace,
+  deleteProxyNamespaces,
+  proxyNamespace,
+} from "./proxy_netns.ts";
 
 /** The lab env file of the game day. */
 export const ENV_FILE = `${REPO}/tests/gameday/gameday.env`;
@@ -42,6 +49,8 @@ export const CORE_IP = lab("LAB_ETCD_IP");
 export const VIP = lab("LAB_VIP");
 export const ZONE = "api.gameday.test";
 export const ZK = "127.0.0.1:2281,127.0.0.1:2282,127.0.0.1:2283";
+const ZK_PORTS = [2281, 2282, 2283];
+const PROXY_COUNT = 4;
 export const LISTENER = "public";
 export const PROXY_PORT = 8080;
 const TOKEN = "gameday-token-0123456789";
@@ -73,7 +82,9 @@ export interface Topology {
   readonly routerIp: string;
   readonly backends: Node[];
   readonly orchestrators: Node[];
-  readonly proxies: (Node & { readonly ip: string; readonly region: string })[];
+  /** `index`: 1-based, the number of its namespace (proxy_netns.ts). */
+  readonly proxies:
+    (Node & { readonly ip: string; readonly region: string; readonly index: number })[];
   readonly dnsRoles: Node[];
   readonly admin: Node;
   readonly dnsNodes: DnsNode[];
@@ -100,6 +111,8 @@ export function scriptEnv(stateDir: string): Record<string, string> {
     SWITCHYARD_LAB_ENV: ENV_FILE,
     SWITCHYARD_STATE_DIR: stateDir,
     ZK_JVMFLAGS: "-Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+    // the proxies connect from their own namespaces, over their control links
+    ZK_CLIENT_ADDRESS: "0.0.0.0",
   };
 }
 
@@ -195,6 +208,7 @@ export async function teardown(stateDir: string, log: (s: string) => void): Prom
       allowFail: true,
     });
   }
+  await deleteProxyNamespaces(PROXY_COUNT);
   // lab.sh down stops keepalived, CoreDNS and etcd by their pid files, then ends anything left
   // in the lab's namespaces (roles, backends, clients) and deletes them.
   const down = await q("deploy/lab/lab.sh", "down");
@@ -219,10 +233,18 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
   await Deno.mkdir(stateDir, { recursive: true });
   const sh = (path: string, ...args: string[]) => deployScript(stateDir, path, ...args);
   await sh("deploy/lab/lab.sh", "up");
-  for (const ip of lab("LAB_PROXY_IPS").split(",")) {
-    await run(["ip", "-n", CORE_NS, "addr", "replace", `${ip}/32`, "dev", "eth0"]);
+  const netnsPlan = {
+    routerNs: lab("LAB_NS_ROUTER"),
+    bridge: lab("LAB_BR_DNS"),
+    gateway: lab("LAB_ROUTER_DNS_IP"),
+    dataPrefix: lab("LAB_DNS_PREFIX"),
+    coreNs: CORE_NS,
+    controlPrefix: lab("LAB_PROXY_CONTROL_PREFIX"),
+  };
+  for (const [i, ip] of lab("LAB_PROXY_IPS").split(",").entries()) {
+    await createProxyNamespace(netnsPlan, i + 1, ip);
   }
-  log("lab up");
+  log("lab up (and a namespace per proxy)");
   await sh("deploy/etcd/etcd.sh", "start", "lab");
   const zk = (...args: string[]) =>
     run(["ip", "netns", "exec", CORE_NS, "bash", `${REPO}/deploy/zookeeper/zk.sh`, ...args], {
@@ -338,18 +360,19 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
   const proxyIps = lab("LAB_PROXY_IPS").split(",");
   const proxies: Topology["proxies"] = [];
   const proxyRuntimes: Runtime[] = ["deno", "bun", "deno", "bun"];
-  for (let i = 1; i <= 4; i++) {
+  for (let i = 1; i <= PROXY_COUNT; i++) {
     const runtime = proxyRuntimes[i - 1] as Runtime;
     const ip = proxyIps[i - 1] as string;
     const region = i <= 2 ? lab("LAB_REGION1_NAME") : lab("LAB_REGION2_NAME");
-    const adminAddr = `${CORE_IP}:${9090 + i}`;
+    const adminAddr = `${ip}:${9090 + i}`;
+    const zk = controlConnectString(lab("LAB_PROXY_CONTROL_PREFIX"), i, ZK_PORTS);
     const snapshotDir = `${stateDir}/snapshots/p${i}`;
     await Deno.mkdir(snapshotDir, { recursive: true });
     const node = await startNode(
       `p${i}`,
       runtime,
-      role(CORE_NS, `p${i}`, runtime, "proxy", [
-        ...["--zk", ZK, "--listener", LISTENER, "--id", `p${i}`, "--region", region],
+      role(proxyNamespace(i), `p${i}`, runtime, "proxy", [
+        ...["--zk", zk, "--listener", LISTENER, "--id", `p${i}`, "--region", region],
         ...["--listen", `${ip}:${PROXY_PORT}`, "--admin-listen", adminAddr],
         ...["--snapshot-file", `${snapshotDir}/snapshot.json`, "--zk-session-timeout", "4"],
         ...["--log-level", "warn"],
@@ -357,7 +380,7 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
       `http://${adminAddr}`,
       "/status",
     );
-    proxies.push(Object.assign(node, { ip, region }));
+    proxies.push(Object.assign(node, { ip, region, index: i }));
   }
   log("4 proxies up (Deno and Bun, two regions)");
 
