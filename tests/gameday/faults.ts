@@ -177,6 +177,7 @@ async function proxyStatus(p: Node): Promise<ProxyZkStatus | null> {
 function zkCut(): Fault {
   const group = "web";
   let victim: Topology["proxies"][number] | null = null;
+  let dns: DnsWatch | null = null;
   const fault: Fault = {
     name: "proxy cut off from ZooKeeper (its control link down) while serving",
     quick: true,
@@ -187,6 +188,8 @@ function zkCut(): Fault {
       const before = versionOf(await proxyStatus(p));
       const t0 = performance.now();
       await setControlLink(p.index, false);
+      // its session expires, so its registration goes and DNS stops handing it out meanwhile
+      dns = watchDns(t, t.clients[1]!.netns, p.ip);
       let state = "";
       await waitUntil(
         `${p.name} to report the ZooKeeper disconnect`,
@@ -257,12 +260,53 @@ function zkCut(): Fault {
         60_000,
         100,
       );
-      return `link back: reconnected and on v${want} after ${
+      const resynced = `link back: reconnected and on v${want} after ${
         Math.round(performance.now() - t0)
       } ms`;
+      return dns === null ? resynced : `${resynced}; ${await dns.resumed()}`;
     },
   };
   return fault;
+}
+
+/** Watches one address in what a client's namespace resolves, from a fault's injection on. */
+interface DnsWatch {
+  /** After the fault is undone: waits for the address back, says when it left and came back. */
+  resumed(): Promise<string>;
+}
+
+function watchDns(t: Topology, netns: string, address: string): DnsWatch {
+  const t0 = performance.now();
+  let goneMs: number | null = null;
+  let polling = true;
+  const poll = (async () => {
+    while (polling && goneMs === null) {
+      if (!(await t.resolveFrom(netns)).includes(address)) goneMs = performance.now() - t0;
+      else await sleep(100);
+    }
+  })();
+  return {
+    resumed: async () => {
+      polling = false;
+      await poll;
+      const back = performance.now();
+      let backMs = -1;
+      await waitUntil(
+        `${address} back in DNS`,
+        async () => {
+          const got = (await t.resolveFrom(netns)).includes(address);
+          if (got) backMs = performance.now() - back;
+          return got;
+        },
+        60_000,
+        100,
+      );
+      const gone = goneMs === null
+        ? "still answered until undone"
+        : `dropped after ${Math.round(goneMs)} ms`;
+      return `DNS (from ${netns}): ${address} ${gone}, back ${Math.round(backMs)} ms after undone`;
+    },
+  };
 }
 
 /** The scripted sequence, in order. */
@@ -370,21 +414,25 @@ export function faults(): Fault[] {
     },
     (() => {
       let victim: (Node & { ip: string }) | null = null;
+      let watch: DnsWatch | null = null;
       return {
         name: "proxy SIGSTOP for 20 s (its session expires), then SIGCONT",
         quick: false,
         holdMs: 20_000,
         inject: (t: Topology) => {
-          victim = t.proxies[2]!;
-          victim.process.signal("SIGSTOP");
-          return Promise.resolve({
-            victims: [victim.ip],
-            detail: `${victim.name} (${victim.runtime})`,
-          });
+          const p = t.proxies[2]!;
+          victim = p;
+          p.process.signal("SIGSTOP");
+          // the detection bound clients depend on: how long DNS still hands out its address
+          watch = watchDns(t, t.clients[1]!.netns, p.ip);
+          return Promise.resolve({ victims: [p.ip], detail: `${p.name} (${p.runtime})` });
         },
-        restore: () => {
+        restore: async () => {
           victim?.process.signal("SIGCONT");
-          return Promise.resolve();
+          if (watch === null) return;
+          const w = watch;
+          watch = null;
+          return await w.resumed();
         },
       };
     })(),

@@ -1,12 +1,13 @@
 /**
- * `deno task gameday [--quick] [--out DIR]`: brings up the whole topology in the game day's lab,
+ * `deno task gameday [--quick] [--out DIR] [--only TEXT]...`: brings up the whole topology in the game day's lab,
  * runs steady client load, injects the scripted faults one at a time with recovery between them,
  * samples the invariants throughout, and writes results.json, report.md and the SVG timelines.
  *
  * The full run writes to docs/gameday/ (commit it); `--quick` (the CI subset, shorter waits)
  * writes to .state/gameday/quick/ and refuses docs/gameday/. Exit status: 0 when every bar held,
  * 1 when one did not, 2 when the run itself failed. Everything started is torn down at the end,
- * on failure and on Ctrl-C (and first, should an earlier run have been killed).
+ * on failure and on Ctrl-C (and first, should an earlier run have been killed). `--only` runs just
+ * the faults whose name contains TEXT (full timings unless `--quick`), to work on one fault.
  *
  * @module
  */
@@ -24,7 +25,7 @@ import {
   unhealthyTraffic,
   versionRegressions,
 } from "./analysis.ts";
-import type { ClientSample } from "./client.ts";
+import { CLIENT_BEHAVIOUR, type ClientSample } from "./client.ts";
 import { type Fault, faults } from "./faults.ts";
 import { type FaultResult, renderReport, renderTimelines, type Results } from "./report.ts";
 import { Sampler } from "./sampler.ts";
@@ -39,19 +40,30 @@ export const UNHEALTHY_BOUND_MS = 2000;
 export interface GamedayArgs {
   readonly quick: boolean;
   readonly out: string;
+  /** `--only TEXT` (repeatable): only the faults whose name contains one of them (development). */
+  readonly only?: readonly string[];
 }
 
 /** Parses `--quick` and `--out DIR`; a quick run never writes docs/gameday/. */
 export function parseGamedayArgs(argv: readonly string[]): GamedayArgs {
   let quick = false;
   let out: string | undefined;
+  const only: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") quick = true;
     else if (a === "--out") {
       out = argv[++i];
       if (out === undefined || out === "") throw new Error("--out: needs a directory");
-    } else throw new Error(`unknown argument ${a} (usage: gameday [--quick] [--out DIR])`);
+    } else if (a === "--only") {
+      const text = argv[++i];
+      if (text === undefined || text === "") {
+        throw new Error("--only: needs a part of a fault's name");
+      }
+      only.push(text);
+    } else {
+      throw new Error(`unknown argument ${a} (usage: gameday [--quick] [--out DIR] [--only TEXT])`);
+    }
   }
   const docs = path.join(REPO, "docs/gameday");
   const dir = path.resolve(out ?? (quick ? path.join(REPO, ".state/gameday/quick") : docs));
@@ -60,7 +72,10 @@ export function parseGamedayArgs(argv: readonly string[]): GamedayArgs {
       "--out: docs/gameday/ holds the full run's report; a --quick run writes elsewhere",
     );
   }
-  return { quick, out: dir };
+  if (only.length > 0 && dir === docs) {
+    throw new Error("--only: a partial run does not write docs/gameday/ (give --out)");
+  }
+  return only.length > 0 ? { quick, out: dir, only } : { quick, out: dir };
 }
 
 const NOT_COVERED_YET = [
@@ -105,7 +120,9 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
   const clientRate = args.quick ? 25 : 50;
   const settleMs = args.quick ? 8_000 : 20_000;
   const recoverMs = args.quick ? 8_000 : 20_000;
-  const selected = faults().filter((f) => !args.quick || f.quick);
+  const selected = faults().filter((f) =>
+    args.only ? args.only.some((o) => f.name.includes(o)) : !args.quick || f.quick
+  );
   let topo: Topology | null = null;
   try {
     topo = await bringUp({ stateDir, outDir: args.out, clientRate, log });
@@ -230,6 +247,7 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
         "listener `public` (routes /api -> group api, / -> group web), 6 backends (3 per group), " +
         "a client per region",
       client_rate_per_s: clientRate,
+      client_behaviour: CLIENT_BEHAVIOUR,
       cut_bound: CUT_BOUND,
       unhealthy_bound_ms: UNHEALTHY_BOUND_MS,
       faults: results,

@@ -62,6 +62,8 @@ export interface Results {
   readonly duration_s: number;
   readonly topology: string;
   readonly client_rate_per_s: number;
+  /** How the clients behave (timeouts, retries, ejection), for the report. */
+  readonly client_behaviour: string;
   readonly cut_bound: number;
   readonly unhealthy_bound_ms: number;
   readonly faults: FaultResult[];
@@ -89,6 +91,8 @@ export function renderReport(r: Results): string {
     `Topology: ${r.topology}. Clients: one per region, ${r.client_rate_per_s} requests/s each ` +
     `(2 GETs to 1 POST, keep-alive, resolving through the VIP every second).`,
     "",
+    `Client behaviour: ${r.client_behaviour}`,
+    "",
     `Totals: ${r.totals.requests} requests, ${r.totals.ok} succeeded; ${r.totals.posts_seen} POST ids ` +
     `reached the backends, ${r.totals.duplicated_posts.length} of them more than once.`,
     "",
@@ -99,12 +103,15 @@ export function renderReport(r: Results): string {
     "## Faults",
     "",
     `Each fault's window runs from its injection to the next fault's (recovery included). "Cut" ` +
-    `counts requests whose connection to a proxy the fault itself took down broke (bar: at most ` +
-    `${r.cut_bound} per fault); every other failed request counts as failed. Recovery: injection to ` +
-    `the end of the window's last failed request.`,
+    `counts requests whose connection to a proxy the fault itself took down broke; "Stalled" POSTs ` +
+    `sent to a proxy the fault froze that timed out (never retried: it may have them). Bar: cut + ` +
+    `stalled at most ${r.cut_bound} per fault; every other failed request counts as failed. ` +
+    `"Retried GET": GETs the client retried on another address after a failed first attempt ` +
+    `(they count by their outcome). ` +
+    `Recovery: injection to the end of the window's last failed request.`,
     "",
-    "| # | Fault | What | Requests | Failed GET | Failed POST | Cut | Recovery | VIP failover | Bars |",
-    "| - | ----- | ---- | -------- | ---------- | ----------- | --- | -------- | ------------ | ---- |",
+    "| # | Fault | What | Requests | Failed GET | Failed POST | Cut | Stalled | Retried GET | Recovery | VIP failover | Bars |",
+    "| - | ----- | ---- | -------- | ---------- | ----------- | --- | ------- | ----------- | -------- | ------------ | ---- |",
   ];
   r.faults.forEach((f, i) => {
     const bars = f.bars.every((b) => b.held)
@@ -114,7 +121,8 @@ export function renderReport(r: Results): string {
       `| ${
         i + 1
       } | ${f.name} | ${f.detail} | ${f.impact.requests} | ${f.impact.failedIdempotent} | ` +
-        `${f.impact.failedNonIdempotent} | ${f.impact.cut} | ${f.impact.recoveryMs} ms | ` +
+        `${f.impact.failedNonIdempotent} | ${f.impact.cut} | ${f.impact.stalled} | ` +
+        `${f.impact.retried} | ${f.impact.recoveryMs} ms | ` +
         `${f.vip_failover_ms === null ? "—" : `${f.vip_failover_ms} ms`} | ${bars} |`,
     );
   });

@@ -10,6 +10,7 @@ const RESULTS: Results = {
   duration_s: 95,
   topology: "the topology",
   client_rate_per_s: 25,
+  client_behaviour: "GETs retried once elsewhere.",
   cut_bound: 10,
   unhealthy_bound_ms: 2000,
   faults: [
@@ -23,6 +24,8 @@ const RESULTS: Results = {
         failedIdempotent: 0,
         failedNonIdempotent: 1,
         cut: 2,
+        stalled: 3,
+        retried: 4,
         recoveryMs: 40,
       },
       vip_failover_ms: null,
@@ -67,13 +70,14 @@ Deno.test("renderReport: verdict, one row per fault with failed bars named, inva
   assert.match(md, /\*\*Some bars did not hold\.\*\*/);
   assert.match(
     md,
-    /\| 1 \| proxy SIGKILL \| p2 \(bun\) \| 800 \| 0 \| 1 \| 2 \| 40 ms \| — \| \*\*VIP failover within 3000 ms: 3400 ms\*\* \|/,
+    /\| 1 \| proxy SIGKILL \| p2 \(bun\) \| 800 \| 0 \| 1 \| 2 \| 3 \| 4 \| 40 ms \| — \| \*\*VIP failover within 3000 ms: 3400 ms\*\* \|/,
   );
   assert.match(
     md,
     /\| 1 \| proxy SIGKILL \| held \| held \| held \| — \| \*\*3 requests\*\* \| held \|/,
   );
   assert.match(md, /\| 1 \| 30 \| orch-1 \| dns-1 \| p1, p3, p4 \| — \| — \|/);
+  assert.match(md, /\nClient behaviour: GETs retried once elsewhere\.\n/);
   assert.match(md, /## Not covered by this run\n\n- a rolling restart of every proxy\n/);
   assert.match(md, /!\[client success rate per second\]\(success\.svg\)/);
   assert.match(
@@ -99,6 +103,13 @@ Deno.test("parseGamedayArgs: defaults, --out, and a quick run never writes docs/
   );
   assert.throws(() => parseGamedayArgs(["--out"]), /--out: needs a directory/);
   assert.throws(() => parseGamedayArgs(["--fast"]), /unknown argument --fast/);
+  assert.deepEqual(parseGamedayArgs(["--only", "SIGSTOP", "--only", "cut", "--out", "/tmp/gd"]), {
+    quick: false,
+    out: "/tmp/gd",
+    only: ["SIGSTOP", "cut"],
+  });
+  assert.throws(() => parseGamedayArgs(["--only", "SIGSTOP"]), /--only: a partial run/);
+  assert.throws(() => parseGamedayArgs(["--only"]), /--only: needs/);
 });
 
 Deno.test("renderTimelines: both charts, one point per second, faults marked by number", () => {

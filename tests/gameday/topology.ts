@@ -88,7 +88,9 @@ export interface Topology {
   readonly dnsRoles: Node[];
   readonly admin: Node;
   readonly dnsNodes: DnsNode[];
-  readonly clients: { name: string; out: string; process: RoleProcess }[];
+  readonly clients: { name: string; netns: string; out: string; process: RoleProcess }[];
+  /** What the service resolves to through the VIP from a client's namespace (sorted; [] on error). */
+  resolveFrom(netns: string): Promise<string[]>;
   /** Calls the admin API. */
   api(
     method: string,
@@ -216,6 +218,14 @@ export async function teardown(stateDir: string, log: (s: string) => void): Prom
   // nothing runs any more: the state (ZooKeeper and etcd data, Corefiles, snapshots, pid files)
   // goes, so every run starts from empty stores
   else await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+}
+
+async function resolveFrom(netns: string): Promise<string[]> {
+  const r = await run(
+    ["ip", "netns", "exec", netns, "dig", "+short", "+time=1", "+tries=1", `@${VIP}`, ZONE, "A"],
+    { allowFail: true },
+  );
+  return r.code === 0 ? r.stdout.trim().split("\n").filter((l) => l !== "").sort() : [];
 }
 
 /** Options of {@link bringUp}. */
@@ -476,13 +486,7 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
   ) {
     await waitUntil(
       `${ns} to resolve ${ZONE} to ${want}`,
-      async () => {
-        const r = await run(
-          ["ip", "netns", "exec", ns, "dig", "+short", "+time=1", "+tries=1", `@${VIP}`, ZONE, "A"],
-          { allowFail: true },
-        );
-        return r.stdout.trim().split("\n").sort().join() === [...want].sort().join();
-      },
+      async () => (await resolveFrom(ns)).join() === [...want].sort().join(),
       60_000,
       500,
     );
@@ -501,7 +505,7 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
       ...["--vip", VIP, "--service", ZONE, "--port", String(PROXY_PORT)],
       ...["--rate", String(o.clientRate), "--out", out, "--stop-file", stopFile],
     ]);
-    clients.push({ name: name as string, out, process });
+    clients.push({ name: name as string, netns: ns as string, out, process });
   }
   await sleep(1000);
   log("clients started");
@@ -521,6 +525,7 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
     script: (path, ...args) =>
       run(["bash", `${REPO}/${path}`, ...args], { env: scriptEnv(stateDir), allowFail: true }),
     vipHolders,
+    resolveFrom,
     stopClients: async () => {
       await Deno.writeTextFile(stopFile, "");
       await Promise.all(clients.map(async (c) => {
