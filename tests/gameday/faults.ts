@@ -309,6 +309,52 @@ function watchDns(t: Topology, netns: string, address: string): DnsWatch {
   };
 }
 
+/**
+ * A load step: a third client in region r1 at `rate` requests/s, so the autoscaler (acting on
+ * Prometheus's request rates) grows listener public's fleet; once the step ends it shrinks it
+ * back. The decisions and how long they took go into the detail; a decision that does not come
+ * within the bound is reported as such (and shows in the report's autoscaler table).
+ */
+function loadStep(rate: number): Fault {
+  let step: { stop(): Promise<void> } | null = null;
+  const decided = async (t: Topology, action: string, since: number, boundMs: number) => {
+    let found: { current: number; desired: number; reason: string; at: string } | undefined;
+    await waitUntil(
+      `the autoscaler to ${action}`,
+      async () => {
+        const history = (await t.monitoring.status())?.autoscaler?.history ?? [];
+        found = history.find((h) => h.action === action && Date.parse(h.at) >= since);
+        return found !== undefined;
+      },
+      boundMs,
+      500,
+    ).catch(() => {});
+    return found === undefined
+      ? `no ${action} within ${boundMs / 1000} s`
+      : `${action} ${found.current} -> ${found.desired} (${found.reason}) ${
+        ((Date.parse(found.at) - since) / 1000).toFixed(1)
+      } s after`;
+  };
+  return {
+    name:
+      `load step: a third client in r1 at ${rate} requests/s (the autoscaler scales out, then in)`,
+    quick: false,
+    holdMs: 10_000,
+    inject: async (t) => {
+      const t0 = Date.now();
+      step = t.startClient("c3", t.clients[0]!.netns, rate);
+      return { victims: [], detail: `c3 started: ${await decided(t, "grow", t0, 60_000)}` };
+    },
+    restore: async (t) => {
+      if (step === null) return;
+      const t0 = Date.now();
+      await step.stop();
+      step = null;
+      return `c3 stopped: ${await decided(t, "shrink", t0, 90_000)}`;
+    },
+  };
+}
+
 /** The scripted sequence, in order. */
 export function faults(): Fault[] {
   const storm: Fault = {
@@ -450,6 +496,7 @@ export function faults(): Fault[] {
       },
     },
     storm,
+    loadStep(150),
     killAndRestart(
       "dns leader SIGKILL",
       false,

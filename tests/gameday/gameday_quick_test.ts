@@ -80,6 +80,13 @@ Deno.test({
       assert.match(cut.detail, /link back: reconnected and on v\d+ after \d+ ms/);
       assert.equal(cut.invariants.versions_lost, 0);
       assert.equal(storm.invariants.versions_lost, 0);
+      // Prometheus scraped every role it discovered, and the autoscaler evaluated from its numbers
+      const targets = results.monitoring.prometheus_targets;
+      for (const [job, n] of [["switchyard-proxy", 4], ["switchyard-orchestrator", 3]] as const) {
+        assert.ok((targets[job]?.up ?? 0) >= n, `${job}: ${JSON.stringify(targets)}`);
+      }
+      assert.ok(results.monitoring.autoscaler_evaluations > 30, JSON.stringify(results.monitoring));
+      assert.ok((results.monitoring.sampled_at_end ?? 0) >= 3, JSON.stringify(results.monitoring));
       assert.ok(vip.vip_failover_ms !== null && vip.vip_failover_ms <= 3000, `VIP: ${why}`);
       assert.equal(results.passed, true, why);
       assert.equal(result.code, 0, log);

@@ -21,6 +21,7 @@ import {
   type FaultWindow,
   lostVersions,
   perSecond,
+  succeeded,
   twoActing,
   unhealthyTraffic,
   versionRegressions,
@@ -33,6 +34,8 @@ import { bringUp, teardown, type Topology } from "./topology.ts";
 
 /** Connections a single fault may cut (its victims' in-flight and pooled requests). */
 export const CUT_BOUND = 10;
+/** Failed client requests kept per fault in results.json (for whoever investigates). */
+const FAILURES_KEPT = 30;
 /** From a backend's unhealthy mark on a proxy to no more traffic reaching it. */
 export const UNHEALTHY_BOUND_MS = 2000;
 
@@ -78,9 +81,7 @@ export function parseGamedayArgs(argv: readonly string[]): GamedayArgs {
   return only.length > 0 ? { quick, out: dir, only } : { quick, out: dir };
 }
 
-const NOT_COVERED_YET = [
-  "Prometheus and the autoscaler in the topology",
-];
+const NOT_COVERED_YET: string[] = [];
 
 function distinct(list: readonly string[]): string[] {
   return [...new Set(list)].sort();
@@ -164,13 +165,13 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
       await sleep(recoverMs);
     }
     const end = Date.now();
+    const monitoring = await topo.monitoring.summary();
     await topo.stopClients();
     await sampler.stop();
     await sampler.sample();
-    const samples = [
-      ...(await readSamples(topo.clients[0]!.out)),
-      ...(await readSamples(topo.clients[1]!.out)),
-    ].sort((a, b) => a.t - b.t);
+    const samples = (await Promise.all(
+      [...topo.clients.map((c) => c.out), ...topo.extraOuts].map(readSamples),
+    )).flat().sort((a, b) => a.t - b.t);
     const seconds = perSecond(samples, t0, Math.ceil((end - t0) / 1000));
     const results: FaultResult[] = windows.map((w, i) => {
       const windowEnd = windows[i + 1]?.injectedAt ?? end;
@@ -212,6 +213,7 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
           unhealthy_backend_traffic: toUnhealthy.reduce((n, v) => n + v.requests, 0),
           duplicated_posts: duplicates.length,
         },
+        failures: inWindow(samples).filter((s) => !succeeded(s)).slice(0, FAILURES_KEPT),
         violations: {
           two_acting: [...twoMasters, ...twoLeaders],
           versions_out_of_order: regressions,
@@ -243,14 +245,17 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
       duration_s: Math.round((end - t0) / 1000),
       topology:
         "3-node ZooKeeper ensemble, 3 orchestrators (Deno, Bun, Deno), admin role, 2 dns roles " +
-        "(Deno, Bun) + CoreDNS + keepalived VIP + etcd, 4 proxies (Deno/Bun, regions r1/r2) on " +
-        "listener `public` (routes /api -> group api, / -> group web), 6 backends (3 per group), " +
-        "a client per region",
+        "(Deno, Bun) + CoreDNS + keepalived VIP + etcd, 4 proxies (Deno/Bun, regions r1/r2, each " +
+        "in its own network namespace with a control link to ZooKeeper) on listener `public` " +
+        "(routes /api -> group api, / -> group web), 6 backends (3 per group), Prometheus " +
+        "(1 s scrapes, every role discovered from the registrations) and the autoscaler " +
+        "(listener public's fleet, local provider, up to 2 more proxies in r1), a client per region",
       client_rate_per_s: clientRate,
       client_behaviour: CLIENT_BEHAVIOUR,
       cut_bound: CUT_BOUND,
       unhealthy_bound_ms: UNHEALTHY_BOUND_MS,
       faults: results,
+      monitoring,
       totals: {
         requests: samples.length,
         ok: samples.filter((s) => s.status >= 200 && s.status < 400).length,
@@ -287,6 +292,7 @@ async function runLocked(args: GamedayArgs, stateDir: string): Promise<Results> 
           ...topo.dnsRoles,
           topo.admin,
           ...topo.backends,
+          topo.monitoring.autoscaler,
         ]
       ) {
         if (n.process.running) n.process.signal("SIGKILL");

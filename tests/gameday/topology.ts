@@ -17,6 +17,7 @@ import { spawn } from "node:child_process";
 import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 import { RoleProcess, sleep, waitUntil } from "../support/processes.ts";
 import { REPO, run, type RunResult } from "../support/dns_stack.ts";
+import { type Monitoring, startMonitoring } from "./monitoring.ts";
 import {
   controlConnectString,
   createProxyNamespace,
@@ -105,6 +106,14 @@ export interface Topology {
   vipHolders(): Promise<string[]>;
   /** Tells the clients to stop; resolves when they have written their last samples. */
   stopClients(): Promise<void>;
+  /** Prometheus and the autoscaler. */
+  readonly monitoring: Monitoring;
+  /**
+   * Starts one more client (a load step) in `netns`; `stop` resolves once it wrote its last
+   * samples. Its samples file is in `extraOuts` (the analysis reads them with the others').
+   */
+  startClient(name: string, netns: string, rate: number): { stop(): Promise<void> };
+  readonly extraOuts: string[];
 }
 
 /** The environment every deploy script gets. */
@@ -493,18 +502,39 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
   }
   log("both regions resolve their proxies through the VIP");
 
+  const monitoring = await startMonitoring({
+    netns: CORE_NS,
+    coreIp: CORE_IP,
+    zk: ZK,
+    listener: LISTENER,
+    region: lab("LAB_REGION1_NAME"),
+    scaleIps: lab("LAB_SCALE_IPS").split(","),
+    proxyPort: PROXY_PORT,
+    stateDir,
+    env: scriptEnv(stateDir),
+  });
+  log("Prometheus (every role discovered) and the autoscaler (listener public) up");
+
   await Deno.mkdir(o.outDir, { recursive: true });
   const stopFile = `${stateDir}/clients.stop`;
+  const spawnClient = (name: string, ns: string, rate: number, out: string, stop: string) =>
+    spawnIn(ns, name, Deno.execPath(), [
+      ...["run", "-A", `${REPO}/tests/gameday/client.ts`, "--client", name],
+      ...["--vip", VIP, "--service", ZONE, "--port", String(PROXY_PORT)],
+      ...["--rate", String(rate), "--out", out, "--stop-file", stop],
+    ]);
+  const waitStopped = async (p: RoleProcess) => {
+    const timer = setTimeout(() => p.signal("SIGKILL"), 20_000);
+    await p.exited;
+    clearTimeout(timer);
+  };
+  const extraOuts: string[] = [];
   await Deno.remove(stopFile).catch(() => {});
   const clients: Topology["clients"] = [];
   for (const [name, ns] of [["c1", lab("LAB_NS_CLIENT1")], ["c2", lab("LAB_NS_CLIENT2")]]) {
     const out = `${stateDir}/${name}.jsonl`;
     await Deno.writeTextFile(out, "");
-    const process = spawnIn(ns as string, name as string, Deno.execPath(), [
-      ...["run", "-A", `${REPO}/tests/gameday/client.ts`, "--client", name as string],
-      ...["--vip", VIP, "--service", ZONE, "--port", String(PROXY_PORT)],
-      ...["--rate", String(o.clientRate), "--out", out, "--stop-file", stopFile],
-    ]);
+    const process = spawnClient(name as string, ns as string, o.clientRate, out, stopFile);
     clients.push({ name: name as string, netns: ns as string, out, process });
   }
   await sleep(1000);
@@ -528,11 +558,21 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
     resolveFrom,
     stopClients: async () => {
       await Deno.writeTextFile(stopFile, "");
-      await Promise.all(clients.map(async (c) => {
-        const timer = setTimeout(() => c.process.signal("SIGKILL"), 15_000);
-        await c.process.exited;
-        clearTimeout(timer);
-      }));
+      await Promise.all(clients.map((c) => waitStopped(c.process)));
+    },
+    monitoring,
+    extraOuts,
+    startClient: (name, ns, rate) => {
+      const out = `${stateDir}/${name}.jsonl`;
+      const stop = `${stateDir}/${name}.stop`;
+      extraOuts.push(out);
+      const p = spawnClient(name, ns, rate, out, stop);
+      return {
+        stop: async () => {
+          await Deno.writeTextFile(stop, "");
+          await waitStopped(p);
+        },
+      };
     },
   };
 }
