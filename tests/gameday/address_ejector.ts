@@ -3,7 +3,8 @@
  * gRPC's and Envoy's outlier detection): an address that has requests outstanding and has not
  * answered any of them for `stallMs` is stalled (a frozen or unreachable proxy that still
  * accepted the connection), and is taken out of the rotation for `baseEjectMs`, doubling while it
- * keeps stalling, up to `maxEjectMs`. A response from it resets that. Never ejects the last usable
+ * keeps stalling, up to `maxEjectMs`; a refused connection ejects it the same way (nothing
+ * listens). A response from it resets that. Never ejects the last usable
  * address: with all of them stalled the client itself was probably starved, and some address must
  * take the traffic.
  *
@@ -67,6 +68,24 @@ export class AddressEjector {
     s.pending = Math.max(0, s.pending - 1);
   }
 
+  /**
+   * `address` refused a connection (nothing listens: a dead or restarting proxy): out of the
+   * rotation at once, like a stall, unless it is the last usable one of `addresses`.
+   */
+  refused(address: string, addresses: readonly string[], now: number): void {
+    const s = this.#get(address, now);
+    s.pending = Math.max(0, s.pending - 1);
+    if (s.ejectedUntil > now) return;
+    if (!addresses.some((b) => b !== address && !this.ejected(b, now))) return;
+    this.#eject(s, now);
+  }
+
+  #eject(s: AddressState, now: number): void {
+    s.ejectedUntil = now +
+      Math.min(this.options.maxEjectMs, this.options.baseEjectMs * 2 ** s.streak);
+    s.streak++;
+  }
+
   /** Is `address` out of the rotation at `now`? */
   ejected(address: string, now: number): boolean {
     return (this.#state.get(address)?.ejectedUntil ?? 0) > now;
@@ -76,6 +95,17 @@ export class AddressEjector {
   usable(addresses: readonly string[], now: number): readonly string[] {
     const out = addresses.filter((a) => !this.ejected(a, now));
     return out.length > 0 ? out : addresses;
+  }
+
+  /**
+   * Where to retry a request that failed on `failed`: another address, one in rotation if any,
+   * else any other (an ejected address may be back; the one that just failed is not better).
+   */
+  retryTargets(addresses: readonly string[], failed: string, now: number): readonly string[] {
+    const others = addresses.filter((a) => a !== failed);
+    if (others.length === 0) return addresses;
+    const usable = others.filter((a) => !this.ejected(a, now));
+    return usable.length > 0 ? usable : others;
   }
 
   /**
@@ -90,9 +120,7 @@ export class AddressEjector {
       if (now - s.progressAt < this.options.stallMs) continue;
       const others = addresses.some((b) => b !== a && !this.ejected(b, now));
       if (!others) continue;
-      const ms = Math.min(this.options.maxEjectMs, this.options.baseEjectMs * 2 ** s.streak);
-      s.ejectedUntil = now + ms;
-      s.streak++;
+      this.#eject(s, now);
       // the stall is reported once: the requests still outstanding on it are the caller's to
       // abort (idempotent) or let time out (the rest)
       s.progressAt = now;

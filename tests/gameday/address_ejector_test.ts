@@ -80,3 +80,30 @@ Deno.test("AddressEjector: never ejects the last usable address", () => {
   assert.deepEqual(one.check(["a"], 5000), []);
   assert.deepEqual(one.usable(["a"], 5000), ["a"]);
 });
+
+Deno.test("AddressEjector: a refused connection ejects at once, never the last usable address", () => {
+  const e = new AddressEjector(OPTIONS);
+  e.started("b", 0);
+  e.refused("b", AB, 10);
+  assert.deepEqual(e.usable(AB, 20), ["a"]);
+  // "a" now the last usable one: a stall of it is not ejected (the killed proxy's peer, starved
+  // for a moment while taking all the traffic, must keep it)
+  e.started("a", 100);
+  assert.deepEqual(e.check(AB, 2000), []);
+  e.refused("a", AB, 2100);
+  assert.equal(e.ejected("a", 2100), false);
+  assert.equal(e.ejected("b", 10_009), true);
+  assert.equal(e.ejected("b", 10_010), false);
+});
+
+Deno.test("AddressEjector: retries go to another address, in rotation if one is", () => {
+  const e = new AddressEjector(OPTIONS);
+  const ABC = ["a", "b", "c"];
+  assert.deepEqual(e.retryTargets(ABC, "a", 0), ["b", "c"]);
+  e.started("b", 0);
+  e.refused("b", ABC, 0);
+  assert.deepEqual(e.retryTargets(ABC, "a", 1), ["c"]);
+  // only ejected others: one of them rather than the address that just failed
+  assert.deepEqual(e.retryTargets(AB, "a", 1), ["b"]);
+  assert.deepEqual(e.retryTargets(["a"], "a", 1), ["a"]);
+});

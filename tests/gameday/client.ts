@@ -10,10 +10,11 @@
  * - a GET (idempotent) that failed on the way (reset, closed, timed out, or its address stalled)
  *   is retried once on another address; a POST is never retried once sent (the backend may have
  *   it: a retry could duplicate it);
- * - outlier ejection ({@link AddressEjector}): an address with requests outstanding that answered
- *   none for 750 ms (a frozen proxy still accepts connections and reads requests into its kernel
- *   buffers) leaves the rotation for 10 s (doubling while it stalls again); its outstanding GETs
- *   are abandoned and retried elsewhere at once, its POSTs wait for their 5 s timeout;
+ * - outlier ejection ({@link AddressEjector}): an address that refused a connection, or that has
+ *   requests outstanding and answered none for 750 ms (a frozen proxy still accepts connections
+ *   and reads requests into its kernel buffers), leaves the rotation for 10 s (doubling while it
+ *   fails again; never the last address in rotation); its outstanding GETs are abandoned and
+ *   retried elsewhere at once, its POSTs wait for their 5 s timeout;
  * - every request has a 5 s overall timeout.
  *
  * @module
@@ -31,8 +32,10 @@ export const CLIENT_BEHAVIOUR =
   `a request times out after ${TIMEOUT_MS} ms. A refused connect (nothing sent) is tried once ` +
   `more on the next address, any method. A GET that failed on the way (reset, closed, timed out, ` +
   `or its address stalled) is retried once on another address; a POST is never retried once ` +
-  `sent. Outlier ejection: an address with requests outstanding that answered none for ` +
-  `${STALL_MS} ms leaves the rotation for ${EJECT_MS / 1000} s (doubling while it stalls again, ` +
+  `sent. Outlier ejection: an address that refused a connection, or that has requests ` +
+  `outstanding and answered none for ${STALL_MS} ms, leaves the rotation for ${
+    EJECT_MS / 1000
+  } s (doubling while it stalls again, ` +
   `never the last address); its outstanding GETs are retried elsewhere at once, its POSTs wait ` +
   `for their timeout.`;
 
@@ -121,10 +124,11 @@ async function main(): Promise<void> {
     }
   }, 100);
 
-  const pick = (avoid?: string): string => {
-    const usable = ejector.usable(addresses, performance.now());
-    const others = usable.filter((a) => a !== avoid);
-    const from = others.length > 0 ? others : usable;
+  const pick = (failed?: string): string => {
+    const now = performance.now();
+    const from = failed === undefined
+      ? ejector.usable(addresses, now)
+      : ejector.retryTargets(addresses, failed, now);
     return from[next++ % from.length] as string;
   };
 
@@ -149,8 +153,10 @@ async function main(): Promise<void> {
       await r.arrayBuffer();
       return r.status;
     } catch (e) {
-      ejector.failed(address, performance.now());
-      throw stop.signal.aborted ? "stalled" : errorClass(e);
+      const error = stop.signal.aborted ? "stalled" : errorClass(e);
+      if (error === "refused") ejector.refused(address, addresses, performance.now());
+      else ejector.failed(address, performance.now());
+      throw error;
     } finally {
       set.delete(attempt);
     }
