@@ -174,6 +174,13 @@ export const AUTOSCALER_FLAGS: readonly FlagSpec[] = [
     help: "--provider local: run this instead of roles/proxy.ts (e.g. the bundle dist/proxy.js)",
   },
   {
+    name: "local-listener",
+    type: "boolean",
+    help: "--provider local: --group names a listener (routes over many groups): start the " +
+      "proxies with --listener NAME instead of --group NAME",
+    default: false,
+  },
+  {
     name: "local-stop-on-exit",
     type: "boolean",
     help: "--provider local: stop the proxies it started when it stops (default: they keep " +
@@ -263,6 +270,7 @@ function makeProvider(
   const dir = path.join(stateDir, "autoscaler", group);
   return new LocalProvider({
     group,
+    listener: flags["local-listener"] === true,
     zk,
     runtime: runtime as Runtime,
     slots,

@@ -8,6 +8,9 @@
 #       --vrid N           default $LAB_VRID (53)
 #       --vip CIDR         default $LAB_VIP/$LAB_DNS_PREFIX
 #       --auth-pass PASS   default swydns (VRRPv2 PASS auth: at most 8 characters)
+#       --advert-int S     VRRP advert interval, default 1 (VRRPv2). A fraction (0.05-0.99,
+#                          e.g. 0.5) renders VRRPv3, which has sub-second adverts and no auth:
+#                          a node lost without a last advert is replaced after 3 x S + skew
 #       --health-url URL   default http://127.0.0.1:18053/health (the node's CoreDNS health)
 #       --out FILE         default <state>/keepalived/NAME/keepalived.conf
 #   keepalived.sh start  --node NAME [--netns NS] [--config FILE]   run it (in NS) in the background
@@ -22,7 +25,7 @@ SWY_LOG_TAG=keepalived
 . "${SWITCHYARD_LAB_ENV:-$SWY_REPO_ROOT/deploy/lab/lab.env}"
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -34,7 +37,7 @@ CMD="${1:-}"
 [ -n "$CMD" ] || usage
 shift
 NODE="" ROLE="" PRIORITY="" IFACE=eth0 VRID="$LAB_VRID" VIP="$LAB_VIP/$LAB_DNS_PREFIX"
-AUTH_PASS=swydns HEALTH_URL=http://127.0.0.1:18053/health OUT="" NETNS="" CONFIG="" SIGNAL=TERM
+AUTH_PASS=swydns ADVERT_INT=1 HEALTH_URL=http://127.0.0.1:18053/health OUT="" NETNS="" CONFIG="" SIGNAL=TERM
 while [ $# -gt 0 ]; do
   case "$1" in
   --node) NODE="${2:-}" ;;
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
   --vrid) VRID="${2:-}" ;;
   --vip) VIP="${2:-}" ;;
   --auth-pass) AUTH_PASS="${2:-}" ;;
+  --advert-int) ADVERT_INT="${2:-}" ;;
   --health-url) HEALTH_URL="${2:-}" ;;
   --out) OUT="${2:-}" ;;
   --netns) NETNS="${2:-}" ;;
@@ -73,6 +77,13 @@ render() {
   [[ "$VIP" =~ ^[0-9.]+/[0-9]+$ ]] || swy_die "--vip must be an IPv4 CIDR like 198.18.0.53/24"
   [[ "$IFACE" =~ ^[A-Za-z0-9._-]{1,15}$ ]] || swy_die "bad --interface"
   [[ "$AUTH_PASS" =~ ^[A-Za-z0-9._-]{1,8}$ ]] || swy_die "--auth-pass: 1-8 of [A-Za-z0-9._-]"
+  # VRRPv2: whole seconds (1-255); VRRPv3 (RFC 5798): centiseconds, here 0.05-0.99 s
+  local version=2
+  if [[ "$ADVERT_INT" =~ ^0\.(0[5-9]|[1-9][0-9]?)$ ]]; then
+    version=3
+  elif ! [[ "$ADVERT_INT" =~ ^[1-9][0-9]{0,2}$ ]] || ((ADVERT_INT > 255)); then
+    swy_die "--advert-int must be 1-255 (seconds, VRRPv2) or 0.05-0.99 (VRRPv3)"
+  fi
   [[ "$HEALTH_URL" =~ ^https?://[^[:space:]\"]+$ ]] || swy_die "bad --health-url"
   : "${OUT:=$DIR/keepalived.conf}"
   mkdir -p "$DIR" "$(dirname "$OUT")"
@@ -80,9 +91,12 @@ render() {
     -e "s|@MASTER_PRIORITY@|$MASTER_PRIORITY|g" -e "s|@BACKUP_PRIORITY@|$BACKUP_PRIORITY|g" \
     -e "s|@INTERFACE@|$IFACE|g" -e "s|@VRID@|$VRID|g" -e "s|@VIP@|$VIP|g" \
     -e "s|@AUTH_PASS@|$AUTH_PASS|g" -e "s|@INSTANCE@|VI_DNS|g" \
+    -e "s|@ADVERT_INT@|$ADVERT_INT|g" -e "s|@VRRP_VERSION@|$version|g" \
     -e "s|@CHECK_SCRIPT@|$HERE/check_coredns.sh|g" -e "s|@HEALTH_URL@|$HEALTH_URL|g" \
     -e "s|@NOTIFY_SCRIPT@|$HERE/notify_state.sh|g" -e "s|@STATE_FILE@|$STATE_FILE|g" \
     "$HERE/keepalived.conf.tmpl" >"$OUT.tmp"
+  # VRRPv3 has no authentication (keepalived refuses the block): drop it
+  if [ "$version" = 3 ]; then sed -i '/^ *authentication {/,/^ *}/d' "$OUT.tmp"; fi
   if grep -q '@[A-Z_]*@' "$OUT.tmp"; then swy_die "unrendered placeholder in $OUT.tmp"; fi
   mv -f "$OUT.tmp" "$OUT"
   printf '%s\n' "$OUT"

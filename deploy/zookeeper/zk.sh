@@ -28,6 +28,9 @@ ENSEMBLE_QUORUM_PORTS=(2891 2892 2893)
 ENSEMBLE_ELECTION_PORTS=(3891 3892 3893)
 FOUR_LETTER_WORDS="ruok,srvr,mntr,stat,cons"
 HOST=127.0.0.1
+# where clients connect (quorum and election stay on HOST): 0.0.0.0 lets clients in other network
+# namespaces reach the members through the namespace's addresses (the game day's proxies)
+CLIENT_ADDRESS="${ZK_CLIENT_ADDRESS:-$HOST}"
 
 log() { printf 'zk: %s\n' "$*" >&2; }
 die() {
@@ -134,7 +137,7 @@ write_config() {
     echo "maxSessionTimeout=60000"
     echo "dataDir=${dir}/data"
     echo "dataLogDir=${dir}/datalog"
-    echo "clientPortAddress=${HOST}"
+    echo "clientPortAddress=${CLIENT_ADDRESS}"
     echo "clientPort=$(client_port "${name}")"
     echo "maxClientCnxns=200"
     echo "admin.enableServer=false"

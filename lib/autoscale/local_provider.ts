@@ -70,6 +70,11 @@ export function parseSlots(text: string, adminOffset: number): Slot[] {
 /** Options of {@link LocalProvider}. */
 export interface LocalProviderOptions {
   readonly group: string;
+  /**
+   * The "group" is a listener (`/lb-routes/<name>`, proxies started with `--listener`): listener
+   * proxies register under the same `/switchyard/proxies/<name>/` the autoscaler reads.
+   */
+  readonly listener?: boolean;
   /** The proxies' `--zk` (connection string, chroot included). */
   readonly zk: string;
   readonly runtime: Runtime;
@@ -262,7 +267,7 @@ export class LocalProvider implements Provider {
     const flags = [
       "--zk",
       this.#o.zk,
-      "--group",
+      this.#o.listener === true ? "--listener" : "--group",
       this.#o.group,
       "--id",
       id,

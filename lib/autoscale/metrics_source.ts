@@ -115,9 +115,13 @@ export function prometheusQueries(
     connections: `sum by (instance) (switchyard_active_connections{${g},${sel}})`,
     at: `max by (instance) (timestamp(switchyard_active_connections{${g},${sel}}))`,
     cpu_percent: `sum by (instance) (rate(process_cpu_seconds_total{${sel}}[${w}])) * 100`,
-    rps: `sum by (instance) (rate(switchyard_requests_total{${g},${sel}}[${w}]))`,
+    // a listener's proxies label requests by the group routed to, not the listener (the fleet's
+    // name): per instance, the group's series, or else every group's (`or` keeps the left side)
+    rps: `sum by (instance) (rate(switchyard_requests_total{${g},${sel}}[${w}])) or ` +
+      `sum by (instance) (rate(switchyard_requests_total{${sel}}[${w}]))`,
     p99_seconds: `histogram_quantile(0.99, sum by (instance, le) ` +
-      `(rate(switchyard_request_duration_seconds_bucket{${g},${sel}}[${w}])))`,
+      `(rate(switchyard_request_duration_seconds_bucket{${g},${sel}}[${w}])) or ` +
+      `sum by (instance, le) (rate(switchyard_request_duration_seconds_bucket{${sel}}[${w}])))`,
   };
 }
 

@@ -33,6 +33,16 @@ Deno.test("prometheusQueries() select the group and exactly the fleet's instance
     /rate\(process_cpu_seconds_total\{instance=~".*"\}\[12s\]\)\) \* 100$/,
   );
   assert.match(q.p99_seconds, /^histogram_quantile\(0\.99, sum by \(instance, le\)/);
+  // a listener's proxies label requests by the group routed to: the fleet's group, or else all
+  assert.equal(
+    q.rps,
+    'sum by (instance) (rate(switchyard_requests_total{group="lb-1",instance=~"127\\\\.0\\\\.0\\\\.1:9090|\\\\[::1\\\\]:9091"}[12s])) or ' +
+      'sum by (instance) (rate(switchyard_requests_total{instance=~"127\\\\.0\\\\.0\\\\.1:9090|\\\\[::1\\\\]:9091"}[12s]))',
+  );
+  assert.match(
+    q.p99_seconds,
+    /\[12s\]\)\) or sum by \(instance, le\) \(rate\(switchyard_request_duration_seconds_bucket\{instance=~/,
+  );
 });
 
 /** A fetch answering Prometheus queries from a table (query text -> result vector). */

@@ -26,15 +26,22 @@ export interface Reading {
   readonly buckets: ReadonlyMap<number, number>;
 }
 
-/** Reduces a scrape of a proxy serving `group` to a {@link Reading}. */
+/**
+ * Reduces a scrape of a proxy serving `group` to a {@link Reading}. A listener's proxy (the fleet
+ * named after the listener) labels its connections with the listener's name but its requests
+ * and latencies with the group each was routed to: when none carry `group`, every group's count.
+ */
 export function readingOf(group: string, at: number, samples: readonly PromSample[]): Reading {
   const g = { group };
+  const requests = "switchyard_requests_total";
+  const latency = "switchyard_request_duration_seconds";
+  const own = bucketsOf(samples, latency, g);
   return {
     at,
     connections: sumOf(samples, "switchyard_active_connections", g),
     cpuSeconds: sumOf(samples, "process_cpu_seconds_total"),
-    requests: sumOf(samples, "switchyard_requests_total", g),
-    buckets: bucketsOf(samples, "switchyard_request_duration_seconds", g),
+    requests: sumOf(samples, requests, g) ?? sumOf(samples, requests),
+    buckets: own.size > 0 ? own : bucketsOf(samples, latency),
   };
 }
 

@@ -83,3 +83,30 @@ Deno.test("ReadingWindow compares the newest reading with one about a window old
   assert.equal(s.values.cpu_percent, 50);
   assert.equal(w.latest()!.at, 30_000);
 });
+
+Deno.test("readingOf(): a listener's proxy (requests labelled by the group routed to) counts every group", () => {
+  // fleet "public" = a listener: connections carry its name, requests the backend groups
+  const text = (api: number, web: number) =>
+    'switchyard_active_connections{group="public"} 4\n' +
+    `switchyard_requests_total{group="api",backend="a",method="GET",class="2xx"} ${api}\n` +
+    `switchyard_requests_total{group="web",backend="b",method="GET",class="2xx"} ${web}\n` +
+    `switchyard_request_duration_seconds_bucket{group="api",backend="a",le="0.1"} ${api}\n` +
+    `switchyard_request_duration_seconds_bucket{group="api",backend="a",le="+Inf"} ${api}\n`;
+  const s = sampleOf(
+    "p",
+    readingOfText("public", 0, text(10, 20)),
+    readingOfText("public", 2000, text(50, 80)),
+  );
+  assert.equal(s.values.connections, 4);
+  assert.equal(s.values.rps, 50);
+  const p99 = s.values.p99_seconds;
+  assert.ok(typeof p99 === "number" && p99 <= 0.1, String(p99));
+  // a group's own proxy: only its group counts, as before
+  const own = 'switchyard_requests_total{group="public",backend="a",method="GET",class="2xx"} 5\n';
+  const g = sampleOf(
+    "p",
+    readingOfText("public", 0, own + text(0, 0)),
+    readingOfText("public", 1000, own.replace(" 5", " 9") + text(100, 100)),
+  );
+  assert.equal(g.values.rps, 4);
+});

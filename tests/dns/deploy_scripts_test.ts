@@ -209,7 +209,8 @@ Deno.test({
         assert.match(text, /nopreempt/);
         assert.match(text, new RegExp(`priority ${role === "master" ? 150 : 100}\\b`));
         assert.match(text, /virtual_router_id 53/);
-        assert.match(text, /advert_int 1/);
+        assert.match(text, /advert_int 1\b/);
+        assert.match(text, /vrrp_version 2/);
         assert.match(text, /auth_type PASS/);
         assert.match(text, new RegExp(`${lab("LAB_VIP")}/24 dev eth0`));
         assert.match(text, /check_coredns\.sh http:\/\/127\.0\.0\.1:18053\/health/);
@@ -217,8 +218,23 @@ Deno.test({
         assert.equal(text.includes("@"), false, "unrendered placeholder");
         await run(["keepalived", "-t", "-f", out]);
       }
+      // a sub-second advert interval (the game day's lab) renders VRRPv3, which has no auth
+      const fast = `${dir.path}/fast.conf`;
+      await script(
+        "deploy/keepalived/keepalived.sh",
+        ...["config", "--node", "test-fast", "--role", "backup", "--advert-int", "0.5"],
+        ...["--out", fast],
+      );
+      const fastText = await Deno.readTextFile(fast);
+      assert.match(fastText, /vrrp_version 3/);
+      assert.match(fastText, /advert_int 0\.5\b/);
+      assert.doesNotMatch(fastText, /authentication|auth_type/);
+      assert.match(fastText, /track_script/);
+      await run(["keepalived", "-t", "-f", fast]);
       for (
         const bad of [
+          ["--role", "master", "--advert-int", "1.5"],
+          ["--role", "master", "--advert-int", "0.01"],
           ["--role", "leader"],
           ["--role", "master", "--auth-pass", "much-too-long"],
           ["--role", "master", "--vrid", "300"],

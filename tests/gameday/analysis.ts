@@ -79,6 +79,14 @@ export interface FaultImpact {
   readonly failedNonIdempotent: number;
   /** Requests whose connection to a victim broke (reset, closed). */
   readonly cut: number;
+  /**
+   * POSTs sent to a victim the fault froze that timed out (a stopped proxy keeps its connections
+   * open and reads requests into its buffers, but never answers): lost to the fault like a cut
+   * connection, and never retried (it may have them). Bounded by the client's stall detection.
+   */
+  readonly stalled: number;
+  /** GETs whose first attempt failed and that the client retried on another address. */
+  readonly retried: number;
   /** Injection -> the end of the last failed request of the window, ms; 0 when none failed. */
   readonly recoveryMs: number;
 }
@@ -89,15 +97,21 @@ export function faultImpact(samples: readonly ClientSample[], fault: FaultWindow
   let failedIdempotent = 0;
   let failedNonIdempotent = 0;
   let cut = 0;
+  let stalled = 0;
+  let retried = 0;
   let lastFailureEnd = fault.injectedAt;
   for (const s of samples) {
     if (s.t < fault.injectedAt || s.t >= fault.end) continue;
     requests++;
+    if (s.retried !== undefined) retried++;
     if (succeeded(s)) continue;
     lastFailureEnd = Math.max(lastFailureEnd, s.t + s.ms);
-    // a reset or closed connection to a proxy the fault took down; a request that hung on a
-    // stopped proxy until the client gave up is a failure the client felt, not a cut
-    if (s.error === "cut" && fault.victims.includes(s.target)) cut++;
+    // a reset or closed connection to a proxy the fault took down; a POST that hung on a stopped
+    // one until the client gave up (a GET would have been retried elsewhere: one that still
+    // failed is a failure)
+    const onVictim = fault.victims.includes(s.target);
+    if (s.error === "cut" && onVictim) cut++;
+    else if (s.error === "timeout" && onVictim && s.method === "POST") stalled++;
     else if (s.method === "POST") failedNonIdempotent++;
     else failedIdempotent++;
   }
@@ -106,6 +120,8 @@ export function faultImpact(samples: readonly ClientSample[], fault: FaultWindow
     failedIdempotent,
     failedNonIdempotent,
     cut,
+    stalled,
+    retried,
     recoveryMs: Math.round(lastFailureEnd - fault.injectedAt),
   };
 }
@@ -271,9 +287,9 @@ export function faultBars(
       detail: `${impact.failedIdempotent} failed`,
     },
     {
-      bar: `connections cut by the fault at most ${cutBound}`,
-      held: impact.cut <= cutBound,
-      detail: `${impact.cut} cut`,
+      bar: `requests cut or stalled by the fault at most ${cutBound}`,
+      held: impact.cut + impact.stalled <= cutBound,
+      detail: `${impact.cut} cut, ${impact.stalled} stalled`,
     },
   ];
   if (vipFailoverMs !== null) {

@@ -66,6 +66,8 @@ Deno.test("faultImpact: failed GETs, failed POSTs and cut connections apart, rec
       failedIdempotent: 0,
       failedNonIdempotent: 0,
       cut: 0,
+      stalled: 0,
+      retried: 0,
       recoveryMs: 0,
     }],
     ["outside the window is not counted", [req(500, 502), req(10_000, 502)], { requests: 0 }],
@@ -73,9 +75,15 @@ Deno.test("faultImpact: failed GETs, failed POSTs and cut connections apart, rec
       req(1100, 0, { error: "cut", target: "10.0.0.2", ms: 50 }),
       req(1200, 0, { error: "cut", target: "10.0.0.2", ms: 80, method: "POST" }),
     ], { cut: 2, failedIdempotent: 0, failedNonIdempotent: 0, recoveryMs: 280 }],
-    ["a request that hung on the (stopped) victim until the client gave up failed", [
+    ["a POST that hung on the (stopped) victim until the client gave up is stalled", [
       req(1200, 0, { error: "timeout", target: "10.0.0.2", ms: 5000, method: "POST" }),
-    ], { cut: 0, failedNonIdempotent: 1, recoveryMs: 5200 }],
+    ], { cut: 0, stalled: 1, failedNonIdempotent: 0, recoveryMs: 5200 }],
+    ["a GET that timed out on the victim failed (the client retries GETs elsewhere)", [
+      req(1200, 0, { error: "timeout", target: "10.0.0.2", ms: 5000 }),
+    ], { stalled: 0, failedIdempotent: 1 }],
+    ["a POST that timed out on a survivor failed", [
+      req(1200, 0, { error: "timeout", target: "10.0.0.1", ms: 5000, method: "POST" }),
+    ], { stalled: 0, failedNonIdempotent: 1 }],
     ["a reset on a survivor is a failure", [
       req(1100, 0, { error: "cut", target: "10.0.0.1" }),
       req(1300, 0, { error: "cut", target: "10.0.0.1", method: "POST" }),
@@ -83,6 +91,9 @@ Deno.test("faultImpact: failed GETs, failed POSTs and cut connections apart, rec
     ["a refused connect on the victim is a failure (the client could not fail over)", [
       req(2000, 0, { error: "refused", target: "10.0.0.2" }),
     ], { cut: 0, failedIdempotent: 1 }],
+    ["a GET retried elsewhere that succeeded is counted as retried, not failed", [
+      req(1200, 200, { retried: { from: "10.0.0.2", error: "stalled" } }),
+    ], { retried: 1, failedIdempotent: 0, stalled: 0, recoveryMs: 0 }],
     ["a 5xx is a failure", [req(4000, 503, { ms: 20 })], {
       failedIdempotent: 1,
       recoveryMs: 3020,
@@ -207,9 +218,12 @@ Deno.test("faultBars: the issue's bars, the VIP bar only when the fault moved th
     failedIdempotent: 0,
     failedNonIdempotent: 1,
     cut: 3,
+    stalled: 2,
+    retried: 0,
     recoveryMs: 5,
   };
   assert.deepEqual(faultBars(impact, 5, null).map((b) => b.held), [true, true]);
+  assert.equal(faultBars({ ...impact, stalled: 3 }, 5, null)[1]?.held, false, "cut + stalled");
   assert.deepEqual(
     faultBars({ ...impact, failedIdempotent: 2, cut: 6 }, 5, null).map((b) => b.held),
     [

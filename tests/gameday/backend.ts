@@ -1,8 +1,8 @@
 /**
  * The game day's backend: the sample backend (`roles/backend.ts`'s app, with its health and
  * failure switches) plus the two counts the invariants need, kept on the backend side where a
- * client cannot fake them: requests served (every path but `/health`, so the orchestrator's
- * probes do not count) and the `x-gameday-id` of every POST, in arrival order. `GET
+ * client cannot fake them: requests served (every path but `/health` and the `/_control/*` and
+ * `/_gameday/*` switches, so neither the orchestrator's probes nor the faults' own calls count) and the `x-gameday-id` of every POST, in arrival order. `GET
  * /_gameday/counts?since=N` answers them as JSON with the ids from index N on, so the game day
  * reads each id once and counts ids across all backends (a retried POST lands on another one);
  * `boot` changes when the process restarts (its list starts over). `POST /_gameday/slow?ms=N`
@@ -18,7 +18,7 @@ import { backendApp } from "../../roles/backend.ts";
 /** What `GET /_gameday/counts` answers. */
 export interface BackendCounts {
   readonly name: string;
-  /** Requests served, `/health` and `/_gameday/*` excluded. */
+  /** Requests served, `/health`, `/_control/*` and `/_gameday/*` excluded. */
   readonly served: number;
   readonly posts: number;
   /** Random per process: a new value means a restart (ids start over at index 0). */
@@ -62,6 +62,9 @@ export function countingBackend(
         slowMs = ms;
         return new Response(`slow ${ms} ms\n`);
       }
+      // the game day's own calls (fault switches) are not traffic: counted, the 5xx fault's
+      // restore looked like requests reaching a backend the proxies still showed unhealthy
+      if (url.pathname.startsWith("/_control/")) return inner(req);
       if (url.pathname !== "/health") served++;
       if (req.method === "POST") {
         posts++;

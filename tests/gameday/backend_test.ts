@@ -30,6 +30,21 @@ Deno.test("countingBackend: counts served requests but not /health, lists POST i
   assert.notEqual(countingBackend("b1", () => new Response()).counts().boot, all.boot);
 });
 
+Deno.test("countingBackend: the game day's own control calls (/_control/*, /_gameday/*) are not served traffic", async () => {
+  // the 5xx fault flips b5 back with two /_control calls while proxies still show it unhealthy:
+  // counted as served, they were the "2 requests to an unhealthy backend" of every full run
+  const backend = countingBackend("b1", () => new Response("ok\n"));
+  const call = async (method: string, path: string) =>
+    await (await backend.fetch(new Request(`http://b${path}`, { method }))).text();
+  await call("POST", "/_control/fail?status=0");
+  await call("POST", "/_control/health?status=200");
+  await call("POST", "/_gameday/slow?ms=0");
+  assert.equal(JSON.parse(await call("GET", "/_gameday/counts")).served, 0);
+  assert.equal(JSON.parse(await call("GET", "/_gameday/counts")).posts, 0);
+  await call("GET", "/api/x"); // positive control
+  assert.equal(JSON.parse(await call("GET", "/_gameday/counts")).served, 1);
+});
+
 Deno.test("countingBackend: /_gameday/slow delays every request but /health, 0 clears", async () => {
   const backend = countingBackend("b1", () => new Response("b1\n"));
   const timed = async (method: string, path: string) => {

@@ -5,12 +5,39 @@
  * `x-gameday-id` the backends count) round-robin over the addresses it got. One JSON line per
  * request to `--out` (see {@link ClientSample}); stops when `--stop-file` exists.
  *
- * A refused connect (nothing was sent) is tried once more on the next address, as a client with
- * several A records does; a request is never retried after it was sent, POST or GET, so what the
- * samples show is what a plain client felt.
+ * It behaves like a resilient production client, and only as far as HTTP allows:
+ * - a refused connect (nothing was sent) is tried once more on the next address, any method;
+ * - a GET (idempotent) that failed on the way (reset, closed, timed out, or its address stalled)
+ *   is retried once on another address; a POST is never retried once sent (the backend may have
+ *   it: a retry could duplicate it);
+ * - outlier ejection ({@link AddressEjector}): an address that refused a connection, or that has
+ *   requests outstanding and answered none for 750 ms (a frozen proxy still accepts connections
+ *   and reads requests into its kernel buffers), leaves the rotation for 10 s (doubling while it
+ *   fails again; never the last address in rotation); its outstanding GETs are abandoned and
+ *   retried elsewhere at once, its POSTs wait for their 5 s timeout;
+ * - every request has a 5 s overall timeout.
  *
  * @module
  */
+import { AddressEjector } from "./address_ejector.ts";
+
+/** Outstanding requests with no answer from an address for this long: it stalled. */
+export const STALL_MS = 750;
+/** A stalled address leaves the rotation this long (doubling, up to 60 s). */
+export const EJECT_MS = 10_000;
+/** Overall timeout of one attempt. */
+export const TIMEOUT_MS = 5000;
+/** The behaviour above in one paragraph, for the report. */
+export const CLIENT_BEHAVIOUR =
+  `a request times out after ${TIMEOUT_MS} ms. A refused connect (nothing sent) is tried once ` +
+  `more on the next address, any method. A GET that failed on the way (reset, closed, timed out, ` +
+  `or its address stalled) is retried once on another address; a POST is never retried once ` +
+  `sent. Outlier ejection: an address that refused a connection, or that has requests ` +
+  `outstanding and answered none for ${STALL_MS} ms, leaves the rotation for ${
+    EJECT_MS / 1000
+  } s (doubling while it stalls again, ` +
+  `never the last address); its outstanding GETs are retried elsewhere at once, its POSTs wait ` +
+  `for their timeout.`;
 
 /** One request as the client saw it (also the line format of `--out`). */
 export interface ClientSample {
@@ -28,6 +55,8 @@ export interface ClientSample {
   readonly error?: "refused" | "timeout" | "cut" | "no-address";
   /** The first address refused the connection and the next one was used. */
   readonly failedOver?: boolean;
+  /** A GET retried on another address, and why its first attempt failed (`target` answered). */
+  readonly retried?: { readonly from: string; readonly error: string };
 }
 
 /** The class of a fetch error: refused connects never sent anything. */
@@ -62,6 +91,13 @@ async function main(): Promise<void> {
   let next = 0;
   let seq = 0;
   const lines: string[] = [];
+  const ejector = new AddressEjector({
+    stallMs: STALL_MS,
+    baseEjectMs: EJECT_MS,
+    maxEjectMs: 60_000,
+  });
+  /** Attempts in flight per address: GETs among them are abandoned when it stalls. */
+  const inflight = new Map<string, Set<{ method: string; stop: AbortController }>>();
 
   const resolve = async () => {
     try {
@@ -74,17 +110,56 @@ async function main(): Promise<void> {
   await resolve();
   const resolver = setInterval(resolve, 1000);
 
+  // stall detection; a tick that fired late means this process was starved: no evidence then
+  let lastTick = performance.now();
+  const watchdog = setInterval(() => {
+    const now = performance.now();
+    const late = now - lastTick > 300;
+    lastTick = now;
+    if (late) return;
+    for (const a of ejector.check(addresses, now)) {
+      for (const attempt of inflight.get(a) ?? []) {
+        if (attempt.method === "GET") attempt.stop.abort(new Error("stalled"));
+      }
+    }
+  }, 100);
+
+  const pick = (failed?: string): string => {
+    const now = performance.now();
+    const from = failed === undefined
+      ? ejector.usable(addresses, now)
+      : ejector.retryTargets(addresses, failed, now);
+    return from[next++ % from.length] as string;
+  };
+
+  /** One attempt; resolves with the status or rejects with the error class. */
   const once = async (method: "GET" | "POST", address: string, id: string, n: number) => {
     // both routes (groups) get GETs and POSTs
     const path = Math.floor(n / 2) % 2 === 0 ? "/api/item" : "/web/page";
-    const r = await fetch(`http://${address}:${port}${path}`, {
-      method,
-      headers: method === "POST" ? { "x-gameday-id": id } : {},
-      body: method === "POST" ? `{"id":"${id}"}` : undefined,
-      signal: AbortSignal.timeout(5000),
-    });
-    await r.arrayBuffer();
-    return r.status;
+    const stop = new AbortController();
+    const attempt = { method, stop };
+    let set = inflight.get(address);
+    if (set === undefined) inflight.set(address, set = new Set());
+    set.add(attempt);
+    ejector.started(address, performance.now());
+    try {
+      const r = await fetch(`http://${address}:${port}${path}`, {
+        method,
+        headers: method === "POST" ? { "x-gameday-id": id } : {},
+        body: method === "POST" ? `{"id":"${id}"}` : undefined,
+        signal: AbortSignal.any([stop.signal, AbortSignal.timeout(TIMEOUT_MS)]),
+      });
+      ejector.answered(address, performance.now());
+      await r.arrayBuffer();
+      return r.status;
+    } catch (e) {
+      const error = stop.signal.aborted ? "stalled" : errorClass(e);
+      if (error === "refused") ejector.refused(address, addresses, performance.now());
+      else ejector.failed(address, performance.now());
+      throw error;
+    } finally {
+      set.delete(attempt);
+    }
   };
 
   const send = async () => {
@@ -99,8 +174,9 @@ async function main(): Promise<void> {
       );
       return;
     }
-    let target = addresses[next++ % addresses.length] as string;
+    let target = pick();
     let failedOver = false;
+    let retried: ClientSample["retried"];
     let sample: ClientSample;
     for (let attempt = 0;; attempt++) {
       try {
@@ -108,17 +184,28 @@ async function main(): Promise<void> {
         sample = { t, client, method, ms: performance.now() - t0, status, target };
         break;
       } catch (e) {
-        const error = errorClass(e);
-        if (error === "refused" && attempt === 0 && addresses.length > 1) {
-          target = addresses[next++ % addresses.length] as string;
-          failedOver = true;
+        const error = e as "refused" | "timeout" | "cut" | "stalled";
+        if (attempt === 0 && addresses.length > 1 && (error === "refused" || method === "GET")) {
+          const from = target;
+          target = pick(from);
+          if (error === "refused") failedOver = true;
+          else retried = { from, error };
           continue;
         }
-        sample = { t, client, method, ms: performance.now() - t0, status: 0, target, error };
+        sample = {
+          t,
+          client,
+          method,
+          ms: performance.now() - t0,
+          status: 0,
+          target,
+          error: error === "stalled" ? "timeout" : error,
+        };
         break;
       }
     }
     if (failedOver) sample = { ...sample, failedOver };
+    if (retried) sample = { ...sample, retried };
     lines.push(JSON.stringify(sample));
   };
 
@@ -132,7 +219,8 @@ async function main(): Promise<void> {
       clearInterval(ticker);
       clearInterval(resolver);
       clearInterval(flusher);
-      await new Promise((r) => setTimeout(r, 5500)); // requests in flight finish or time out
+      await new Promise((r) => setTimeout(r, 2 * TIMEOUT_MS + 500)); // in flight: finish or time out
+      clearInterval(watchdog);
       if (lines.length > 0) {
         await Deno.writeTextFile(out, lines.splice(0).join("\n") + "\n", { append: true });
       }

@@ -9,6 +9,7 @@
  */
 import { sampleValue } from "../support/dns_fleet.ts";
 import { sleep, waitUntil } from "../support/processes.ts";
+import { setControlLink } from "./proxy_netns.ts";
 import type { Node, Topology } from "./topology.ts";
 
 /** What an injection reports. */
@@ -27,8 +28,11 @@ export interface Fault {
   /** Part of `--quick`. */
   readonly quick: boolean;
   inject(t: Topology, o: { quick: boolean }): Promise<Injected>;
-  /** Undoes the fault (restart, clear); the window goes on until the next fault. */
-  restore(t: Topology): Promise<void>;
+  /**
+   * Undoes the fault (restart, clear); the window goes on until the next fault. A string it
+   * resolves with is added to the report's detail (what the recovery showed).
+   */
+  restore(t: Topology): Promise<string | void>;
   /** How long the fault lasts before `restore` (default: the run's settle time). */
   readonly holdMs?: number;
   /** The group whose last written version every proxy must end on, set by the storm. */
@@ -148,6 +152,209 @@ function vipFault(
   };
 }
 
+/** The parts of a proxy's `/status` the ZooKeeper cut reads. */
+interface ProxyZkStatus {
+  zookeeper?: { state?: string };
+  groups?: Record<string, { config: { version: string } | null }>;
+}
+
+async function proxyStatus(p: Node): Promise<ProxyZkStatus | null> {
+  try {
+    const r = await fetch(`${p.admin}/status`, { signal: AbortSignal.timeout(2000) });
+    return r.ok ? await r.json() as ProxyZkStatus : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One proxy's control link (its only path to ZooKeeper) taken down while clients still reach it
+ * on its data link; configs are pushed meanwhile, after its session expired. It must keep serving
+ * its last config (direct probes through it, and the clients), report the disconnect in
+ * `/status`, and once the link is back resync to the last version written, in order (the
+ * sampler's version invariants; `written` makes the analysis check it ended on it).
+ */
+function zkCut(): Fault {
+  const group = "web";
+  let victim: Topology["proxies"][number] | null = null;
+  let dns: DnsWatch | null = null;
+  const fault: Fault = {
+    name: "proxy cut off from ZooKeeper (its control link down) while serving",
+    quick: true,
+    inject: async (t, o) => {
+      const p = t.proxies[3]!;
+      victim = p;
+      const versionOf = (s: ProxyZkStatus | null) => Number(s?.groups?.[group]?.config?.version);
+      const before = versionOf(await proxyStatus(p));
+      const t0 = performance.now();
+      await setControlLink(p.index, false);
+      // its session expires, so its registration goes and DNS stops handing it out meanwhile
+      dns = watchDns(t, t.clients[1]!.netns, p.ip);
+      let state = "";
+      await waitUntil(
+        `${p.name} to report the ZooKeeper disconnect`,
+        async () => {
+          state = (await proxyStatus(p))?.zookeeper?.state ?? "";
+          return state !== "" && state !== "connected";
+        },
+        30_000,
+        100,
+      );
+      const noticedMs = Math.round(performance.now() - t0);
+      // direct GETs through it all along the cut: it serves its last config
+      let probes = 0;
+      let served = 0;
+      let probing = true;
+      const prober = (async () => {
+        while (probing) {
+          probes++;
+          try {
+            const r = await fetch(`http://${p.ip}:8080/web/page`, {
+              signal: AbortSignal.timeout(3000),
+            });
+            await r.arrayBuffer();
+            if (r.ok) served++;
+          } catch {
+            // counted as not served
+          }
+          await sleep(250);
+        }
+      })();
+      // past its session timeout (4 s): the ensemble expires the session, so the proxy comes back
+      // on a new one and must re-read everything
+      await sleep(5000);
+      const target = t.backends[3]!.admin.slice("http://".length);
+      const writes = o.quick ? 3 : 5;
+      for (let i = 0; i < writes; i++) {
+        await t.api("PATCH", `/api/groups/${group}/backends/${target}`, { weight: (i % 3) + 2 });
+        await sleep(300);
+      }
+      const now = await t.api("GET", `/api/groups/${group}`);
+      const written = Number(now.json.version);
+      fault.written = { key: `group:${group}`, version: written };
+      const during = versionOf(await proxyStatus(p));
+      await sleep(1000);
+      probing = false;
+      await prober;
+      if (during === written) throw new Error(`${p.name} applied v${written} while cut off`);
+      return {
+        victims: [],
+        detail: `${p.name} (${p.runtime}): zookeeper.state "${state}" in /status ${noticedMs} ms ` +
+          `after the link went down; served ${served}/${probes} direct GETs during the cut; ` +
+          `${writes} writes to ${group} meanwhile (v${before} -> v${written}), still on v${during}`,
+      };
+    },
+    restore: async () => {
+      const p = victim;
+      if (p === null) return;
+      const want = fault.written?.version;
+      const t0 = performance.now();
+      await setControlLink(p.index, true);
+      await waitUntil(
+        `${p.name} to resync to ${group} v${want}`,
+        async () => {
+          const s = await proxyStatus(p);
+          return s?.zookeeper?.state === "connected" &&
+            Number(s.groups?.[group]?.config?.version) === want;
+        },
+        60_000,
+        100,
+      );
+      const resynced = `link back: reconnected and on v${want} after ${
+        Math.round(performance.now() - t0)
+      } ms`;
+      return dns === null ? resynced : `${resynced}; ${await dns.resumed()}`;
+    },
+  };
+  return fault;
+}
+
+/** Watches one address in what a client's namespace resolves, from a fault's injection on. */
+interface DnsWatch {
+  /** After the fault is undone: waits for the address back, says when it left and came back. */
+  resumed(): Promise<string>;
+}
+
+function watchDns(t: Topology, netns: string, address: string): DnsWatch {
+  const t0 = performance.now();
+  let goneMs: number | null = null;
+  let polling = true;
+  const poll = (async () => {
+    while (polling && goneMs === null) {
+      if (!(await t.resolveFrom(netns)).includes(address)) goneMs = performance.now() - t0;
+      else await sleep(100);
+    }
+  })();
+  return {
+    resumed: async () => {
+      polling = false;
+      await poll;
+      const back = performance.now();
+      let backMs = -1;
+      await waitUntil(
+        `${address} back in DNS`,
+        async () => {
+          const got = (await t.resolveFrom(netns)).includes(address);
+          if (got) backMs = performance.now() - back;
+          return got;
+        },
+        60_000,
+        100,
+      );
+      const gone = goneMs === null
+        ? "still answered until undone"
+        : `dropped after ${Math.round(goneMs)} ms`;
+      return `DNS (from ${netns}): ${address} ${gone}, back ${Math.round(backMs)} ms after undone`;
+    },
+  };
+}
+
+/**
+ * A load step: a third client in region r1 at `rate` requests/s, so the autoscaler (acting on
+ * Prometheus's request rates) grows listener public's fleet; once the step ends it shrinks it
+ * back. The decisions and how long they took go into the detail; a decision that does not come
+ * within the bound is reported as such (and shows in the report's autoscaler table).
+ */
+function loadStep(rate: number): Fault {
+  let step: { stop(): Promise<void> } | null = null;
+  const decided = async (t: Topology, action: string, since: number, boundMs: number) => {
+    let found: { current: number; desired: number; reason: string; at: string } | undefined;
+    await waitUntil(
+      `the autoscaler to ${action}`,
+      async () => {
+        const history = (await t.monitoring.status())?.autoscaler?.history ?? [];
+        found = history.find((h) => h.action === action && Date.parse(h.at) >= since);
+        return found !== undefined;
+      },
+      boundMs,
+      500,
+    ).catch(() => {});
+    return found === undefined
+      ? `no ${action} within ${boundMs / 1000} s`
+      : `${action} ${found.current} -> ${found.desired} (${found.reason}) ${
+        ((Date.parse(found.at) - since) / 1000).toFixed(1)
+      } s after`;
+  };
+  return {
+    name:
+      `load step: a third client in r1 at ${rate} requests/s (the autoscaler scales out, then in)`,
+    quick: false,
+    holdMs: 10_000,
+    inject: async (t) => {
+      const t0 = Date.now();
+      step = t.startClient("c3", t.clients[0]!.netns, rate);
+      return { victims: [], detail: `c3 started: ${await decided(t, "grow", t0, 60_000)}` };
+    },
+    restore: async (t) => {
+      if (step === null) return;
+      const t0 = Date.now();
+      await step.stop();
+      step = null;
+      return `c3 stopped: ${await decided(t, "shrink", t0, 90_000)}`;
+    },
+  };
+}
+
 /** The scripted sequence, in order. */
 export function faults(): Fault[] {
   const storm: Fault = {
@@ -211,6 +418,7 @@ export function faults(): Fault[] {
       true,
       (t) => actingOne(t.orchestrators, "switchyard_orchestrator_is_master", "orchestrator master"),
     ),
+    zkCut(),
     (() => {
       let member = 0;
       return {
@@ -252,21 +460,25 @@ export function faults(): Fault[] {
     },
     (() => {
       let victim: (Node & { ip: string }) | null = null;
+      let watch: DnsWatch | null = null;
       return {
         name: "proxy SIGSTOP for 20 s (its session expires), then SIGCONT",
         quick: false,
         holdMs: 20_000,
         inject: (t: Topology) => {
-          victim = t.proxies[2]!;
-          victim.process.signal("SIGSTOP");
-          return Promise.resolve({
-            victims: [victim.ip],
-            detail: `${victim.name} (${victim.runtime})`,
-          });
+          const p = t.proxies[2]!;
+          victim = p;
+          p.process.signal("SIGSTOP");
+          // the detection bound clients depend on: how long DNS still hands out its address
+          watch = watchDns(t, t.clients[1]!.netns, p.ip);
+          return Promise.resolve({ victims: [p.ip], detail: `${p.name} (${p.runtime})` });
         },
-        restore: () => {
+        restore: async () => {
           victim?.process.signal("SIGCONT");
-          return Promise.resolve();
+          if (watch === null) return;
+          const w = watch;
+          watch = null;
+          return await w.resumed();
         },
       };
     })(),
@@ -284,6 +496,7 @@ export function faults(): Fault[] {
       },
     },
     storm,
+    loadStep(150),
     killAndRestart(
       "dns leader SIGKILL",
       false,

@@ -36,6 +36,7 @@ Deno.test({
         "backend SIGKILL",
         "proxy SIGKILL",
         "orchestrator master SIGKILL",
+        "proxy cut off from ZooKeeper",
         "config push storm through the admin API",
         "CoreDNS on the VIP holder SIGKILL",
       ]);
@@ -55,7 +56,8 @@ Deno.test({
         assert.ok(f.observed.dns_leaders.length >= 1, `${f.name}: no dns leader seen`);
         assert.ok(f.impact.requests > 100, `${f.name}: ${f.impact.requests} requests`);
       }
-      const [backend, proxy, master, storm, vip] = results.faults as [
+      const [backend, proxy, master, cut, storm, vip] = results.faults as [
+        Results["faults"][number],
         Results["faults"][number],
         Results["faults"][number],
         Results["faults"][number],
@@ -70,7 +72,21 @@ Deno.test({
         master.observed.orchestrator_masters.some((m) => m !== killed),
         `no successor of ${killed} seen: ${why}`,
       );
+      // the cut proxy reported the disconnect, served every direct GET meanwhile, did not see the
+      // writes pushed during the cut and, once back, resynced to the last one
+      assert.match(cut.detail, /^p4 \(bun\): zookeeper\.state "(disconnected|connecting)"/, why);
+      const probes = /served (\d+)\/(\d+) direct GETs/.exec(cut.detail);
+      assert.ok(probes && Number(probes[2]) >= 10 && probes[1] === probes[2], cut.detail);
+      assert.match(cut.detail, /link back: reconnected and on v\d+ after \d+ ms/);
+      assert.equal(cut.invariants.versions_lost, 0);
       assert.equal(storm.invariants.versions_lost, 0);
+      // Prometheus scraped every role it discovered, and the autoscaler evaluated from its numbers
+      const targets = results.monitoring.prometheus_targets;
+      for (const [job, n] of [["switchyard-proxy", 4], ["switchyard-orchestrator", 3]] as const) {
+        assert.ok((targets[job]?.up ?? 0) >= n, `${job}: ${JSON.stringify(targets)}`);
+      }
+      assert.ok(results.monitoring.autoscaler_evaluations > 30, JSON.stringify(results.monitoring));
+      assert.ok((results.monitoring.sampled_at_end ?? 0) >= 3, JSON.stringify(results.monitoring));
       assert.ok(vip.vip_failover_ms !== null && vip.vip_failover_ms <= 3000, `VIP: ${why}`);
       assert.equal(results.passed, true, why);
       assert.equal(result.code, 0, log);

@@ -5,6 +5,8 @@
  * @module
  */
 import type { Bar, FaultImpact, Regression, Second, UnhealthyTraffic } from "./analysis.ts";
+import type { ClientSample } from "./client.ts";
+import type { MonitoringSummary } from "./monitoring.ts";
 import { timelineSvg } from "./timeline_svg.ts";
 
 /** One invariant over one fault's window: the count of violations (0 = held), null = not checked. */
@@ -45,6 +47,8 @@ export interface FaultResult {
   readonly vip_failover_ms: number | null;
   readonly invariants: Invariants;
   readonly observed: Observed;
+  /** The window's failed client requests (the first few), as the clients recorded them. */
+  readonly failures: ClientSample[];
   /** Each violation found, for whoever investigates (times in ms since the epoch). */
   readonly violations: {
     readonly two_acting: { t: number; acting: readonly string[] }[];
@@ -62,9 +66,13 @@ export interface Results {
   readonly duration_s: number;
   readonly topology: string;
   readonly client_rate_per_s: number;
+  /** How the clients behave (timeouts, retries, ejection), for the report. */
+  readonly client_behaviour: string;
   readonly cut_bound: number;
   readonly unhealthy_bound_ms: number;
   readonly faults: FaultResult[];
+  /** Prometheus's targets and the autoscaler's decisions. */
+  readonly monitoring: MonitoringSummary;
   readonly totals: { requests: number; ok: number; duplicated_posts: string[]; posts_seen: number };
   /** Every bar of every fault held and no POST was duplicated. */
   readonly passed: boolean;
@@ -89,6 +97,8 @@ export function renderReport(r: Results): string {
     `Topology: ${r.topology}. Clients: one per region, ${r.client_rate_per_s} requests/s each ` +
     `(2 GETs to 1 POST, keep-alive, resolving through the VIP every second).`,
     "",
+    `Client behaviour: ${r.client_behaviour}`,
+    "",
     `Totals: ${r.totals.requests} requests, ${r.totals.ok} succeeded; ${r.totals.posts_seen} POST ids ` +
     `reached the backends, ${r.totals.duplicated_posts.length} of them more than once.`,
     "",
@@ -99,12 +109,18 @@ export function renderReport(r: Results): string {
     "## Faults",
     "",
     `Each fault's window runs from its injection to the next fault's (recovery included). "Cut" ` +
-    `counts requests whose connection to a proxy the fault itself took down broke (bar: at most ` +
-    `${r.cut_bound} per fault); every other failed request counts as failed. Recovery: injection to ` +
-    `the end of the window's last failed request.`,
+    `counts requests whose connection to a proxy the fault itself took down broke; "Stalled" POSTs ` +
+    `sent to a proxy the fault froze that timed out (never retried: it may have them). Bar: cut + ` +
+    `stalled at most ${r.cut_bound} per fault; every other failed request counts as failed. ` +
+    `"Retried GET": GETs the client retried on another address after a failed first attempt ` +
+    `(they count by their outcome). VIP failover: from the injection until \`ip addr\` shows the ` +
+    `VIP on the other DNS node only, polled every 20 ms (two \`ip\` calls per poll, so within ` +
+    `~50 ms); the DNS nodes' keepalived runs VRRPv3 with 0.5 s adverts (a master lost without a ` +
+    `last advert is replaced after 3 x 0.5 s + skew, ~1.7 s). ` +
+    `Recovery: injection to the end of the window's last failed request.`,
     "",
-    "| # | Fault | What | Requests | Failed GET | Failed POST | Cut | Recovery | VIP failover | Bars |",
-    "| - | ----- | ---- | -------- | ---------- | ----------- | --- | -------- | ------------ | ---- |",
+    "| # | Fault | What | Requests | Failed GET | Failed POST | Cut | Stalled | Retried GET | Recovery | VIP failover | Bars |",
+    "| - | ----- | ---- | -------- | ---------- | ----------- | --- | ------- | ----------- | -------- | ------------ | ---- |",
   ];
   r.faults.forEach((f, i) => {
     const bars = f.bars.every((b) => b.held)
@@ -114,7 +130,8 @@ export function renderReport(r: Results): string {
       `| ${
         i + 1
       } | ${f.name} | ${f.detail} | ${f.impact.requests} | ${f.impact.failedIdempotent} | ` +
-        `${f.impact.failedNonIdempotent} | ${f.impact.cut} | ${f.impact.recoveryMs} ms | ` +
+        `${f.impact.failedNonIdempotent} | ${f.impact.cut} | ${f.impact.stalled} | ` +
+        `${f.impact.retried} | ${f.impact.recoveryMs} ms | ` +
         `${f.vip_failover_ms === null ? "—" : `${f.vip_failover_ms} ms`} | ${bars} |`,
     );
   });
@@ -155,6 +172,34 @@ export function renderReport(r: Results): string {
         `${list(o.proxies_reporting)} | ${list(o.marked_unhealthy)} | ${list(o.backends_down)} |`,
     );
   });
+  const m = r.monitoring;
+  const jobs = Object.entries(m.prometheus_targets).sort(([a], [b]) => a.localeCompare(b));
+  lines.push(
+    "",
+    "## Prometheus and the autoscaler",
+    "",
+    `Prometheus targets at the end of the run (up / discovered): ${
+      jobs.length === 0
+        ? "none answered"
+        : jobs.map(([j, c]) => `${j} ${c.up}/${c.total}`).join(", ")
+    }. The autoscaler evaluated the fleet ${m.autoscaler_evaluations} times from Prometheus's ` +
+      `numbers; at the end: fleet ${m.fleet_at_end ?? "unknown"}, ${
+        m.sampled_at_end ?? "unknown"
+      } with a fresh sample.`,
+    "",
+  );
+  if (m.autoscaler_actions.length === 0) lines.push("It decided no grow or shrink.");
+  else {
+    lines.push(
+      "| At | Action | Fleet | Reason | Result | Detail |",
+      "| -- | ------ | ----- | ------ | ------ | ------ |",
+      ...m.autoscaler_actions.map((a) =>
+        `| ${a.at} | ${a.action} | ${a.current} -> ${a.desired} | ${a.reason} | ${
+          a.result ?? "—"
+        } | ${a.detail.replaceAll("|", "/")} |`
+      ),
+    );
+  }
   if (r.not_covered.length > 0) {
     lines.push("", "## Not covered by this run", "", ...r.not_covered.map((s) => `- ${s}`));
   }

@@ -10,6 +10,7 @@ const RESULTS: Results = {
   duration_s: 95,
   topology: "the topology",
   client_rate_per_s: 25,
+  client_behaviour: "GETs retried once elsewhere.",
   cut_bound: 10,
   unhealthy_bound_ms: 2000,
   faults: [
@@ -23,6 +24,8 @@ const RESULTS: Results = {
         failedIdempotent: 0,
         failedNonIdempotent: 1,
         cut: 2,
+        stalled: 3,
+        retried: 4,
         recoveryMs: 40,
       },
       vip_failover_ms: null,
@@ -42,6 +45,7 @@ const RESULTS: Results = {
         marked_unhealthy: [],
         backends_down: [],
       },
+      failures: [],
       violations: {
         two_acting: [],
         versions_out_of_order: [],
@@ -54,6 +58,25 @@ const RESULTS: Results = {
       ],
     },
   ],
+  monitoring: {
+    prometheus_targets: {
+      "switchyard-proxy": { up: 4, total: 5 },
+      "switchyard-orchestrator": { up: 3, total: 3 },
+    },
+    autoscaler_evaluations: 120,
+    autoscaler_actions: [{
+      at: "2026-12-08T01:00:00.000Z",
+      action: "grow",
+      reason: "scale_out",
+      detail: "utilization 1.2 > 0.9",
+      current: 4,
+      desired: 6,
+      remove: [],
+      result: "ok",
+    }],
+    fleet_at_end: 4,
+    sampled_at_end: 4,
+  },
   totals: { requests: 800, ok: 797, duplicated_posts: [], posts_seen: 200 },
   passed: false,
   not_covered: ["a rolling restart of every proxy"],
@@ -67,13 +90,26 @@ Deno.test("renderReport: verdict, one row per fault with failed bars named, inva
   assert.match(md, /\*\*Some bars did not hold\.\*\*/);
   assert.match(
     md,
-    /\| 1 \| proxy SIGKILL \| p2 \(bun\) \| 800 \| 0 \| 1 \| 2 \| 40 ms \| — \| \*\*VIP failover within 3000 ms: 3400 ms\*\* \|/,
+    /\| 1 \| proxy SIGKILL \| p2 \(bun\) \| 800 \| 0 \| 1 \| 2 \| 3 \| 4 \| 40 ms \| — \| \*\*VIP failover within 3000 ms: 3400 ms\*\* \|/,
   );
   assert.match(
     md,
     /\| 1 \| proxy SIGKILL \| held \| held \| held \| — \| \*\*3 requests\*\* \| held \|/,
   );
   assert.match(md, /\| 1 \| 30 \| orch-1 \| dns-1 \| p1, p3, p4 \| — \| — \|/);
+  assert.match(md, /\nClient behaviour: GETs retried once elsewhere\.\n/);
+  assert.match(
+    md,
+    /targets at the end of the run \(up \/ discovered\): switchyard-orchestrator 3\/3, switchyard-proxy 4\/5\. The autoscaler evaluated the fleet 120 times/,
+  );
+  assert.match(
+    md,
+    /\| 2026-12-08T01:00:00\.000Z \| grow \| 4 -> 6 \| scale_out \| ok \| utilization 1\.2 > 0\.9 \|/,
+  );
+  assert.match(
+    renderReport({ ...RESULTS, monitoring: { ...RESULTS.monitoring, autoscaler_actions: [] } }),
+    /It decided no grow or shrink\./,
+  );
   assert.match(md, /## Not covered by this run\n\n- a rolling restart of every proxy\n/);
   assert.match(md, /!\[client success rate per second\]\(success\.svg\)/);
   assert.match(
@@ -99,6 +135,13 @@ Deno.test("parseGamedayArgs: defaults, --out, and a quick run never writes docs/
   );
   assert.throws(() => parseGamedayArgs(["--out"]), /--out: needs a directory/);
   assert.throws(() => parseGamedayArgs(["--fast"]), /unknown argument --fast/);
+  assert.deepEqual(parseGamedayArgs(["--only", "SIGSTOP", "--only", "cut", "--out", "/tmp/gd"]), {
+    quick: false,
+    out: "/tmp/gd",
+    only: ["SIGSTOP", "cut"],
+  });
+  assert.throws(() => parseGamedayArgs(["--only", "SIGSTOP"]), /--only: a partial run/);
+  assert.throws(() => parseGamedayArgs(["--only"]), /--only: needs/);
 });
 
 Deno.test("renderTimelines: both charts, one point per second, faults marked by number", () => {

@@ -4,9 +4,10 @@
  * first, so a run interrupted with SIGKILL leaves nothing behind the next run trips on).
  *
  * - core namespace (`LAB_NS_ETCD`): etcd (deploy/etcd/etcd.sh lab), a 3-node ZooKeeper ensemble
- *   (deploy/zookeeper/zk.sh ensemble, on the namespace's own loopback, small heaps), 6 backends in
- *   two groups, the admin role, 3 orchestrators, 2 dns roles and 4 proxies (Deno and Bun, regions
- *   r1 and r2) each on its own address serving listener `public`'s routes;
+ *   (deploy/zookeeper/zk.sh ensemble, clients on every core address, small heaps), 6 backends in
+ *   two groups, the admin role, 3 orchestrators and 2 dns roles;
+ * - 4 proxies (Deno and Bun, regions r1 and r2) serving listener `public`'s routes, each in its
+ *   own namespace with a data link and a control link to ZooKeeper (proxy_netns.ts);
  * - DNS nodes: CoreDNS (the dns role's Corefile) and keepalived sharing the VIP;
  * - clients: tests/gameday/client.ts in each region's namespace.
  *
@@ -16,6 +17,13 @@ import { spawn } from "node:child_process";
 import { roleCommand, type Runtime } from "../../lib/runtime/role_command.ts";
 import { RoleProcess, sleep, waitUntil } from "../support/processes.ts";
 import { REPO, run, type RunResult } from "../support/dns_stack.ts";
+import { type Monitoring, startMonitoring } from "./monitoring.ts";
+import {
+  controlConnectString,
+  createProxyNamespace,
+  deleteProxyNamespaces,
+  proxyNamespace,
+} from "./proxy_netns.ts";
 
 /** The lab env file of the game day. */
 export const ENV_FILE = `${REPO}/tests/gameday/gameday.env`;
@@ -42,9 +50,13 @@ export const CORE_IP = lab("LAB_ETCD_IP");
 export const VIP = lab("LAB_VIP");
 export const ZONE = "api.gameday.test";
 export const ZK = "127.0.0.1:2281,127.0.0.1:2282,127.0.0.1:2283";
+const ZK_PORTS = [2281, 2282, 2283];
+const PROXY_COUNT = 4;
 export const LISTENER = "public";
 export const PROXY_PORT = 8080;
 const TOKEN = "gameday-token-0123456789";
+/** The DNS nodes' VRRP advert interval, seconds (keepalived.sh config --advert-int). */
+export const ADVERT_INT = "0.5";
 
 /** A started process with where to reach its admin endpoints. */
 export interface Node {
@@ -71,11 +83,15 @@ export interface Topology {
   readonly routerIp: string;
   readonly backends: Node[];
   readonly orchestrators: Node[];
-  readonly proxies: (Node & { readonly ip: string; readonly region: string })[];
+  /** `index`: 1-based, the number of its namespace (proxy_netns.ts). */
+  readonly proxies:
+    (Node & { readonly ip: string; readonly region: string; readonly index: number })[];
   readonly dnsRoles: Node[];
   readonly admin: Node;
   readonly dnsNodes: DnsNode[];
-  readonly clients: { name: string; out: string; process: RoleProcess }[];
+  readonly clients: { name: string; netns: string; out: string; process: RoleProcess }[];
+  /** What the service resolves to through the VIP from a client's namespace (sorted; [] on error). */
+  resolveFrom(netns: string): Promise<string[]>;
   /** Calls the admin API. */
   api(
     method: string,
@@ -90,6 +106,14 @@ export interface Topology {
   vipHolders(): Promise<string[]>;
   /** Tells the clients to stop; resolves when they have written their last samples. */
   stopClients(): Promise<void>;
+  /** Prometheus and the autoscaler. */
+  readonly monitoring: Monitoring;
+  /**
+   * Starts one more client (a load step) in `netns`; `stop` resolves once it wrote its last
+   * samples. Its samples file is in `extraOuts` (the analysis reads them with the others').
+   */
+  startClient(name: string, netns: string, rate: number): { stop(): Promise<void> };
+  readonly extraOuts: string[];
 }
 
 /** The environment every deploy script gets. */
@@ -98,6 +122,8 @@ export function scriptEnv(stateDir: string): Record<string, string> {
     SWITCHYARD_LAB_ENV: ENV_FILE,
     SWITCHYARD_STATE_DIR: stateDir,
     ZK_JVMFLAGS: "-Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+    // the proxies connect from their own namespaces, over their control links
+    ZK_CLIENT_ADDRESS: "0.0.0.0",
   };
 }
 
@@ -193,6 +219,7 @@ export async function teardown(stateDir: string, log: (s: string) => void): Prom
       allowFail: true,
     });
   }
+  await deleteProxyNamespaces(PROXY_COUNT);
   // lab.sh down stops keepalived, CoreDNS and etcd by their pid files, then ends anything left
   // in the lab's namespaces (roles, backends, clients) and deletes them.
   const down = await q("deploy/lab/lab.sh", "down");
@@ -200,6 +227,14 @@ export async function teardown(stateDir: string, log: (s: string) => void): Prom
   // nothing runs any more: the state (ZooKeeper and etcd data, Corefiles, snapshots, pid files)
   // goes, so every run starts from empty stores
   else await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+}
+
+async function resolveFrom(netns: string): Promise<string[]> {
+  const r = await run(
+    ["ip", "netns", "exec", netns, "dig", "+short", "+time=1", "+tries=1", `@${VIP}`, ZONE, "A"],
+    { allowFail: true },
+  );
+  return r.code === 0 ? r.stdout.trim().split("\n").filter((l) => l !== "").sort() : [];
 }
 
 /** Options of {@link bringUp}. */
@@ -217,10 +252,18 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
   await Deno.mkdir(stateDir, { recursive: true });
   const sh = (path: string, ...args: string[]) => deployScript(stateDir, path, ...args);
   await sh("deploy/lab/lab.sh", "up");
-  for (const ip of lab("LAB_PROXY_IPS").split(",")) {
-    await run(["ip", "-n", CORE_NS, "addr", "replace", `${ip}/32`, "dev", "eth0"]);
+  const netnsPlan = {
+    routerNs: lab("LAB_NS_ROUTER"),
+    bridge: lab("LAB_BR_DNS"),
+    gateway: lab("LAB_ROUTER_DNS_IP"),
+    dataPrefix: lab("LAB_DNS_PREFIX"),
+    coreNs: CORE_NS,
+    controlPrefix: lab("LAB_PROXY_CONTROL_PREFIX"),
+  };
+  for (const [i, ip] of lab("LAB_PROXY_IPS").split(",").entries()) {
+    await createProxyNamespace(netnsPlan, i + 1, ip);
   }
-  log("lab up");
+  log("lab up (and a namespace per proxy)");
   await sh("deploy/etcd/etcd.sh", "start", "lab");
   const zk = (...args: string[]) =>
     run(["ip", "netns", "exec", CORE_NS, "bash", `${REPO}/deploy/zookeeper/zk.sh`, ...args], {
@@ -336,18 +379,19 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
   const proxyIps = lab("LAB_PROXY_IPS").split(",");
   const proxies: Topology["proxies"] = [];
   const proxyRuntimes: Runtime[] = ["deno", "bun", "deno", "bun"];
-  for (let i = 1; i <= 4; i++) {
+  for (let i = 1; i <= PROXY_COUNT; i++) {
     const runtime = proxyRuntimes[i - 1] as Runtime;
     const ip = proxyIps[i - 1] as string;
     const region = i <= 2 ? lab("LAB_REGION1_NAME") : lab("LAB_REGION2_NAME");
-    const adminAddr = `${CORE_IP}:${9090 + i}`;
+    const adminAddr = `${ip}:${9090 + i}`;
+    const zk = controlConnectString(lab("LAB_PROXY_CONTROL_PREFIX"), i, ZK_PORTS);
     const snapshotDir = `${stateDir}/snapshots/p${i}`;
     await Deno.mkdir(snapshotDir, { recursive: true });
     const node = await startNode(
       `p${i}`,
       runtime,
-      role(CORE_NS, `p${i}`, runtime, "proxy", [
-        ...["--zk", ZK, "--listener", LISTENER, "--id", `p${i}`, "--region", region],
+      role(proxyNamespace(i), `p${i}`, runtime, "proxy", [
+        ...["--zk", zk, "--listener", LISTENER, "--id", `p${i}`, "--region", region],
         ...["--listen", `${ip}:${PROXY_PORT}`, "--admin-listen", adminAddr],
         ...["--snapshot-file", `${snapshotDir}/snapshot.json`, "--zk-session-timeout", "4"],
         ...["--log-level", "warn"],
@@ -355,7 +399,7 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
       `http://${adminAddr}`,
       "/status",
     );
-    proxies.push(Object.assign(node, { ip, region }));
+    proxies.push(Object.assign(node, { ip, region, index: i }));
   }
   log("4 proxies up (Deno and Bun, two regions)");
 
@@ -402,7 +446,12 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
       ...["start", "--name", node.name, "--corefile", `${stateDir}/dns${i + 1}/Corefile`],
       ...["--netns", node.netns],
     );
-    await sh("deploy/keepalived/keepalived.sh", "config", "--node", node.name, "--role", node.role);
+    // VRRPv3 with 0.5 s adverts: a master lost without a last advert (link down) is replaced
+    // after 3 x 0.5 s + skew (~1.7 s) instead of VRRPv2's 3.4 s, inside the issue's 3 s bar
+    await sh(
+      "deploy/keepalived/keepalived.sh",
+      ...["config", "--node", node.name, "--role", node.role, "--advert-int", ADVERT_INT],
+    );
   }
   const vipHolders = async () => {
     const out: string[] = [];
@@ -446,32 +495,47 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
   ) {
     await waitUntil(
       `${ns} to resolve ${ZONE} to ${want}`,
-      async () => {
-        const r = await run(
-          ["ip", "netns", "exec", ns, "dig", "+short", "+time=1", "+tries=1", `@${VIP}`, ZONE, "A"],
-          { allowFail: true },
-        );
-        return r.stdout.trim().split("\n").sort().join() === [...want].sort().join();
-      },
+      async () => (await resolveFrom(ns)).join() === [...want].sort().join(),
       60_000,
       500,
     );
   }
   log("both regions resolve their proxies through the VIP");
 
+  const monitoring = await startMonitoring({
+    netns: CORE_NS,
+    coreIp: CORE_IP,
+    zk: ZK,
+    listener: LISTENER,
+    region: lab("LAB_REGION1_NAME"),
+    scaleIps: lab("LAB_SCALE_IPS").split(","),
+    proxyPort: PROXY_PORT,
+    stateDir,
+    env: scriptEnv(stateDir),
+  });
+  log("Prometheus (every role discovered) and the autoscaler (listener public) up");
+
   await Deno.mkdir(o.outDir, { recursive: true });
   const stopFile = `${stateDir}/clients.stop`;
+  const spawnClient = (name: string, ns: string, rate: number, out: string, stop: string) =>
+    spawnIn(ns, name, Deno.execPath(), [
+      ...["run", "-A", `${REPO}/tests/gameday/client.ts`, "--client", name],
+      ...["--vip", VIP, "--service", ZONE, "--port", String(PROXY_PORT)],
+      ...["--rate", String(rate), "--out", out, "--stop-file", stop],
+    ]);
+  const waitStopped = async (p: RoleProcess) => {
+    const timer = setTimeout(() => p.signal("SIGKILL"), 20_000);
+    await p.exited;
+    clearTimeout(timer);
+  };
+  const extraOuts: string[] = [];
   await Deno.remove(stopFile).catch(() => {});
   const clients: Topology["clients"] = [];
   for (const [name, ns] of [["c1", lab("LAB_NS_CLIENT1")], ["c2", lab("LAB_NS_CLIENT2")]]) {
     const out = `${stateDir}/${name}.jsonl`;
     await Deno.writeTextFile(out, "");
-    const process = spawnIn(ns as string, name as string, Deno.execPath(), [
-      ...["run", "-A", `${REPO}/tests/gameday/client.ts`, "--client", name as string],
-      ...["--vip", VIP, "--service", ZONE, "--port", String(PROXY_PORT)],
-      ...["--rate", String(o.clientRate), "--out", out, "--stop-file", stopFile],
-    ]);
-    clients.push({ name: name as string, out, process });
+    const process = spawnClient(name as string, ns as string, o.clientRate, out, stopFile);
+    clients.push({ name: name as string, netns: ns as string, out, process });
   }
   await sleep(1000);
   log("clients started");
@@ -491,13 +555,24 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
     script: (path, ...args) =>
       run(["bash", `${REPO}/${path}`, ...args], { env: scriptEnv(stateDir), allowFail: true }),
     vipHolders,
+    resolveFrom,
     stopClients: async () => {
       await Deno.writeTextFile(stopFile, "");
-      await Promise.all(clients.map(async (c) => {
-        const timer = setTimeout(() => c.process.signal("SIGKILL"), 15_000);
-        await c.process.exited;
-        clearTimeout(timer);
-      }));
+      await Promise.all(clients.map((c) => waitStopped(c.process)));
+    },
+    monitoring,
+    extraOuts,
+    startClient: (name, ns, rate) => {
+      const out = `${stateDir}/${name}.jsonl`;
+      const stop = `${stateDir}/${name}.stop`;
+      extraOuts.push(out);
+      const p = spawnClient(name, ns, rate, out, stop);
+      return {
+        stop: async () => {
+          await Deno.writeTextFile(stop, "");
+          await waitStopped(p);
+        },
+      };
     },
   };
 }
