@@ -339,6 +339,9 @@ export async function bringUp(o: BringUpOptions): Promise<Topology> {
         health_check_timeout_seconds: 1,
         unhealthy_threshold: 2,
         healthy_threshold: 2,
+        // a backend's 5xx to an idempotent request is tried on another backend (the "backend
+        // answers 5xx" fault); POSTs are never sent twice
+        retry: { on_status: [500, 502, 503, 504] },
       },
     });
     if (r.status !== 201 && r.status !== 200) {
