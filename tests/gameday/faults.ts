@@ -538,15 +538,30 @@ export function faults(): Fault[] {
       name: "rolling restart of every proxy (SIGTERM, restart, next)",
       quick: false,
       inject: async (t) => {
+        // as an operator rolls a fleet (one unavailable at a time): the next proxy goes down only
+        // once the restarted one is handed out by DNS again, plus the clients' re-resolve period.
+        // Without that wait, a region's client could be left with one address just as it went
+        // down (a run with a fixed 3 s pause had a GET refused with no other address to try).
         const t0 = Date.now();
+        const backInDns: number[] = [];
         for (const p of t.proxies) {
           await p.process.stop("SIGTERM");
           await p.restart();
-          await sleep(3000);
+          const netns = t.clients[p.index <= 2 ? 0 : 1]!.netns; // p1, p2 in region 1
+          const restarted = performance.now();
+          await waitUntil(
+            `${p.name} back in DNS`,
+            async () => (await t.resolveFrom(netns)).includes(p.ip),
+            60_000,
+            100,
+          );
+          backInDns.push(Math.round(performance.now() - restarted));
+          await sleep(2000);
         }
         return {
           victims: t.proxies.map((p) => p.ip),
-          detail: `${t.proxies.map((p) => p.name).join(", ")} in ${Date.now() - t0} ms`,
+          detail: `${t.proxies.map((p) => p.name).join(", ")} in ${Date.now() - t0} ms ` +
+            `(each back in DNS ${backInDns.join(", ")} ms after its restart)`,
         };
       },
       restore: async () => {},
