@@ -102,7 +102,8 @@ export class NativeSocket implements ProxySocket {
     const n = this.#raw.write(bytes);
     if (n === bytes.length) return true;
     if (n < 0) return false; // closing: "close" follows
-    this.#queue = [bytes.slice(n)];
+    // a copy (a Buffer's slice() is a view): the caller may reuse its buffer once we return
+    this.#queue = [Uint8Array.prototype.slice.call(bytes, n)];
     return false;
   }
 
