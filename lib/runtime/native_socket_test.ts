@@ -203,3 +203,11 @@ Deno.test("NativeSocket passes pause, resume and setNoDelay through", () => {
   s.setNoDelay(true);
   assert.equal(raw.noDelay, true);
 });
+
+Deno.test("NativeSocket.write() on a socket the runtime is closing is false and keeps nothing", () => {
+  const raw = new FakeRaw();
+  const s = new NativeSocket(raw);
+  raw.closed = true;
+  assert.equal(s.write(bytes("abc")), false);
+  assert.equal(s.writableNeedDrain, false, "nothing kept for a socket that will not drain");
+});
