@@ -217,7 +217,14 @@ export class UpstreamPool {
     this.closeIdle();
   }
 
-  /** {@link connect} with Bun's native socket (cleartext pools under Bun). */
+  /**
+   * {@link connect} with Bun's native socket (cleartext pools under Bun).
+   * A pending `Bun.connect` cannot be cancelled: after the timeout the attempt
+   * stays in the kernel (SYN retries, about 2 minutes on Linux, one socket
+   * each) and is closed as soon as it opens or fails. `node:net` cancels at
+   * once; the outlier ejection bounds how many such attempts a dead backend
+   * collects.
+   */
   #connectNative(timeoutMs: number): Promise<UpstreamConnection> {
     const { host, port } = this.options;
     return new Promise((resolve, reject) => {

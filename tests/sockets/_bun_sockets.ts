@@ -7,6 +7,8 @@ import { Buffer } from "node:buffer";
 import net from "node:net";
 import { bunConnect, bunListen, socketsInUse } from "../../lib/runtime/bun_sockets.ts";
 import type { NativeSocket } from "../../lib/runtime/native_socket.ts";
+import { ConnectError, UpstreamPool } from "../../lib/proxy/upstream_pool.ts";
+import process from "node:process";
 
 const out: Record<string, unknown> = { socketsInUse };
 const until = async (what: string, f: () => boolean, ms = 20_000) => {
@@ -144,4 +146,48 @@ const until = async (what: string, f: () => boolean, ms = 20_000) => {
   a.close();
 }
 
+// 5. An upstream that never completes the handshake (argv[2]: a port whose listener never
+//    accepts): fill its accept queue, then UpstreamPool's native connect times out, and the pool
+//    counts no connection.
+const hangPort = Number(process.argv[2] ?? 0);
+if (hangPort > 0) {
+  const fill: net.Socket[] = [];
+  for (let i = 0; i < 4096; i++) {
+    const c = net.connect({ port: hangPort, host: "127.0.0.1" });
+    c.on("error", () => {});
+    fill.push(c);
+    const ok = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 300);
+      c.once("connect", () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    if (!ok) break; // the accept queue is full: SYNs are dropped from now on
+  }
+  const pool = new UpstreamPool({
+    host: "127.0.0.1",
+    port: hangPort,
+    maxIdle: 1,
+    idleTimeoutMs: 1000,
+  });
+  const t0 = performance.now();
+  try {
+    await pool.connect(300);
+    out.hang = "connected?!";
+  } catch (e) {
+    out.hang = {
+      error: e instanceof ConnectError
+        ? `${e.code}: ${e.message}`.replace(String(hangPort), "PORT")
+        : String(e),
+      ms: Math.round(performance.now() - t0),
+      open: pool.open,
+    };
+  }
+  for (const c of fill) c.destroy();
+}
+
 console.log(JSON.stringify(out));
+// a timed-out Bun.connect cannot be cancelled: it stays pending until the kernel gives up
+// (see UpstreamPool's native connect), which would keep this process alive for minutes
+process.exit(0);

@@ -9,9 +9,12 @@ import assert from "node:assert/strict";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-async function runUnderBun(env: Record<string, string>): Promise<Record<string, unknown>> {
+async function runUnderBun(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<Record<string, unknown>> {
   const run = await new Deno.Command(`${ROOT}node_modules/.bin/bun`, {
-    args: ["tests/sockets/_bun_sockets.ts"],
+    args: ["tests/sockets/_bun_sockets.ts", ...args],
     cwd: ROOT,
     env,
     stdout: "piped",
@@ -44,6 +47,20 @@ Deno.test("Bun's native sockets keep node:net's contract: backpressure, half-clo
   });
   assert.equal(r.refused, "ECONNREFUSED");
   assert.equal(r.taken, "listen 127.0.0.1:PORT: address already in use");
+});
+
+Deno.test("under Bun, an upstream connect that never completes is a ConnectError at the connect timeout", async () => {
+  // a listener that never accepts: once its accept queue is full, the kernel drops SYNs
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const r = await runUnderBun({}, [String(silent.addr.port)]);
+    const hang = r.hang as { error: string; ms: number; open: number };
+    assert.equal(hang.error, "ETIMEDOUT: connect to 127.0.0.1:PORT timed out");
+    assert.ok(hang.ms >= 250 && hang.ms < 10_000, `timed out after ${hang.ms} ms (asked 300)`);
+    assert.equal(hang.open, 0, "no connection counted");
+  } finally {
+    silent.close();
+  }
 });
 
 Deno.test("SWITCHYARD_BUN_SOCKETS=node keeps node:net under Bun", async () => {
