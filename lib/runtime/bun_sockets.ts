@@ -1,8 +1,9 @@
 /**
  * Bun's native TCP sockets (`Bun.listen`, `Bun.connect`) as
  * {@link ProxySocket}s: the cleartext data plane's sockets under Bun. Its
- * `node:net` spends most of the proxy's CPU in its stream machinery
- * (docs/bench/profile.md); the native socket is one `send(2)` per write.
+ * `node:net` carries every read and write through the runtime's JS stream
+ * machinery (about 8% of the proxy's busy time at 50 connections, see
+ * docs/bench/profile.md); a native socket's write is one `send(2)`.
  *
  * Which sockets a process uses is {@link socketsInUse}'s choice; only this
  * module touches the `Bun` global.
@@ -10,6 +11,7 @@
  * @module
  */
 import { listenError } from "./listen.ts";
+import { env } from "./process.ts";
 import { NativeSocket, type RawSocket } from "./native_socket.ts";
 import { type SocketImplementation, socketImplementation } from "./socket_choice.ts";
 import type { Buffer } from "node:buffer";
@@ -58,17 +60,8 @@ const bun = (globalThis as unknown as { Bun?: BunGlobal }).Bun;
  */
 export const socketsInUse: SocketImplementation = socketImplementation(
   bun !== undefined,
-  bun !== undefined ? readEnv("SWITCHYARD_BUN_SOCKETS") : undefined,
+  bun !== undefined ? env("SWITCHYARD_BUN_SOCKETS") : undefined,
 );
-
-function readEnv(name: string): string | undefined {
-  try {
-    const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
-    return p?.env?.[name];
-  } catch {
-    return undefined; // Deno without --allow-env
-  }
-}
 
 /**
  * The handlers shared by every socket: each socket's {@link NativeSocket}
