@@ -6,7 +6,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type net from "node:net";
+import type { ProxySocket } from "./proxy_socket.ts";
 import { simpleResponse } from "../http1/forward.ts";
 import { findHeadEnd } from "../http1/bytes.ts";
 import { parseRequestHead } from "../http1/head.ts";
@@ -79,7 +79,7 @@ export class ClientConnection implements ClientSide {
   #h2: H2Connection | null = null;
 
   constructor(
-    readonly socket: net.Socket,
+    readonly socket: ProxySocket,
     readonly ctx: ListenerContext,
     private readonly onClosed: (c: ClientConnection) => void,
     /** Set on a TLS listener's connections; null on plain ones. */

@@ -181,7 +181,7 @@ Deno.test("ClientConnection answers an incomplete head 408 at the header timeout
     socket.write("GET / HTTP/1.1\r\nHost: a\r\n");
     await until("the proxy to accept", () => p.connections.length === 1);
     const conn = p.connections[0]!;
-    await until("the bytes to arrive", () => conn.socket.bytesRead > 0);
+    await until("the bytes to arrive", () => (conn.socket as net.Socket).bytesRead > 0);
     conn.checkTimeouts(performance.now()); // before the deadline: nothing
     assert.equal(conn.deadline > performance.now(), true);
     conn.checkTimeouts(performance.now() + 6_000);

@@ -12,7 +12,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type net from "node:net";
+import type { ProxySocket } from "./proxy_socket.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { dropUnderscoreFields } from "../http1/underscore_fields.ts";
 import { errorCodeName } from "../http2/frames.ts";
@@ -30,7 +30,7 @@ const URI_TOO_LONG = textAnswer(414, "request-target too long\n", null, "limit",
 /** Serves HTTP/2 on one socket. */
 export class H2Connection implements SessionSink, H2StreamOwner {
   readonly session: H2ServerSession;
-  readonly #socket: net.Socket;
+  readonly #socket: ProxySocket;
   readonly #ctx: ListenerContext;
   readonly #clientIp: string;
   readonly #streams = new Map<number, H2Stream>();
@@ -45,7 +45,7 @@ export class H2Connection implements SessionSink, H2StreamOwner {
   #idleSince: number;
 
   constructor(
-    socket: net.Socket,
+    socket: ProxySocket,
     ctx: ListenerContext,
     clientIp: string,
     initial: Uint8Array | null,

@@ -6,8 +6,10 @@
  * (slow-start steps, ejection ends, idle upstream reaping) live in its
  * {@link GroupRuntime}, which outlives no listener and needs none.
  *
- * Sockets come from `node:net`, which both Deno and Bun implement natively,
- * so one engine serves both runtimes.
+ * Cleartext sockets are Bun's native ones under Bun (`Bun.listen`, see
+ * lib/runtime/bun_sockets.ts) and `node:net`'s elsewhere, TLS ones
+ * `node:tls`'s; the connections see one {@link ProxySocket} either way, so
+ * one engine serves both runtimes.
  *
  * @module
  */
@@ -35,6 +37,8 @@ import { ProxyMetrics } from "./metrics.ts";
 import { inWorkerProcess } from "./workers.ts";
 import { GcNudge } from "./gc_nudge.ts";
 import { listenNet } from "../runtime/listen.ts";
+import { bunListen, socketsInUse } from "../runtime/bun_sockets.ts";
+import type { ProxySocket } from "./proxy_socket.ts";
 import type { TlsTermination } from "./tls_termination.ts";
 import type { ClientTls } from "./client_side.ts";
 
@@ -128,8 +132,8 @@ export class ProxyServer implements ListenerContext {
   /** now() / wallNow() as of the last sweep (deadlines need no more precision). */
   coarseNow: number = performance.now();
   coarseWall: number = Date.now();
-  /** The listening sockets (`--listen`, and `--tls-listen` when given). */
-  readonly #servers: net.Server[] = [];
+  /** Stop the listening sockets (`--listen`, and `--tls-listen` when given); each resolves once closed. */
+  readonly #servers: (() => Promise<void>)[] = [];
   readonly #tls: TlsTermination | null;
   #sweeper: ReturnType<typeof setInterval> | null = null;
   #gcTimer: ReturnType<typeof setInterval> | null = null;
@@ -201,6 +205,12 @@ export class ProxyServer implements ListenerContext {
    * start only once listening, so a failed listen leaves nothing running.
    */
   async listen(host: string, port: number): Promise<{ port: number }> {
+    if (socketsInUse === "bun") {
+      const listener = bunListen(host, port, this.#reusePort, (s) => this.#accept(s, null));
+      this.#servers.push(() => Promise.resolve(listener.close()));
+      this.#started();
+      return { port: listener.port };
+    }
     const server = net.createServer(
       // allowHalfOpen: a client may send its request and shut down its sending side
       { noDelay: true, allowHalfOpen: true },
@@ -238,17 +248,22 @@ export class ProxyServer implements ListenerContext {
       reusePort: this.#reusePort,
     } as net.ListenOptions & { host: string; port: number };
     const bound = await listenNet(server, options);
-    this.#servers.push(server);
+    this.#servers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     server.on("error", (e) => this.log.error("listener error", { error: String(e) }));
+    this.#started();
+    return { port: bound };
+  }
+
+  /** Once listening: the sweeper and the memory check (a failed listen starts neither). */
+  #started(): void {
     if (this.#sweeper === null) {
       this.#sweeper = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
       const nudge = this.#gcNudge;
       if (nudge) this.#gcTimer = setInterval(() => nudge.check(), GC_CHECK_INTERVAL_MS);
     }
-    return { port: bound };
   }
 
-  #accept(socket: net.Socket, clientTls: ClientTls | null): void {
+  #accept(socket: ProxySocket, clientTls: ClientTls | null): void {
     if (this.draining) {
       socket.destroy();
       return;
@@ -283,10 +298,11 @@ export class ProxyServer implements ListenerContext {
   }
 
   /** Answers a connection over a cap and closes it (the request is not read). */
-  #refuse(socket: net.Socket, status: number, body: string): void {
+  #refuse(socket: ProxySocket, status: number, body: string): void {
     this.metrics.countError("limit", status);
     socket.on("error", () => {});
-    socket.end(simpleResponse(status, body, false, { "retry-after": "1" }));
+    socket.write(simpleResponse(status, body, false, { "retry-after": "1" }), "latin1");
+    socket.end();
     setTimeout(() => socket.destroy(), 1000).unref?.();
   }
 
@@ -311,9 +327,7 @@ export class ProxyServer implements ListenerContext {
   async shutdown(drainMs: number): Promise<void> {
     this.draining = true;
     const servers = this.#servers.splice(0);
-    const closed = Promise.all(
-      servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
-    );
+    const closed = Promise.all(servers.map((close) => close()));
     const now = this.now();
     const grace = Math.min(DRAIN_IDLE_GRACE_MS, drainMs);
     for (const c of this.#connections) c.drain(now, grace);

@@ -11,6 +11,8 @@
 import net from "node:net";
 import tls from "node:tls";
 import { type TlsConnectOptions, tlsFailure } from "../tls/upstream_tls.ts";
+import { bunConnect, socketsInUse } from "../runtime/bun_sockets.ts";
+import type { ProxySocket } from "./proxy_socket.ts";
 
 /** What currently owns a busy upstream connection (an exchange or a tunnel). */
 export interface UpstreamOwner {
@@ -29,7 +31,7 @@ export class UpstreamConnection {
   idleSince = 0;
   #closed = false;
 
-  constructor(readonly socket: net.Socket, readonly pool: UpstreamPool) {
+  constructor(readonly socket: ProxySocket, readonly pool: UpstreamPool) {
     socket.on("data", (chunk: Uint8Array) => {
       const o = this.owner;
       if (o) o.onUpstreamData(chunk);
@@ -136,6 +138,9 @@ export class UpstreamPool {
    * unverified).
    */
   connect(timeoutMs: number): Promise<UpstreamConnection> {
+    if (socketsInUse === "bun" && (this.options.tls ?? null) === null) {
+      return this.#connectNative(timeoutMs);
+    }
     return new Promise((resolve, reject) => {
       const { host, port } = this.options;
       const secure = this.options.tls ?? null;
@@ -216,6 +221,45 @@ export class UpstreamPool {
   retire(): void {
     this.#retired = true;
     this.closeIdle();
+  }
+
+  /**
+   * {@link connect} with Bun's native socket (cleartext pools under Bun).
+   * A pending `Bun.connect` cannot be cancelled: after the timeout the attempt
+   * stays in the kernel (SYN retries, about 2 minutes on Linux, one socket
+   * each) and is closed as soon as it opens or fails. `node:net` cancels at
+   * once; the outlier ejection bounds how many such attempts a dead backend
+   * collects.
+   */
+  #connectNative(timeoutMs: number): Promise<UpstreamConnection> {
+    const { host, port } = this.options;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        reject(new ConnectError("ETIMEDOUT", `connect to ${this.#name()} timed out`));
+      }, timeoutMs);
+      bunConnect(host, port).then((socket) => {
+        if (settled) {
+          socket.destroy(); // came after the timeout
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        this.open++;
+        resolve(new UpstreamConnection(socket, this));
+      }, (e: NodeJS.ErrnoException) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const code = e.code ?? "ECONNREFUSED";
+        // node:net's words (`connect ECONNREFUSED 127.0.0.1:9001`), not Bun's "Failed to connect"
+        reject(
+          new ConnectError(code, `connect to ${this.#name()}: connect ${code} ${this.#name()}`),
+        );
+      });
+    });
   }
 
   #name(): string {
