@@ -12,7 +12,7 @@ import { proxiesGroupPath } from "../../lib/store/layout.ts";
 import { startAutoscaler } from "../support/autoscaler.ts";
 import { zkSandbox } from "../support/control_plane.ts";
 import { E2E } from "../support/dns_fleet.ts";
-import { freePort, RUNTIMES, startBackends, tempDir, waitUntil } from "../support/processes.ts";
+import { freePortPair, RUNTIMES, startBackends, tempDir, waitUntil } from "../support/processes.ts";
 
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
@@ -52,7 +52,8 @@ for (const runtime of RUNTIMES) {
         );
         const policy = path.join(dir, "policy.json");
         fs.writeFileSync(policy, JSON.stringify(POLICY));
-        const port = await freePort();
+        // the proxy's admin listener is at port + 1 (--local-admin-offset 1): both must be free
+        const port = await freePortPair(1);
         scaler = await startAutoscaler(runtime, [
           ...["--zk", zk.connect, "--group", "front", "--policy", policy],
           ...["--provider", "local", "--local-listener", "--local-runtime", runtime],

@@ -38,6 +38,29 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/**
+ * A free port whose `port + offset` is free too, for a process that listens on both (a proxy and
+ * its admin listener at a fixed offset): `freePort` alone says nothing of the second one, which an
+ * earlier test's process or an outgoing connection's local port may hold.
+ */
+export async function freePortPair(offset: number): Promise<number> {
+  for (let attempt = 0;; attempt++) {
+    const port = await freePort();
+    if (await bindable(port + offset) || attempt >= 50) {
+      handedOut.add(port + offset);
+      return port;
+    }
+  }
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
 function ephemeralPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
